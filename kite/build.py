@@ -1,0 +1,124 @@
+"""``build``: the phases of a site build, top to bottom.
+
+Everything is read and validated before anything is written.  The site is built
+into a temporary folder beside SITE_DIR and swapped in only when every phase has
+succeeded, so a failed build leaves the published site exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import engine
+from .errors import ContentErrors, Problem
+from .loader import Hub, load_hub
+from .pages import site_pages
+
+MARKER = ".kite-site"
+
+
+class BuildFailed(Exception):
+    """A phase after validation failed; the message is for the editor."""
+
+
+@dataclass
+class BuildReport:
+    hub: Hub
+    site_dir: Path
+    pages: int = 0
+    feeds: int = 0
+    media: int = 0
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def check(config_path: Path) -> Hub:
+    """Validate config and content; raises ``ContentErrors`` with every problem."""
+    return load_hub(config_path)
+
+
+def build(config_path: Path, site_dir: Path, *, now: datetime | None = None) -> BuildReport:
+    started = time.monotonic()
+    hub = load_hub(config_path)
+    site_dir = Path(site_dir).absolute()
+    refuse_unsafe_target(site_dir, hub)
+    now = now or datetime.now(timezone.utc)
+
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
+    try:
+        report = BuildReport(hub, site_dir)
+        specs = site_pages(hub, now)
+        report.warnings += engine.render(hub, specs, staging, {"kite_hub": hub})
+        report.pages = len(specs)
+        report.media = copy_media(hub, staging)
+        index_search(staging)
+        (staging / MARKER).write_text("由 Kite 生成；每次构建会整体替换本文件夹。\n", encoding="utf-8")
+        publish(staging, site_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def refuse_unsafe_target(site_dir: Path, hub: Hub) -> None:
+    """Never replace the hub itself, or a folder holding something other than a Kite site."""
+    root = hub.root.resolve()
+    target = site_dir.resolve()
+    if target == root or target in root.parents:
+        raise ContentErrors([Problem(hub.config_path.name, 1, "site_dir", f"输出目录 {site_dir} 包含站点源文件，不能用作输出目录")])
+    for source in (root / "lessons", root / "content", root / "templates"):
+        if target == source.resolve() or source.resolve() in target.parents:
+            raise ContentErrors([Problem(hub.config_path.name, 1, "site_dir", f"输出目录 {site_dir} 位于源文件夹 {source.name}/ 内")])
+
+
+def copy_media(hub: Hub, staging: Path) -> int:
+    """Put every media file a published page uses into ``media/``."""
+    files = {episode.media.file: episode.media.name for episode in hub.episodes if episode.media and episode.media.file}
+    podcast = hub.config.podcast
+    if podcast and podcast.image and not podcast.image.startswith("https://"):
+        image = hub.root / "content/media" / podcast.image
+        if image.is_file():
+            files[image] = podcast.image
+    for source, name in files.items():
+        target = staging / "media" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # Audio and video are large; a hard link costs no copying where the disk allows it.
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+    return len(files)
+
+
+def index_search(staging: Path) -> None:
+    """Build Pagefind's Chinese-aware index, split into small fragments, under ``pagefind/``."""
+    command = [sys.executable, "-m", "pagefind", "--site", str(staging), "--silent"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildFailed(f"搜索索引生成失败：{(result.stderr or result.stdout).strip()}")
+
+
+def publish(staging: Path, site_dir: Path) -> None:
+    """Swap the finished build in for the old site."""
+    if not site_dir.exists():
+        staging.rename(site_dir)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.old-", dir=site_dir.parent))
+    old.rmdir()
+    site_dir.rename(old)
+    try:
+        staging.rename(site_dir)
+    except OSError:
+        old.rename(site_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,77 @@
+"""The command line: ``python build.py build|check|serve|new|attend``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import ContentErrors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description="风筝（Kite）：构建和预览学习站点，运行签到服务。")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="命令")
+
+    build = commands.add_parser("build", help="检查全部内容并生成站点")
+    _config_option(build)
+    build.add_argument("-d", "--site-dir", default="site", help="输出目录（默认：site/）")
+
+    check = commands.add_parser("check", help="只检查配置和内容，不生成站点")
+    _config_option(check)
+
+    serve = commands.add_parser("serve", help="本地实时预览：修改内容后自动重建并刷新浏览器")
+    _config_option(serve)
+    serve.add_argument("--port", type=int, default=8000, help="预览端口（默认 8000）")
+
+    arguments = parser.parse_args(argv)
+    handler = {"build": _build, "check": _check, "serve": _serve}[arguments.command]
+    try:
+        return handler(arguments)
+    except ContentErrors as errors:
+        for problem in errors.problems:
+            print(problem, file=sys.stderr)
+        print(f"发现 {len(errors.problems)} 个问题，未生成站点；已发布的站点保持不变。", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--config-file", default="site_config.yml", help="站点配置文件（默认：site_config.yml）")
+
+
+def _build(arguments: argparse.Namespace) -> int:
+    from .build import BuildFailed, build
+
+    config = Path(arguments.config_file)
+    site_dir = Path(arguments.site_dir)
+    try:
+        report = build(config, site_dir)
+    except BuildFailed as error:
+        print(f"构建失败：{error}", file=sys.stderr)
+        return 1
+    for warning in report.warnings:
+        print(f"警告：{warning}", file=sys.stderr)
+    print(
+        f"已生成站点 {report.site_dir}：{report.pages} 个页面，{report.media} 个媒体文件，"
+        f"{len(report.warnings)} 条警告，用时 {report.seconds:.1f} 秒"
+    )
+    return 0
+
+
+def _check(arguments: argparse.Namespace) -> int:
+    from .build import check
+
+    hub = check(Path(arguments.config_file))
+    print(
+        f"检查通过：{len(hub.lessons)} 篇党课，{len(hub.episodes)} 期节目，"
+        f"{len(hub.announcements)} 条活动通知，{hub.drafts} 篇草稿"
+    )
+    return 0
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    from .preview import serve
+
+    return serve(Path(arguments.config_file), port=arguments.port)

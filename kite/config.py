@@ -1,0 +1,126 @@
+"""The hub's ``site_config.yml``: a typed schema whose errors say what was expected."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from .fields import DEFAULT_TIMEZONE, Flag, Minutes, Text, fail, shown
+
+Branch = Text
+
+
+def _url(value: Any, *, https_only: bool = False) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise fail(f"应为完整网址，例如 https://example.org/hub/，实际为{shown(value)}")
+    value = value.strip()
+    parts = urlsplit(value)
+    schemes = ("https",) if https_only else ("https", "http")
+    if parts.scheme not in schemes or not parts.netloc or parts.query or parts.fragment:
+        raise fail(f"应为以 https:// 开头的完整网址（不带 ? 或 #），实际为 {value!r}")
+    return value
+
+
+def _site_url(value: Any) -> str:
+    value = _url(value)
+    # Every link and feed is built by joining onto it, which needs the trailing slash.
+    return value if value.endswith("/") else value + "/"
+
+
+def _endpoint(value: Any) -> str:
+    return _url(value).rstrip("/")
+
+
+def _unique(branches: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for branch in branches:
+        if branch in seen:
+            raise fail(f"支部 {branch!r} 出现了不止一次；签到时无法区分")
+        seen.add(branch)
+    return branches
+
+
+class BranchGroup(BaseModel):
+    """A joint Party committee and the branches under it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Text
+    branches: list[Branch] = Field(min_length=1)
+
+    @field_validator("branches")
+    @classmethod
+    def unique_within(cls, branches: list[str]) -> list[str]:
+        return _unique(branches)
+
+
+def _branch_item(value: Any) -> Any:
+    # A branch directly under the top level is a group of its own with no children.
+    return {"name": value, "branches": [value]} if isinstance(value, str) else value
+
+
+class Attendance(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    endpoint: Annotated[str, BeforeValidator(_endpoint)]
+    # How long before an activity starts, and after it ends, members may check in.
+    opens_before: Minutes = timedelta(minutes=30)
+    closes_after: Minutes = timedelta(minutes=30)
+
+
+class Podcast(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Text | None = None
+    description: Text | None = None
+    author: Text
+    owner_email: Text | None = None
+    image: Text | None = None
+    category: Text = "Education"
+    explicit: Flag = False
+
+
+class SiteConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site_name: Text
+    site_url: Annotated[str, BeforeValidator(_site_url)]
+    site_description: Text | None = None
+    language: Text = "zh"
+    timezone: Text = DEFAULT_TIMEZONE
+    copyright: Text | None = None
+    attendance: Attendance | None = None
+    branches: list[Annotated[BranchGroup, BeforeValidator(_branch_item)]] = []
+    podcast: Podcast | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise fail(f"未知时区 {value!r}，例如 Asia/Shanghai")
+        return value
+
+    @field_validator("branches")
+    @classmethod
+    def unique_branches(cls, groups: list[BranchGroup]) -> list[BranchGroup]:
+        _unique([branch for group in groups for branch in group.branches])
+        return groups
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def base_path(self) -> str:
+        """The path the site is served under, e.g. ``/hub/``."""
+        return urlsplit(self.site_url).path or "/"
+
+    @property
+    def branch_names(self) -> frozenset[str]:
+        return frozenset(b for group in self.branches for b in group.branches)

@@ -1,0 +1,192 @@
+"""Field types shared by the content and config schemas.
+
+Every value arrives as a string, a list or a mapping (see ``source``).  Each type
+here turns it into one normalised shape, or raises an error whose message an
+editor can act on.  Date-times are always aware, in the hub's time zone unless
+the editor wrote an offset; bare dates become midnight in that zone.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo
+from pydantic_core import PydanticCustomError
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def fail(message: str) -> PydanticCustomError:
+    # Braces would be read as placeholders by pydantic; editors' values may hold them.
+    return PydanticCustomError("kite", message.replace("{", "{{").replace("}", "}}"))
+
+
+def shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else _kind_name(value)
+    return text if len(text) <= 60 else text[:57] + "…'"
+
+
+def _kind_name(value: Any) -> str:
+    if isinstance(value, list):
+        return "一个列表"
+    if isinstance(value, dict):
+        return "一组“字段: 值”"
+    return repr(value)
+
+
+def _zone(info: ValidationInfo) -> ZoneInfo:
+    return (info.context or {}).get("tz") or ZoneInfo(DEFAULT_TIMEZONE)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise fail(f"应为一段文字，实际为{shown(value)}")
+    value = unicodedata.normalize("NFC", value.strip())
+    if _CONTROL.search(value):
+        raise fail("含有不可见的控制字符，请删除后重新输入")
+    if not value:
+        raise fail("不能为空")
+    return value
+
+
+def _short(limit: int):
+    def check(value: str) -> str:
+        if len(value) > limit:
+            raise fail(f"太长：最多 {limit} 个字，现在有 {len(value)} 个")
+        return value
+
+    return check
+
+
+Text = Annotated[str, BeforeValidator(_text), AfterValidator(_short(500))]
+Title = Annotated[str, BeforeValidator(_text), AfterValidator(_short(200))]
+
+
+def _tags(value: Any) -> list[str]:
+    if isinstance(value, str):
+        # Editors write `tags: 党章, 党史` as often as a YAML list; both mean the same.
+        value = [part for part in re.split(r"[,，、]", value) if part.strip()]
+    if not isinstance(value, list):
+        raise fail(f"应为列表，例如 [党章, 党史]，实际为{shown(value)}")
+    tags: list[str] = []
+    for item in value:
+        tag = _short(40)(_text(item))
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+Tags = Annotated[list[str], BeforeValidator(_tags)]
+
+_TRUE = {"true", "yes", "on", "1", "是"}
+_FALSE = {"false", "no", "off", "0", "否"}
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise fail(f"应为 true 或 false，实际为{shown(value)}")
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+# A slug becomes one folder name in every URL, so it may hold letters of any script
+# (Chinese included), digits, '-' and '_', and nothing a web server or file system
+# would read differently.
+_SLUG = re.compile(r"^[^\W_][\w-]*$")
+
+
+def _slug(value: Any) -> str:
+    value = _text(value)
+    if not _SLUG.match(value) or len(value) > 100:
+        raise fail(f"{shown(value)} 不能用作网址：只能用汉字、字母、数字、- 和 _，且以汉字、字母或数字开头")
+    if value.lower() == "index":
+        raise fail("“index” 是保留名称，请换一个")
+    return value
+
+
+Slug = Annotated[str, BeforeValidator(_slug)]
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"日期不存在：{shown(value)}")
+
+
+def _day(value: Any, info: ValidationInfo) -> datetime:
+    """A publication date; a full date-time is accepted too and kept."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and _DATE.match(text):
+        return datetime.combine(_parse_date(text), time(0, 0), tzinfo=_zone(info))
+    if isinstance(text, str) and _DATETIME.match(text):
+        return _moment(text, info)
+    raise fail(f"应为 YYYY-MM-DD 格式的日期，例如 2026-03-01，实际为{shown(value)}")
+
+
+def _moment(value: Any, info: ValidationInfo) -> datetime:
+    text = value.strip() if isinstance(value, str) else value
+    if not isinstance(text, str) or not _DATETIME.match(text):
+        raise fail(f"应为日期和时间，例如 2026-03-01 19:30（北京时间）或 2026-03-01T19:30:00+08:00，实际为{shown(value)}")
+    _parse_date(text[:10])
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError:
+        raise fail(f"时间不存在：{shown(value)}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_zone(info))
+    return moment
+
+
+Day = Annotated[datetime, BeforeValidator(_day)]
+Moment = Annotated[datetime, BeforeValidator(_moment)]
+
+_CLOCK = re.compile(r"^(?:(\d+):)?([0-5]?\d):([0-5]\d)$")
+
+
+def _duration(value: Any) -> int:
+    """Seconds, from `754`, `12:34` or `1:02:34`."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str):
+        if text.isdigit():
+            seconds = int(text)
+        elif match := _CLOCK.match(text):
+            hours, minutes, secs = match.groups()
+            if hours is None and len(match.group(2)) > 2:
+                raise fail(f"应为秒数、MM:SS 或 HH:MM:SS，实际为{shown(value)}")
+            seconds = int(hours or 0) * 3600 + int(minutes) * 60 + int(secs)
+        else:
+            seconds = -1
+        if 0 < seconds <= 24 * 3600:
+            return seconds
+    raise fail(f"应为秒数、MM:SS 或 HH:MM:SS（例如 06:30），且在 24 小时以内，实际为{shown(value)}")
+
+
+Duration = Annotated[int, BeforeValidator(_duration)]
+
+
+def _minutes(value: Any) -> timedelta:
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.isdigit() and int(text) <= 7 * 24 * 60:
+        return timedelta(minutes=int(text))
+    raise fail(f"应为分钟数（0 到 10080 之间的整数），实际为{shown(value)}")
+
+
+Minutes = Annotated[timedelta, BeforeValidator(_minutes)]

@@ -1,0 +1,212 @@
+"""Load a hub: the config and every content file, validated, or every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ValidationError
+
+from .config import SiteConfig
+from .errors import ContentErrors, Problem, field_name
+from .fields import DEFAULT_TIMEZONE
+from .models import KINDS, Announcement, Content, Episode, Lesson
+from .source import FRONT_MATTER, RawDocument, SourceError, read_markdown, read_yaml
+
+CONTENT_DIRS = {
+    "lesson": "lessons",
+    "episode": "content/episodes",
+    "announcement": "content/announcements",
+}
+
+
+@dataclass(frozen=True)
+class Hub:
+    """Everything a build needs, validated: published items newest first."""
+
+    root: Path
+    config_path: Path
+    config: SiteConfig
+    lessons: list[Lesson] = field(default_factory=list)
+    episodes: list[Episode] = field(default_factory=list)
+    announcements: list[Announcement] = field(default_factory=list)
+    drafts: int = 0
+
+    def items(self) -> Iterator[Content]:
+        yield from self.lessons
+        yield from self.episodes
+        yield from self.announcements
+
+    @property
+    def sources(self) -> list[Path]:
+        """Every folder and file whose change should trigger a rebuild."""
+        return [self.config_path, *(self.root / d for d in CONTENT_DIRS.values()), self.root / "content/media"]
+
+
+def load_hub(config_path: Path) -> Hub:
+    """Read and validate the whole hub; raise ``ContentErrors`` listing every problem."""
+    config_path = Path(config_path)
+    root = config_path.parent.resolve()
+    problems: list[Problem] = []
+    config = _load_config(config_path, root, problems)
+    context = {"tz": config.zone if config else ZoneInfo(DEFAULT_TIMEZONE), "root": root}
+
+    loaded: dict[str, list[Content]] = {}
+    drafts = 0
+    for kind, folder in CONTENT_DIRS.items():
+        items = []
+        for path in content_files(root / folder):
+            item = load_item(kind, path, root, context, problems)
+            if item is not None:
+                items.append(item)
+        _check_unique_slugs(items, problems)
+        drafts += sum(item.draft for item in items)
+        published = [item for item in items if not item.draft]
+        published.sort(key=lambda item: (item.date, item.slug), reverse=True)
+        loaded[kind] = published
+
+    if problems or config is None:
+        raise ContentErrors(problems)
+    return Hub(root, config_path, config, loaded["lesson"], loaded["episode"], loaded["announcement"], drafts)
+
+
+def content_files(folder: Path) -> list[Path]:
+    """Markdown files under ``folder``, sub-folders included, in a stable order.
+
+    Names starting with ``_`` or ``.``, and README files, are notes for editors, not content.
+    """
+    if not folder.is_dir():
+        return []
+    return sorted(
+        path
+        for path in folder.rglob("*.md")
+        if path.is_file()
+        and not any(part.startswith((".", "_")) for part in path.relative_to(folder).parts)
+        and path.stem.lower() != "readme"
+    )
+
+
+def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], problems: list[Problem]) -> Content | None:
+    shown = path.relative_to(root).as_posix()
+    try:
+        raw = read_markdown(path, shown)
+    except SourceError as error:
+        problems.extend(error.problems)
+        return None
+    front_class, model_class = KINDS[kind]
+    values = dict(raw.values)
+    slug_from_name = not _given(values.get("slug"))
+    if slug_from_name:
+        values["slug"] = path.stem
+    try:
+        front = front_class.model_validate(values, context=context)
+    except ValidationError as error:
+        found = translate(error, raw, front_class)
+        if slug_from_name:
+            found = [_explain_file_name(p, path) for p in found]
+        problems.extend(found)
+        return None
+    return model_class.model_construct(**dict(front), source=shown, body=raw.body, body_line=raw.body_line)
+
+
+def _load_config(config_path: Path, root: Path, problems: list[Problem]) -> SiteConfig | None:
+    shown = config_path.name
+    if not config_path.is_file():
+        problems.append(Problem(shown, 1, "config", f"找不到配置文件 {config_path}"))
+        return None
+    try:
+        raw = read_yaml(config_path, shown)
+    except SourceError as error:
+        problems.extend(error.problems)
+        return None
+    try:
+        return SiteConfig.model_validate(raw.values)
+    except ValidationError as error:
+        problems.extend(translate(error, raw, SiteConfig))
+        return None
+
+
+def _given(value: Any) -> bool:
+    return value is not None and value != ""
+
+
+def _check_unique_slugs(items: list[Content], problems: list[Problem]) -> None:
+    # Compared without case: Windows and macOS disks would put both pages in one folder.
+    seen: dict[str, Content] = {}
+    for item in items:
+        key = item.slug.casefold()
+        if key in seen:
+            first = seen[key]
+            problems.append(Problem(item.source, 1, "slug", f"网址 {item.slug!r} 与 {first.source} 重复，请改文件名或写一个不同的 slug"))
+        else:
+            seen[key] = item
+
+
+def _explain_file_name(problem: Problem, path: Path) -> Problem:
+    if problem.field != "slug":
+        return problem
+    message = f"文件名 {path.stem!r} 不能直接用作网址（{problem.message}）；请改文件名，或在头信息里加一行 slug: 英文或中文网址名"
+    return Problem(problem.path, problem.line, "slug", message)
+
+
+# What an editor is told for pydantic's own error types; our validators speak for themselves.
+_MESSAGES = {
+    "list_type": "应为列表，例如 [甲, 乙]",
+    "dict_type": "应为一组“字段: 值”",
+    "model_type": "应为一组“字段: 值”",
+    "model_attributes_type": "应为一组“字段: 值”",
+    "string_type": "应为一段文字",
+    "too_short": "至少要有一项",
+}
+
+
+def translate(error: ValidationError, raw: RawDocument, schema: type[BaseModel]) -> list[Problem]:
+    """Turn pydantic's errors into editor-facing problems with the line of each field."""
+    problems = []
+    for detail in error.errors(include_url=False):
+        loc = tuple(part for part in detail["loc"] if isinstance(part, int) or "[" not in part)
+        kind = detail["type"]
+        if kind == "kite":
+            message = detail["msg"]
+        elif kind == "missing":
+            present = raw.lines.get(loc) is not None
+            message = "不能为空" if present else "缺少必填字段"
+        elif kind == "extra_forbidden":
+            message = _unknown_key(str(loc[-1]), _allowed(schema, loc[:-1]))
+        else:
+            message = _MESSAGES.get(kind, detail["msg"])
+        problems.append(Problem(raw.path, raw.line_of(loc), field_name(loc) or FRONT_MATTER, message))
+    return problems
+
+
+def _unknown_key(key: str, allowed: list[str]) -> str:
+    guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"是不是想写 {guess[0]}？" if guess else ""
+    return f"未知字段。{hint}可用的字段有：{', '.join(allowed)}"
+
+
+def _allowed(schema: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names valid at ``loc`` inside ``schema`` (for suggestions)."""
+    model: Any = schema
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        model = _model_in(info.annotation) if info else None
+        if model is None:
+            return []
+    return [name for name, info in model.model_fields.items() if not info.exclude]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) + getattr(annotation, "__metadata__", ()):
+        found = _model_in(arg)
+        if found:
+            return found
+    return None
+

@@ -1,0 +1,93 @@
+"""Episode media: a file under ``content/media/`` or an ``https://`` address."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from pydantic import Field, PlainValidator, ValidationInfo
+
+from .fields import fail, shown
+
+MEDIA_DIR = "content/media"
+
+# The type podcast apps and browsers are told, by file extension.
+MIME_TYPES = {
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".webm": "video/webm",
+    ".mov": "video/quicktime",
+}
+
+
+@dataclass(frozen=True)
+class Media:
+    written: str  # as the editor wrote it
+    name: str  # path under content/media/ (posix), or '' for a web address
+    url: str  # absolute https:// address, or '' for a local file
+    mime: str
+    size: int | None  # bytes; unknown for a web address
+    file: Path | None = None
+
+    @property
+    def is_video(self) -> bool:
+        return self.mime.startswith("video/")
+
+    @property
+    def site_path(self) -> str:
+        """Where a local file lands in the built site, percent-encoded for links."""
+        return "media/" + quote(self.name) if self.name else ""
+
+
+def _mime(path: str, value: str) -> str:
+    suffix = PurePosixPath(path).suffix.lower()
+    if suffix not in MIME_TYPES:
+        kinds = " ".join(sorted(MIME_TYPES))
+        raise fail(f"不支持的媒体格式 {shown(value)}：请用 {kinds} 之一")
+    return MIME_TYPES[suffix]
+
+
+def _media(value: Any, info: ValidationInfo) -> Media | None:
+    if value is None or value == "":
+        # A draft may be written before its recording exists; a published one may not.
+        if (info.data or {}).get("draft"):
+            return None
+        raise fail("缺少 media：请填写 content/media/ 下的音视频文件名或 https:// 地址（草稿可以暂时不填）")
+    if not isinstance(value, str) or not value.strip():
+        raise fail(f"应为 content/media/ 下的文件名或 https:// 地址，实际为{shown(value)}")
+    value = value.strip()
+    if "://" in value or value.lower().startswith("http:"):
+        parts = urlsplit(value)
+        if parts.scheme.lower() != "https" or not parts.netloc:
+            raise fail(f"网络地址必须以 https:// 开头，实际为 {value!r}")
+        return Media(value, "", value, _mime(parts.path, value), None)
+    name = value.removeprefix(MEDIA_DIR + "/").removeprefix("/" + MEDIA_DIR + "/")
+    pure = PurePosixPath(name)
+    if "\\" in name or pure.is_absolute() or ".." in pure.parts or name.startswith("."):
+        raise fail(f"应为 content/media/ 下的相对路径，例如 xiangyin-01.mp3，实际为 {value!r}")
+    mime = _mime(name, value)
+    root: Path | None = (info.context or {}).get("root")
+    if root is None:
+        return Media(value, name, "", mime, None)
+    file = root / MEDIA_DIR / name
+    if not file.is_file():
+        raise fail(f"找不到媒体文件 {MEDIA_DIR}/{name}：请先把文件放进 {MEDIA_DIR}/")
+    return Media(value, name, "", mime, file.stat().st_size, file)
+
+
+def media_field() -> Any:
+    # Validated even when absent, so that a published episode without media is reported.
+    return Field(default=None, validate_default=True)
+
+
+MediaRef = Annotated[Media | None, PlainValidator(_media)]

@@ -1,0 +1,115 @@
+"""Typed content: one schema class per kind, and the models templates receive.
+
+A ``*Front`` class is exactly what an editor may write in front matter (unknown
+keys are errors).  The model subclasses it with what the loader knows besides:
+where the file is, its body, its final slug.  Views and templates only ever see
+models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from .fields import Day, Duration, Flag, Moment, Slug, Tags, Text, Title, fail
+from .media import MediaRef, media_field
+
+
+class Front(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Title
+    date: Day
+    slug: Slug
+    summary: Text | None = None
+    draft: Flag = False
+
+
+class Content(Front):
+    """What every published item has beyond its front matter."""
+
+    kind: ClassVar[str]
+    section: ClassVar[str]  # folder of the built site
+
+    source: str = Field(exclude=True)  # path relative to the hub folder, as shown in errors
+    body: str = Field(default="", exclude=True, repr=False)
+    body_line: int = Field(default=1, exclude=True)
+
+    @property
+    def path(self) -> str:
+        """Site-relative URL path, with the slug as written (for MkDocs and files)."""
+        return f"{self.section}/{self.slug}/"
+
+    @property
+    def url_path(self) -> str:
+        """The same path percent-encoded, for links outside the engine (feeds, calendar)."""
+        return f"{self.section}/{quote(self.slug)}/"
+
+    @property
+    def session(self) -> str:
+        """The check-in session name: ``lessons/SLUG``."""
+        return f"{self.section}/{self.slug}"
+
+
+class LessonFront(Front):
+    speaker: Text | None = None
+    series: Text | None = None
+    tags: Tags = []
+    attendance: Flag = False
+
+
+class Lesson(LessonFront, Content):
+    kind: ClassVar[str] = "lesson"
+    section: ClassVar[str] = "lessons"
+
+
+class EpisodeFront(Front):
+    media: MediaRef = media_field()
+    duration: Duration | None = None
+    speaker: Text | None = None
+
+
+class Episode(EpisodeFront, Content):
+    kind: ClassVar[str] = "episode"
+    section: ClassVar[str] = "episodes"
+
+
+class AnnouncementFront(Front):
+    starts: Moment
+    ends: Moment | None = None
+    location: Text | None = None
+    online_url: Text | None = None
+    organizer: Text | None = None
+    attendance: Flag = False
+
+    @field_validator("online_url")
+    @classmethod
+    def web_address(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("https://", "http://")):
+            raise fail(f"应为以 https:// 开头的网址，实际为 {value!r}")
+        return value
+
+    @field_validator("ends")
+    @classmethod
+    def after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        starts = info.data.get("starts")
+        if value is not None and starts is not None and value <= starts:
+            raise fail("结束时间必须晚于开始时间 starts")
+        return value
+
+
+class Announcement(AnnouncementFront, Content):
+    kind: ClassVar[str] = "announcement"
+    section: ClassVar[str] = "announcements"
+
+
+KINDS: dict[str, tuple[type[Front], type[Content]]] = {
+    "lesson": (LessonFront, Lesson),
+    "episode": (EpisodeFront, Episode),
+    "announcement": (AnnouncementFront, Announcement),
+}
+
+Kind = Literal["lesson", "episode", "announcement"]

@@ -1,0 +1,187 @@
+"""Views: which pages the site has, and what each page's template receives.
+
+Pure functions from the loaded hub to page specifications; the engine renders them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
+
+from .loader import Hub
+from .models import Content, Lesson
+
+PER_PAGE = 20
+HOME_LESSONS = 6
+HOME_EPISODES = 3
+HOME_ANNOUNCEMENTS = 3
+
+SECTIONS = {
+    "lessons": "党课开讲啦",
+    "episodes": "乡音e课堂",
+    "announcements": "活动通知",
+}
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """A feed or calendar a page advertises with ``<link rel="alternate">``."""
+
+    href: str  # site-relative
+    type: str
+    title: str
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str  # source path the engine gives the page: 'lessons/slug.md' -> lessons/slug/index.html
+    template: str
+    title: str  # plain text; templates escape it
+    markdown: str = ""
+    description: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    alternates: tuple[Alternate, ...] = ()
+    search: bool = False  # whether the page's article is indexed for search
+
+
+@dataclass(frozen=True)
+class Pager:
+    number: int
+    count: int
+    paths: tuple[str, ...]  # site-relative path of every page, first page first
+
+    @property
+    def previous(self) -> str | None:
+        return self.paths[self.number - 2] if self.number > 1 else None
+
+    @property
+    def next(self) -> str | None:
+        return self.paths[self.number] if self.number < self.count else None
+
+
+@dataclass(frozen=True)
+class Term:
+    """A series or tag, with the folder name of its page and its lessons."""
+
+    name: str
+    path: str
+    lessons: tuple[Lesson, ...]
+
+
+LESSON_FEEDS = (
+    Alternate("lessons/rss.xml", "application/rss+xml", "党课开讲啦（RSS）"),
+    Alternate("lessons/atom.xml", "application/atom+xml", "党课开讲啦（Atom）"),
+)
+EPISODE_FEEDS = (Alternate("episodes/podcast.xml", "application/rss+xml", "乡音e课堂（播客）"),)
+ANNOUNCEMENT_FEEDS = (
+    Alternate("announcements/rss.xml", "application/rss+xml", "活动通知（RSS）"),
+    Alternate("announcements/atom.xml", "application/atom+xml", "活动通知（Atom）"),
+    Alternate("announcements/calendar.ics", "text/calendar", "活动日历"),
+)
+
+
+def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
+    series = terms(hub.lessons, lambda lesson: [lesson.series] if lesson.series else [], "lessons/series")
+    tags = terms(hub.lessons, lambda lesson: lesson.tags, "lessons/tags")
+    links = {"series": {t.name: t.path for t in series}, "tags": {t.name: t.path for t in tags}}
+    upcoming, past = split_by_time(hub.announcements, now)
+
+    pages = [home_page(hub, upcoming), search_page()]
+    pages += list_pages("lessons", SECTIONS["lessons"], hub.lessons, "lesson_list.html", LESSON_FEEDS,
+                        {"series_terms": series, "tag_terms": tags})
+    for kind, terms_of_kind, label in (("series", series, "系列"), ("tags", tags, "标签")):
+        for term in terms_of_kind:
+            pages += list_pages(term.path, f"{label}：{term.name}", term.lessons, "lesson_list.html", LESSON_FEEDS,
+                                {"series_terms": series, "tag_terms": tags, "term": term, "term_kind": kind})
+    pages += [item_page(lesson, "lesson.html", links=links, neighbours=series_neighbours(lesson, series)) for lesson in hub.lessons]
+    pages += list_pages("episodes", SECTIONS["episodes"], hub.episodes, "episode_list.html", EPISODE_FEEDS, {})
+    pages += [item_page(episode, "episode.html") for episode in hub.episodes]
+    pages += [PageSpec("announcements/index.md", "announcement_list.html", SECTIONS["announcements"],
+                       context={"upcoming": upcoming, "past": past}, alternates=ANNOUNCEMENT_FEEDS)]
+    pages += [item_page(item, "announcement.html", now=now) for item in hub.announcements]
+    return pages
+
+
+def home_page(hub: Hub, upcoming: Sequence[Content]) -> PageSpec:
+    context = {
+        "lessons": hub.lessons[:HOME_LESSONS],
+        "episodes": hub.episodes[:HOME_EPISODES],
+        "upcoming": list(upcoming)[:HOME_ANNOUNCEMENTS],
+    }
+    return PageSpec("index.md", "home.html", "", description=hub.config.site_description, context=context,
+                    alternates=LESSON_FEEDS + EPISODE_FEEDS + ANNOUNCEMENT_FEEDS)
+
+
+def search_page() -> PageSpec:
+    return PageSpec("search/index.md", "search.html", "搜索")
+
+
+def item_page(item: Content, template: str, **context: Any) -> PageSpec:
+    return PageSpec(f"{item.section}/{item.slug}.md", template, item.title, markdown=item.body,
+                    description=item.summary, context={item.kind: item, "item": item, **context}, search=True)
+
+
+def list_pages(folder: str, title: str, items: Sequence[Content], template: str,
+               alternates: tuple[Alternate, ...], context: dict[str, Any]) -> list[PageSpec]:
+    """A list split into pages of ``PER_PAGE``: ``folder/``, ``folder/page/2/``, …"""
+    count = max(1, math.ceil(len(items) / PER_PAGE))
+    paths = tuple(f"{folder}/" if n == 1 else f"{folder}/page/{n}/" for n in range(1, count + 1))
+    specs = []
+    for number in range(1, count + 1):
+        pager = Pager(number, count, paths)
+        chunk = items[(number - 1) * PER_PAGE : number * PER_PAGE]
+        source = f"{folder}/index.md" if number == 1 else f"{folder}/page/{number}.md"
+        shown = title if number == 1 else f"{title}（第 {number} 页）"
+        specs.append(PageSpec(source, template, shown, context={**context, "items": chunk, "pager": pager},
+                              alternates=alternates))
+    return specs
+
+
+def terms(lessons: Sequence[Lesson], names_of, folder: str) -> list[Term]:
+    """Group lessons by series or tag, keeping each group newest first."""
+    groups: dict[str, list[Lesson]] = {}
+    for lesson in lessons:
+        for name in names_of(lesson):
+            groups.setdefault(name, []).append(lesson)
+    used: set[str] = set()
+    found = []
+    for name in sorted(groups, key=lambda n: (-len(groups[n]), n)):
+        segment = path_segment(name)
+        while segment.casefold() in used:
+            segment = f"{segment}-{hashlib.sha1(name.encode()).hexdigest()[:6]}"
+        used.add(segment.casefold())
+        found.append(Term(name, f"{folder}/{segment}", tuple(groups[name])))
+    return found
+
+
+def path_segment(name: str) -> str:
+    """A folder name for a series or tag: its words, without anything a URL would misread."""
+    segment = re.sub(r"[^\w-]+", "-", name).strip("-_")
+    return segment or "t-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+
+
+def series_neighbours(lesson: Lesson, series: Sequence[Term]) -> dict[str, Lesson | None]:
+    """The lessons before and after this one in its series, for reading a series in order."""
+    for term in series:
+        if term.name == lesson.series:
+            ordered = term.lessons  # newest first
+            index = ordered.index(lesson)
+            return {
+                "earlier": ordered[index + 1] if index + 1 < len(ordered) else None,
+                "later": ordered[index - 1] if index > 0 else None,
+            }
+    return {"earlier": None, "later": None}
+
+
+def split_by_time(announcements: Sequence[Content], now: datetime) -> tuple[list, list]:
+    """Upcoming activities soonest first, and past ones most recent first."""
+    def finish(item) -> datetime:
+        return item.ends or item.starts
+
+    upcoming = sorted((a for a in announcements if finish(a) >= now), key=lambda a: a.starts)
+    past = sorted((a for a in announcements if finish(a) < now), key=lambda a: a.starts, reverse=True)
+    return upcoming, past

@@ -1,0 +1,154 @@
+"""Read a file into a raw document: front matter values, the line of every key, the body.
+
+This is the only module that sees YAML.  Every scalar stays a string (PyYAML's
+BaseLoader), so YAML 1.1 surprises such as ``05:30`` turning into 330 or ``no``
+into False never reach validation; the schema decides what a string means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Problem, field_name
+
+Loc = tuple[str | int, ...]
+
+FRONT_MATTER = "front-matter"
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    path: str  # as shown to editors, relative to the hub folder
+    values: dict[str, Any]
+    lines: dict[Loc, int] = field(repr=False)
+    start_line: int = 1  # the line of the opening '---' (or of the file, for YAML files)
+    body: str = ""
+    body_line: int = 1
+
+    def line_of(self, loc: Loc) -> int:
+        """The line of the deepest key or item of ``loc`` that exists in the file."""
+        for end in range(len(loc), 0, -1):
+            line = self.lines.get(tuple(loc[:end]))
+            if line is not None:
+                return line
+        return self.start_line
+
+
+class SourceError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(map(str, problems)))
+
+
+def read_text(path: Path, shown: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SourceError([Problem(shown, 1, "file", f"无法读取文件：{error.strerror}")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise SourceError(
+            [Problem(shown, line, "encoding", "文件不是 UTF-8 编码，请用 UTF-8 另存（WPS/记事本“另存为”时选 UTF-8）")]
+        )
+    # Windows editors add a byte-order mark and CRLF line ends; neither is the editor's mistake.
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_markdown(path: Path, shown: str) -> RawDocument:
+    """Split a Markdown file into its YAML front matter and body."""
+    text = read_text(path, shown)
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        raise SourceError([Problem(shown, 1, FRONT_MATTER, "文件必须以一行 --- 开头，后面是 YAML 头信息，再以一行 --- 结束")])
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            end = index
+            break
+    else:
+        raise SourceError([Problem(shown, 1, FRONT_MATTER, "头信息没有结束：缺少第二行 ---")])
+    yaml_text = "\n".join(lines[1:end]) + "\n"
+    values, key_lines = parse_yaml(yaml_text, shown, first_line=2, empty_line=1)
+    body = "\n".join(lines[end + 1 :])
+    return RawDocument(shown, values, key_lines, start_line=1, body=body, body_line=end + 2)
+
+
+def read_yaml(path: Path, shown: str) -> RawDocument:
+    """Read a whole YAML file (the site config) as a raw document."""
+    values, key_lines = parse_yaml(read_text(path, shown), shown, first_line=1, empty_line=1)
+    return RawDocument(shown, values, key_lines)
+
+
+def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tuple[dict[str, Any], dict[Loc, int]]:
+    """Parse a YAML mapping, keeping the file line of every key and list item."""
+    try:
+        root = yaml.compose(text, Loader=yaml.BaseLoader)
+    except yaml.MarkedYAMLError as error:
+        problem = error.problem or ""
+        # An unclosed quote or bracket is reported at the end of the text; its start is what to fix.
+        at_end = "end of stream" in problem
+        mark = (error.context_mark if at_end else None) or error.problem_mark or error.context_mark
+        line = first_line + (mark.line if mark else 0)
+        raise SourceError([Problem(shown, line, FRONT_MATTER, f"YAML 语法错误：{_explain(error)}")])
+    except yaml.YAMLError as error:
+        raise SourceError([Problem(shown, empty_line, FRONT_MATTER, f"YAML 语法错误：{error}")])
+    if root is None:
+        return {}, {}
+    if not isinstance(root, yaml.MappingNode):
+        raise SourceError([Problem(shown, first_line + root.start_mark.line, FRONT_MATTER, "头信息应为“字段: 值”的形式")])
+    lines: dict[Loc, int] = {}
+    problems: list[Problem] = []
+    values = _to_python(root, (), lines, problems, shown, first_line)
+    if problems:
+        raise SourceError(problems)
+    return values, lines
+
+
+def _to_python(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Problem], shown: str, first_line: int) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return node.value
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, item in enumerate(node.value):
+            lines[loc + (index,)] = first_line + item.start_mark.line
+            items.append(_to_python(item, loc + (index,), lines, problems, shown, first_line))
+        return items
+    mapping: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        line = first_line + key_node.start_mark.line
+        if not isinstance(key_node, yaml.ScalarNode):
+            problems.append(Problem(shown, line, field_name(loc) or FRONT_MATTER, "字段名必须是简单文本"))
+            continue
+        key = key_node.value
+        if key in mapping:
+            problems.append(Problem(shown, line, field_name(loc + (key,)), f"字段重复：第 {lines[loc + (key,)]} 行已经写过"))
+            continue
+        lines[loc + (key,)] = line
+        mapping[key] = _to_python(value_node, loc + (key,), lines, problems, shown, first_line)
+    return mapping
+
+
+
+_YAML_HINTS = [
+    ("quoted scalar", "引号没有闭合"),
+    ("mapping values are not allowed", "这里不该有冒号；值里含“: ”时，请给整个值加引号"),
+    ("could not find expected ':'", "缺少冒号：每行应写成“字段: 值”"),
+    ("cannot start any token", "含有不能开头的字符（例如 Tab 缩进或 @、`），请改用空格或给值加引号"),
+    ("expected <block end>", "缩进不一致：同一层的字段应对齐"),
+    ("flow sequence", "方括号列表没有写完整，例如 [党章, 党史]"),
+    ("flow mapping", "花括号没有写完整"),
+    ("found undefined alias", "不认识的 * 引用；值以 * 开头时请加引号"),
+]
+
+
+def _explain(error: yaml.MarkedYAMLError) -> str:
+    said = f"{error.context or ''} {error.problem or ''}"
+    for needle, hint in _YAML_HINTS:
+        if needle in said:
+            return f"{hint}（{said.strip()}）"
+    return f"{said.strip()}（常见原因：冒号后缺空格、缩进不齐、引号未闭合）"

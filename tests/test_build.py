@@ -1,0 +1,247 @@
+"""Building a small hub: pages, escaping, drafts, lists, atomic output, the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+from conftest import REPO
+from kite.build import build
+from kite.errors import ContentErrors
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "build.py"), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` with a hash of its bytes."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+class Links(HTMLParser):
+    """The URLs a page refers to, by tag and attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src", "action", "poster", "data-pagefind") and value is not None:
+                self.found.append((tag, name, value))
+
+
+def links(html: str) -> list[tuple[str, str, str]]:
+    parser = Links()
+    parser.feed(html)
+    return parser.found
+
+
+def page(site: Path, path: str) -> str:
+    return (site / path).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def small_hub(hub):
+    hub.lesson("抓牢引线", """
+        title: 抓牢引线放风筝 <script>alert(1)</script> & 家乡
+        date: 2026-03-01
+        speaker: 王建军
+        series: 风筝精神
+        tags: [流动党员, 党史]
+        summary: 讲 "风筝" & 引线
+    """, body="## 一、引线在手\n\n海安的做法是抓牢引线放风筝。\n\n| 节点 | 时间 |\n| --- | --- |\n| 考勤 | 每月1日 |\n")
+    hub.lesson("second", "title: 第二课\ndate: 2026-02-01\nseries: 风筝精神\ntags: [党史]")
+    hub.lesson("草稿课", "title: 没写完的草稿\ndate: 2026-04-01\ndraft: true")
+    return hub
+
+
+def test_pages_land_where_the_contract_says(small_hub, tmp_path):
+    site = tmp_path / "site"
+    report = build(small_hub.config, site)
+    for path in [
+        "index.html",
+        "lessons/index.html",
+        "lessons/抓牢引线/index.html",
+        "lessons/second/index.html",
+        "episodes/index.html",
+        "announcements/index.html",
+        "search/index.html",
+    ]:
+        assert (site / path).is_file(), path
+    assert report.pages >= 7
+    assert not (site / "lessons/草稿课").exists()
+
+
+def test_markup_in_titles_is_escaped_exactly_once(small_hub, tmp_path):
+    site = tmp_path / "site"
+    build(small_hub.config, site)
+    lesson = page(site, "lessons/抓牢引线/index.html")
+    assert "<script>alert(1)</script>" not in lesson
+    assert "&amp;lt;" not in lesson and "&amp;amp;" not in lesson
+    assert "<title>抓牢引线放风筝 &lt;script&gt;alert(1)&lt;/script&gt; &amp; 家乡 - 测试云课堂</title>" in lesson
+    assert '<h1 data-pagefind-meta="title">抓牢引线放风筝 &lt;script&gt;alert(1)&lt;/script&gt; &amp; 家乡</h1>' in lesson
+    assert "讲 &#34;风筝&#34; &amp; 引线" in lesson
+    listing = page(site, "lessons/index.html")
+    assert "抓牢引线放风筝 &lt;script&gt;alert(1)&lt;/script&gt; &amp; 家乡</a>" in listing
+    assert "<script>alert(1)" not in listing
+
+
+def test_lesson_page_shows_its_fields_and_markdown(small_hub, tmp_path):
+    site = tmp_path / "site"
+    build(small_hub.config, site)
+    lesson = page(site, "lessons/抓牢引线/index.html")
+    assert '<time datetime="2026-03-01">2026年3月1日</time>' in lesson
+    assert "主讲：王建军" in lesson
+    assert "风筝精神</a>" in lesson
+    assert ">流动党员</a>" in lesson and ">党史</a>" in lesson
+    assert "<table>" in lesson and "<h2 id=\"一引线在手\">" in lesson
+    # Neighbours in the series, newest first: "second" is the earlier lesson.
+    assert "上一课：第二课" in lesson
+
+
+def test_drafts_appear_nowhere(small_hub, tmp_path):
+    site = tmp_path / "site"
+    build(small_hub.config, site)
+    for path in site.rglob("*.html"):
+        assert "没写完的草稿" not in path.read_text(encoding="utf-8"), path
+    assert "草稿课" not in (site / "sitemap.xml").read_text(encoding="utf-8")
+
+
+def test_every_internal_link_resolves_to_a_built_file(small_hub, tmp_path):
+    site = tmp_path / "site"
+    build(small_hub.config, site)
+    base = "https://example.org/hub/"
+    for html in site.rglob("*.html"):
+        if html.name == "404.html":
+            continue  # served at any depth; its links are absolute
+        here = urljoin(base, html.relative_to(site).as_posix())
+        for tag, attribute, value in links(html.read_text(encoding="utf-8")):
+            url = urljoin(here, value)
+            if not url.startswith(base) or attribute == "action":
+                continue
+            target = site / unquote(urlsplit(url).path[len("/hub/"):])
+            if target.is_dir() or url.endswith("/"):
+                target = target / "index.html"
+            optional = ("rss.xml", "atom.xml", "podcast.xml", "calendar.ics")  # written by the feeds phase
+            if target.name in optional and not target.exists():
+                continue
+            assert target.is_file(), f"{html.relative_to(site)}: {tag} {attribute}={value}"
+
+
+def test_lists_are_paginated_and_grouped(hub, tmp_path):
+    for number in range(45):
+        series = "甲系列" if number % 2 else "乙 系列/第二"
+        hub.lesson(f"l{number:02}", f"title: 第{number}课\ndate: 2026-01-{number % 28 + 1:02}\nseries: {series}\ntags: [标签{number % 3}]")
+    site = tmp_path / "site"
+    build(hub.config, site)
+    first = page(site, "lessons/index.html")
+    assert first.count('class="kite-card"') == 20
+    assert (site / "lessons/page/2/index.html").is_file()
+    third = page(site, "lessons/page/3/index.html")
+    assert third.count('class="kite-card"') == 5
+    assert not (site / "lessons/page/4").exists()
+    assert 'rel="next"' in first and 'rel="prev"' in third
+    assert page(site, "lessons/series/甲系列/index.html").count('class="kite-card"') == 20
+    # Characters a URL would misread are folded out of the folder name.
+    assert (site / "lessons/series/乙-系列-第二/index.html").is_file()
+    assert (site / "lessons/tags/标签0/index.html").is_file()
+
+
+def test_a_lesson_page_does_not_carry_the_whole_site(hub, tmp_path):
+    for number in range(60):
+        hub.lesson(f"l{number:02}", f"title: 第{number}课\ndate: 2026-01-{number % 28 + 1:02}")
+    site = tmp_path / "site"
+    build(hub.config, site)
+    lesson = page(site, "lessons/l30/index.html")
+    lesson_links = {value for tag, _, value in links(lesson) if tag == "a" and re.search(r"l\d\d/$", value)}
+    assert lesson_links == set()
+    assert len(lesson.encode()) < 30_000
+
+
+def test_nothing_is_loaded_from_other_hosts(sample_site):
+    forbidden = re.compile(r"unpkg\.com|jsdelivr|googleapis|gstatic|cdnjs|fonts\.|google-analytics|googletagmanager")
+    for path in sample_site.rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".css", ".js", ".xml", ".json", ".svg", ".ics"}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert not forbidden.search(text), path
+    for path in sample_site.rglob("*.html"):
+        for tag, attribute, value in links(path.read_text(encoding="utf-8")):
+            if attribute == "href" and tag == "a":
+                continue  # a link the member may follow is not a request
+            host = urlsplit(value).netloc
+            assert host in ("", "127.0.0.1:8000", "127.0.0.1:8001"), f"{path}: <{tag} {attribute}={value}>"
+    assert not list(sample_site.glob("assets/javascripts/**/*"))
+
+
+def test_a_failed_build_leaves_the_site_exactly_as_it_was(small_hub, tmp_path):
+    site = tmp_path / "site"
+    build(small_hub.config, site)
+    before = tree(site)
+    small_hub.lesson("second", "title: 第二课\ndate: 二月一日")
+    small_hub.lesson("third", "titl: 第三课\ndate: 2026-02-02")
+    result = run_cli("build", "-f", str(small_hub.config), "-d", str(site), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[:3] == [
+        "lessons/second.md:3: date: 应为 YYYY-MM-DD 格式的日期，例如 2026-03-01，实际为'二月一日'",
+        "lessons/third.md:1: title: 缺少必填字段",
+        "lessons/third.md:2: titl: 未知字段。是不是想写 title？可用的字段有：title, date, slug, summary, draft, speaker, series, tags, attendance",
+    ]
+    assert tree(site) == before
+    assert {p.name for p in tmp_path.iterdir()} == {"hub", "site"}
+
+
+def test_a_failure_while_rendering_also_leaves_the_site_alone(small_hub, tmp_path):
+    site = tmp_path / "site"
+    build(small_hub.config, site)
+    before = tree(site)
+    small_hub.write("templates/lesson.html", "{% extends 'main.html' %}{% block content %}{{ lesson.title | no_such_filter }}{% endblock %}")
+    with pytest.raises(Exception):
+        build(small_hub.config, site)
+    assert tree(site) == before
+    assert {p.name for p in tmp_path.iterdir()} == {"hub", "site"}
+
+
+def test_a_successful_rebuild_replaces_the_site(small_hub, tmp_path):
+    site = tmp_path / "site"
+    build(small_hub.config, site)
+    (site / "stale.html").write_text("旧文件")
+    small_hub.lesson("second", "title: 改过的第二课\ndate: 2026-02-01")
+    build(small_hub.config, site)
+    assert not (site / "stale.html").exists()
+    assert "改过的第二课" in page(site, "lessons/second/index.html")
+
+
+def test_refuses_to_overwrite_the_hub_itself(small_hub):
+    with pytest.raises(ContentErrors) as caught:
+        build(small_hub.config, small_hub.root)
+    assert caught.value.problems[0].field == "site_dir"
+    assert (small_hub.root / "lessons/second.md").exists()
+
+
+def test_cli_check_and_build(small_hub, tmp_path):
+    checked = run_cli("check", "-f", str(small_hub.config), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "2 篇党课" in checked.stdout and "1 篇草稿" in checked.stdout
+    built = run_cli("build", "-f", str(small_hub.config), cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "site/index.html").is_file()
+
+
+def test_a_hub_template_overrides_the_built_in_one(small_hub, tmp_path):
+    small_hub.write("templates/partials/kite/footer_extra.html", "<p>本站由海安市委组织部维护</p>")
+    site = tmp_path / "site"
+    build(small_hub.config, site)
+    assert "<p>本站由海安市委组织部维护</p>" in page(site, "index.html")

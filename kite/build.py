@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import engine
+from . import engine, feeds, ics
 from .errors import ContentErrors, Problem
 from .loader import Hub, load_hub
 from .pages import site_pages
@@ -57,9 +57,10 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None) -> 
     try:
         report = BuildReport(hub, site_dir)
         specs = site_pages(hub, now)
-        report.warnings += engine.render(hub, specs, staging, {"kite_hub": hub})
+        report.warnings += engine.render(hub, specs, staging, {"kite_hub": hub, "webcal_url": ics.webcal_url(hub.config)})
         report.pages = len(specs)
         report.media = copy_media(hub, staging)
+        report.feeds = write_subscriptions(hub, staging)
         index_search(staging)
         (staging / MARKER).write_text("由 Kite 生成；每次构建会整体替换本文件夹。\n", encoding="utf-8")
         publish(staging, site_dir)
@@ -79,6 +80,30 @@ def refuse_unsafe_target(site_dir: Path, hub: Hub) -> None:
     for source in (root / "lessons", root / "content", root / "templates"):
         if target == source.resolve() or source.resolve() in target.parents:
             raise ContentErrors([Problem(hub.config_path.name, 1, "site_dir", f"输出目录 {site_dir} 位于源文件夹 {source.name}/ 内")])
+
+
+def subscriptions(hub: Hub) -> dict[str, str]:
+    """Every feed and calendar file, by site-relative path."""
+    config = hub.config
+    files: dict[str, str] = {}
+    files["lessons/rss.xml"], files["lessons/atom.xml"] = feeds.lesson_feeds(config, hub.lessons)
+    files["announcements/rss.xml"], files["announcements/atom.xml"] = feeds.announcement_feeds(config, hub.announcements)
+    files["episodes/podcast.xml"] = feeds.podcast_feed(config, hub.episodes)
+    files["announcements/calendar.ics"] = ics.activity_calendar(config, hub.announcements)
+    for item in hub.announcements:
+        files[f"{item.path}event.ics"] = ics.event_calendar(config, item)
+    return files
+
+
+def write_subscriptions(hub: Hub, staging: Path) -> int:
+    files = subscriptions(hub)
+    for path, text in files.items():
+        target = staging / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # newline="" keeps the calendar's CRLF line ends exactly as RFC 5545 wants them.
+        with open(target, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+    return len(files)
 
 
 def copy_media(hub: Hub, staging: Path) -> int:

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
+import PIL.Image
 from pydantic import BaseModel, ValidationError
 
 from .config import SiteConfig
 from .errors import ContentErrors, Problem, field_name
 from .fields import DEFAULT_TIMEZONE
+from .media import MEDIA_DIR
 from .models import KINDS, Announcement, Content, Episode, Lesson
 from .source import FRONT_MATTER, RawDocument, SourceError, read_markdown, read_yaml
 
@@ -52,6 +54,8 @@ def load_hub(config_path: Path) -> Hub:
     root = config_path.parent.resolve()
     problems: list[Problem] = []
     config = _load_config(config_path, root, problems)
+    if config is not None and config.podcast and config.podcast.image:
+        problems.extend(check_podcast_image(config.podcast.image, root, config_path.name, _config_lines(config_path)))
     context = {"tz": config.zone if config else ZoneInfo(DEFAULT_TIMEZONE), "root": root}
 
     loaded: dict[str, list[Content]] = {}
@@ -127,6 +131,33 @@ def _load_config(config_path: Path, root: Path, problems: list[Problem]) -> Site
     except ValidationError as error:
         problems.extend(translate(error, raw, SiteConfig))
         return None
+
+
+def _config_lines(config_path: Path) -> RawDocument:
+    return read_yaml(config_path, config_path.name)
+
+
+PODCAST_IMAGE_SIZES = range(1400, 3001)
+
+
+def check_podcast_image(image: str, root: Path, shown: str, raw: RawDocument) -> list[Problem]:
+    """Podcast apps reject a cover that is not a square PNG or JPEG of 1400-3000 px."""
+    line = raw.line_of(("podcast", "image"))
+    if image.startswith("https://"):
+        return []
+    path = root / MEDIA_DIR / image
+    if not path.is_file():
+        return [Problem(shown, line, "podcast.image", f"找不到封面图片 {MEDIA_DIR}/{image}")]
+    try:
+        with PIL.Image.open(path) as picture:
+            kind, (width, height) = picture.format, picture.size
+    except (OSError, PIL.UnidentifiedImageError):
+        kind, width, height = None, 0, 0
+    if kind not in ("PNG", "JPEG") or path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        return [Problem(shown, line, "podcast.image", "播客封面应为 .png 或 .jpg 图片")]
+    if width != height or width not in PODCAST_IMAGE_SIZES:
+        return [Problem(shown, line, "podcast.image", f"播客封面应为 1400 到 3000 像素的正方形，现在是 {width}×{height}")]
+    return []
 
 
 def _given(value: Any) -> bool:

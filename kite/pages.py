@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
+from urllib.parse import quote
 
 from .loader import Hub
 from .models import Content, Lesson
@@ -52,7 +53,7 @@ class PageSpec:
 class Pager:
     number: int
     count: int
-    paths: tuple[str, ...]  # site-relative path of every page, first page first
+    paths: tuple[str, ...]  # site-relative URL path of every page, first page first
 
     @property
     def previous(self) -> str | None:
@@ -68,8 +69,12 @@ class Term:
     """A series or tag, with the folder name of its page and its lessons."""
 
     name: str
-    path: str
+    path: str  # site-relative folder, as written (for the engine)
     lessons: tuple[Lesson, ...]
+
+    @property
+    def url_path(self) -> str:
+        return quote(self.path) + "/"
 
 
 LESSON_FEEDS = (
@@ -87,7 +92,7 @@ ANNOUNCEMENT_FEEDS = (
 def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
     series = terms(hub.lessons, lambda lesson: [lesson.series] if lesson.series else [], "lessons/series")
     tags = terms(hub.lessons, lambda lesson: lesson.tags, "lessons/tags")
-    links = {"series": {t.name: t.path for t in series}, "tags": {t.name: t.path for t in tags}}
+    links = {"series": {t.name: t.url_path for t in series}, "tags": {t.name: t.url_path for t in tags}}
     upcoming, past = split_by_time(hub.announcements, now)
 
     pages = [home_page(hub, upcoming), search_page()]
@@ -129,7 +134,7 @@ def list_pages(folder: str, title: str, items: Sequence[Content], template: str,
                alternates: tuple[Alternate, ...], context: dict[str, Any]) -> list[PageSpec]:
     """A list split into pages of ``PER_PAGE``: ``folder/``, ``folder/page/2/``, …"""
     count = max(1, math.ceil(len(items) / PER_PAGE))
-    paths = tuple(f"{folder}/" if n == 1 else f"{folder}/page/{n}/" for n in range(1, count + 1))
+    paths = tuple(quote(f"{folder}/" if n == 1 else f"{folder}/page/{n}/") for n in range(1, count + 1))
     specs = []
     for number in range(1, count + 1):
         pager = Pager(number, count, paths)

@@ -61,6 +61,7 @@ class HubFolder:
 def hub(tmp_path: Path) -> HubFolder:
     folder = HubFolder(tmp_path / "hub")
     folder.write("site_config.yml", CONFIG)
+    folder.media("cover.png", (REPO / "content/media/cover.png").read_bytes())
     return folder
 
 

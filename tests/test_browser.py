@@ -97,3 +97,18 @@ def test_search_box_updates_results_as_the_member_types(phone, site_url):
     phone.fill("#kite-q", "zqxjvbkw")
     phone.wait_for_function("document.getElementById('kite-search-status').textContent.includes('没有找到')")
     assert phone.locator("#kite-search-results li").count() == 0
+
+
+def test_episode_player_loads_nothing_until_pressed(phone, site_url):
+    media_requests: list[str] = []
+    phone.on("request", lambda request: "/media/" in request.url and media_requests.append(request.url))
+    visit(phone, site_url + "episodes/xiangyin-01-huangmeitian/")
+    player = phone.locator("audio")
+    assert player.get_attribute("preload") == "none"
+    assert player.bounding_box()["width"] > 300
+    phone.wait_for_timeout(500)
+    assert media_requests == []
+    assert "下载音频（" in phone.locator(".kite-player figcaption").inner_text()
+    phone.evaluate("document.querySelector('audio').play().catch(() => {})")
+    phone.wait_for_function("document.querySelector('audio').readyState > 0 || document.querySelector('audio').error")
+    assert media_requests and media_requests[0].endswith("/media/xiangyin-01.mp3")

@@ -45,7 +45,8 @@ def check(config_path: Path) -> Hub:
     return load_hub(config_path)
 
 
-def build(config_path: Path, site_dir: Path, *, now: datetime | None = None) -> BuildReport:
+def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, endpoint: str | None = None) -> BuildReport:
+    """Build the site into ``site_dir``; ``endpoint`` replaces the configured check-in endpoint (preview)."""
     started = time.monotonic()
     hub = load_hub(config_path)
     site_dir = Path(site_dir).absolute()
@@ -57,7 +58,7 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None) -> 
     try:
         report = BuildReport(hub, site_dir)
         specs = site_pages(hub, now)
-        report.warnings += engine.render(hub, specs, staging, {"kite_hub": hub, "webcal_url": ics.webcal_url(hub.config)})
+        report.warnings += engine.render(hub, specs, staging, template_globals(hub, endpoint))
         report.pages = len(specs)
         report.media = copy_media(hub, staging)
         report.feeds = write_subscriptions(hub, staging)
@@ -69,6 +70,16 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None) -> 
         raise
     report.seconds = time.monotonic() - started
     return report
+
+
+def template_globals(hub: Hub, endpoint: str | None) -> dict:
+    """What every template may use besides its page's own data."""
+    endpoint = endpoint or (hub.config.attendance.endpoint if hub.config.attendance else "")
+    return {
+        "site": hub.config,
+        "webcal_url": ics.webcal_url(hub.config),
+        "checkin_action": f"{endpoint.rstrip('/')}/checkin" if endpoint else "",
+    }
 
 
 def refuse_unsafe_target(site_dir: Path, hub: Hub) -> None:

@@ -24,8 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     _config_option(serve)
     serve.add_argument("--port", type=int, default=8000, help="预览端口（默认 8000）")
 
+    attend = commands.add_parser("attend", help="运行签到服务（记录签到，导出名单）")
+    _config_option(attend)
+    attend.add_argument("--db", default=None, help="签到数据库：SQLite 文件路径（默认：配置文件旁的 attendance.sqlite3）")
+    attend.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
+    attend.add_argument("--port", type=int, default=8001, help="监听端口（默认 8001）")
+
     arguments = parser.parse_args(argv)
-    handler = {"build": _build, "check": _check, "serve": _serve}[arguments.command]
+    handler = {"build": _build, "check": _check, "serve": _serve, "attend": _attend}[arguments.command]
     try:
         return handler(arguments)
     except ContentErrors as errors:
@@ -75,3 +81,14 @@ def _serve(arguments: argparse.Namespace) -> int:
     from .preview import serve
 
     return serve(Path(arguments.config_file), port=arguments.port)
+
+
+def _attend(arguments: argparse.Namespace) -> int:
+    from .attendance.server import DEFAULT_DB, run
+
+    config = Path(arguments.config_file)
+    db = arguments.db or str(config.parent / DEFAULT_DB)
+    if "://" in db:
+        print(f"暂不支持这种数据库地址：{db}。目前只支持 SQLite 文件路径。", file=sys.stderr)
+        return 2
+    return run(config, Path(db), arguments.host, arguments.port)

@@ -72,6 +72,8 @@ def load_hub(config_path: Path) -> Hub:
         published.sort(key=lambda item: (item.date, item.slug), reverse=True)
         loaded[kind] = published
 
+    if config is not None:
+        problems.extend(_check_attendance_config(config, config_path, loaded))
     if problems or config is None:
         raise ContentErrors(problems)
     return Hub(root, config_path, config, loaded["lesson"], loaded["episode"], loaded["announcement"], drafts)
@@ -131,6 +133,21 @@ def _load_config(config_path: Path, root: Path, problems: list[Problem]) -> Site
     except ValidationError as error:
         problems.extend(translate(error, raw, SiteConfig))
         return None
+
+
+def _check_attendance_config(config: SiteConfig, config_path: Path, loaded: dict[str, list[Content]]) -> list[Problem]:
+    """A page that takes check-ins needs an endpoint to post to and branches to choose from."""
+    wanting = [item.source for items in loaded.values() for item in items if getattr(item, "attendance", False)]
+    if not wanting:
+        return []
+    pages = "、".join(wanting[:3]) + (" 等" if len(wanting) > 3 else "")
+    found = []
+    if config.attendance is None:
+        found.append(Problem(config_path.name, 1, "attendance", f"{pages} 开启了签到（attendance: true），但配置里没有 attendance.endpoint"))
+    if not config.branches:
+        line = _config_lines(config_path).line_of(("branches",))
+        found.append(Problem(config_path.name, line, "branches", f"{pages} 开启了签到，但配置里没有 branches（可选的支部）"))
+    return found
 
 
 def _config_lines(config_path: Path) -> RawDocument:

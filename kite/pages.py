@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Sequence
 from urllib.parse import quote
 
+from .attendance.sessions import checkin_window
 from .loader import Hub
 from .models import Content, Lesson
 
@@ -107,7 +108,8 @@ def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
     pages += [item_page(episode, "episode.html") for episode in hub.episodes]
     pages += [PageSpec("announcements/index.md", "announcement_list.html", SECTIONS["announcements"],
                        context={"upcoming": upcoming, "past": past}, alternates=ANNOUNCEMENT_FEEDS)]
-    pages += [item_page(item, "announcement.html", now=now) for item in hub.announcements]
+    pages += [item_page(item, "announcement.html", window=checkin_window(hub.config, item) if item.attendance else None)
+              for item in hub.announcements]
     return pages
 
 

@@ -28,11 +28,13 @@ def watched_paths(config_path: Path) -> list[Path]:
 
 def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> int:
     config_path = Path(config_path)
-    preview_dir = Path(tempfile.mkdtemp(prefix="kite-preview-")) / "site"
+    workspace = Path(tempfile.mkdtemp(prefix="kite-preview-"))
+    preview_dir = workspace / "site"
+    endpoint = start_checkin(config_path, workspace, host, port)
 
     def rebuild() -> None:
         try:
-            report = build(config_path, preview_dir)
+            report = build(config_path, preview_dir, endpoint=endpoint)
         except ContentErrors as errors:
             for problem in errors.problems:
                 print(problem, file=sys.stderr)
@@ -58,5 +60,19 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
         pass
     finally:
         server.shutdown()
-        shutil.rmtree(preview_dir.parent, ignore_errors=True)
+        shutil.rmtree(workspace, ignore_errors=True)
     return 0
+
+
+def start_checkin(config_path: Path, workspace: Path, host: str, port: int) -> str | None:
+    """The check-in endpoint on the next port, recording into a throwaway database."""
+    from .attendance.server import run_in_background
+
+    checkin_port = port + 1
+    try:
+        run_in_background(config_path, workspace / "preview.sqlite3", host, checkin_port, (f"http://{host}:{port}",))
+    except ContentErrors:
+        return None
+    url = f"http://{host}:{checkin_port}"
+    print(f"签到服务（仅供预览，数据不保留）：{url}/checkin", flush=True)
+    return url

@@ -97,6 +97,39 @@ def serve_dir():
         server.shutdown()
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def start_endpoint():
+    """Start the check-in endpoint (uvicorn) in a thread; returns its base URL."""
+    import time
+
+    from kite.attendance.server import make_server
+
+    servers = []
+
+    def start(config: Path, db: Path, extra_origins: tuple[str, ...] = ()) -> str:
+        port = free_port()
+        server, _ = make_server(config, db, "127.0.0.1", port, extra_origins=extra_origins)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.01)
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(5)
+
+
 def chromium_path() -> str:
     for candidate in (os.environ.get("KITE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome-stable", "google-chrome"):
         if candidate and (found := shutil.which(candidate)):

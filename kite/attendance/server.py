@@ -1,0 +1,52 @@
+"""Running the endpoint: ``python build.py attend``, and beside the editors' preview."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import uvicorn
+
+from .sessions import RosterSource
+from .store import Store
+from .web import create_app
+
+DEFAULT_DB = "attendance.sqlite3"
+
+
+def make_server(config_path: Path, db: Path, host: str, port: int, extra_origins: tuple[str, ...] = ()) -> tuple[uvicorn.Server, RosterSource]:
+    source = RosterSource(config_path)
+    store = Store(db)
+    app = create_app(store, lambda: source.roster, extra_origins=extra_origins)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        # No access log: the endpoint keeps no record of who connected from where.
+        access_log=False,
+        log_level="warning",
+        timeout_keep_alive=15,
+        server_header=False,
+    )
+    return uvicorn.Server(config), source
+
+
+def run(config_path: Path, db: Path, host: str, port: int) -> int:
+    server, source = make_server(config_path, db, host, port)
+    source.start()
+    print(f"签到服务已启动：http://{host}:{port}/checkin  数据库：{db}  （按 Ctrl+C 停止）", flush=True)
+    server.run()
+    source.stop()
+    return 0
+
+
+def run_in_background(config_path: Path, db: Path, host: str, port: int, extra_origins: tuple[str, ...]) -> uvicorn.Server:
+    """For the preview: the endpoint in a thread beside the live-reload server."""
+    server, source = make_server(config_path, db, host, port, extra_origins)
+    source.start()
+    threading.Thread(target=server.run, name="kite-attendance", daemon=True).start()
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    return server

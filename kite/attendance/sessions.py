@@ -1,0 +1,119 @@
+"""Which pages take check-ins, and when: read from the hub's content."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from ..config import SiteConfig
+from ..errors import ContentErrors
+from ..loader import Hub, load_hub
+from ..models import Announcement
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Session:
+    key: str  # "lessons/SLUG" or "announcements/SLUG"
+    title: str
+    page_url: str
+    opens: datetime | None = None  # None: a lesson, open at any time
+    closes: datetime | None = None
+
+    def is_open(self, now: datetime) -> bool:
+        return self.opens is None or self.opens <= now <= self.closes
+
+
+@dataclass(frozen=True)
+class Roster:
+    """What the endpoint checks a check-in against: sessions and branches."""
+
+    config: SiteConfig
+    sessions: dict[str, Session]
+    branch_groups: dict[str, str]  # branch -> its joint committee
+
+    @classmethod
+    def from_hub(cls, hub: Hub) -> "Roster":
+        config = hub.config
+        sessions: dict[str, Session] = {}
+        for lesson in hub.lessons:
+            if lesson.attendance:
+                sessions[lesson.session] = Session(lesson.session, lesson.title, config.site_url + lesson.url_path)
+        for item in hub.announcements:
+            if item.attendance:
+                opens, closes = checkin_window(config, item)
+                sessions[item.session] = Session(item.session, item.title, config.site_url + item.url_path, opens, closes)
+        groups = {branch: group.name for group in config.branches for branch in group.branches}
+        return cls(config, sessions, groups)
+
+
+def checkin_window(config: SiteConfig, item: Announcement) -> tuple[datetime, datetime]:
+    """From a margin before the start to a margin after the end, or to the end of that day."""
+    before = config.attendance.opens_before if config.attendance else timedelta(minutes=30)
+    after = config.attendance.closes_after if config.attendance else timedelta(minutes=30)
+    if item.ends:
+        closes = item.ends + after
+    else:
+        local = item.starts.astimezone(config.zone)
+        closes = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=config.zone) - timedelta(seconds=1)
+    return item.starts - before, closes
+
+
+class RosterSource:
+    """The current roster, reloaded in the background when the hub's files change.
+
+    Editors publish by changing files; the endpoint follows within ``interval``
+    seconds without a restart.  Broken content keeps the last good roster.
+    """
+
+    def __init__(self, config_path: Path, interval: float = 5.0):
+        self.config_path = Path(config_path)
+        self.interval = interval
+        hub = load_hub(self.config_path)
+        self.roster = Roster.from_hub(hub)
+        self._stamp = self._fingerprint(hub)
+        self._hub = hub
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _fingerprint(self, hub: Hub) -> tuple:
+        stamps = []
+        for path in hub.sources:
+            if path.is_file():
+                stamps.append((str(path), path.stat().st_mtime_ns))
+            elif path.is_dir():
+                stamps.extend((str(p), p.stat().st_mtime_ns) for p in sorted(path.rglob("*.md")))
+        return tuple(stamps)
+
+    def refresh(self) -> bool:
+        """Reload if anything changed; True if the roster was replaced."""
+        if self._fingerprint(self._hub) == self._stamp:
+            return False
+        try:
+            hub = load_hub(self.config_path)
+        except ContentErrors as errors:
+            log.warning("内容有误，签到服务继续使用上一次的活动列表：\n%s", errors)
+            self._stamp = self._fingerprint(self._hub)
+            return False
+        self.roster = Roster.from_hub(hub)
+        self._hub = hub
+        self._stamp = self._fingerprint(hub)
+        return True
+
+    def start(self) -> None:
+        def loop() -> None:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.refresh()
+                except Exception:  # the endpoint must keep serving whatever happens here
+                    log.exception("重新读取内容失败")
+
+        self._thread = threading.Thread(target=loop, name="kite-roster", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()

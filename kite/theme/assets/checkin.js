@@ -1,0 +1,52 @@
+// Posts the check-in form in place and shows the answer without leaving the page.
+// Without this script (or without fetch) the form is a plain POST; if the request
+// cannot be made here, the form falls back to that plain POST.
+(function () {
+  if (!window.fetch || !window.URLSearchParams || !window.FormData) return;
+  var forms = document.querySelectorAll("form[data-kite-checkin]");
+  Array.prototype.forEach.call(forms, function (form) {
+    var status = form.querySelector(".kite-form__status");
+    var button = form.querySelector("button[type=submit]");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (el) {
+        el.removeAttribute("aria-invalid");
+      });
+      status.className = "kite-form__status";
+      status.textContent = "正在签到……";
+      button.disabled = true;
+      var body = new URLSearchParams();
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.name) body.append(el.name, el.value);
+      });
+      fetch(form.action, {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+        body: body.toString(),
+        credentials: "omit",
+      })
+        .then(function (response) {
+          return response.json().then(function (data) {
+            button.disabled = false;
+            if (response.ok) {
+              status.className = "kite-form__status kite-form__status--ok";
+              status.textContent = data.status === "duplicate" ? "已经签到过了，不用重复签到" : "签到成功";
+              return;
+            }
+            status.className = "kite-form__status kite-form__status--error";
+            status.textContent = data.error || "签到没有成功，请稍后再试";
+            var field = data.field && form.elements[data.field];
+            if (field && field.type !== "hidden") {
+              field.setAttribute("aria-invalid", "true");
+              field.focus();
+            }
+          });
+        })
+        .catch(function () {
+          // No answer we can read (offline, or an old browser refusing the request): post plainly.
+          button.disabled = false;
+          form.submit();
+        });
+    });
+  });
+})();

@@ -1,0 +1,334 @@
+"""The check-in endpoint over real HTTP on loopback, with a real SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from conftest import REPO, free_port
+
+TOKEN = "s3cret-export-token"
+SITE_ORIGIN = "https://example.org"
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def fill_hub(hub) -> None:
+    now = datetime.now(BEIJING)
+    hub.lesson("签到课", "title: 可以签到的党课\ndate: 2026-03-01\nattendance: true")
+    hub.lesson("普通课", "title: 不签到的党课\ndate: 2026-03-02")
+    hub.lesson("草稿课", "title: 草稿\ndate: 2026-03-03\nattendance: true\ndraft: true")
+    hub.announcement("now", f"title: 正在进行的夜学\ndate: 2026-01-01\nstarts: {stamp(now + timedelta(minutes=10))}\n"
+                            f"ends: {stamp(now + timedelta(hours=2))}\nattendance: true")
+    hub.announcement("later", f"title: 明天的活动\ndate: 2026-01-01\nstarts: {stamp(now + timedelta(days=1, hours=1))}\nattendance: true")
+    hub.announcement("over", f"title: 结束的活动\ndate: 2026-01-01\nstarts: {stamp(now - timedelta(days=2))}\n"
+                             f"ends: {stamp(now - timedelta(days=2) + timedelta(hours=1))}\nattendance: true")
+
+
+class Endpoint:
+    def __init__(self, url: str, db: Path):
+        self.url = url
+        self.db = db
+        self.client = httpx.Client(base_url=url, timeout=10)
+
+    def post_json(self, fields, **headers) -> httpx.Response:
+        return self.client.post("/checkin", json=fields, headers={"Accept": "application/json", **headers})
+
+    def post_form(self, fields, **headers) -> httpx.Response:
+        return self.client.post("/checkin", data=fields, headers=headers)
+
+    def rows(self) -> list[tuple]:
+        with sqlite3.connect(self.db) as connection:
+            return connection.execute("SELECT session, branch, name FROM checkins ORDER BY id").fetchall()
+
+    def export(self, session: str | None = None) -> httpx.Response:
+        params = {"session": session} if session else {}
+        return self.client.get("/export.csv", params=params, headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+@pytest.fixture
+def endpoint(hub, tmp_path, monkeypatch, start_endpoint):
+    fill_hub(hub)
+    monkeypatch.setenv("ATTENDANCE_EXPORT_TOKEN", TOKEN)
+    db = tmp_path / "attendance.sqlite3"
+    return Endpoint(start_endpoint(hub.config, db), db)
+
+
+GOOD = {"session": "lessons/签到课", "branch": "鼓韵堂党支部", "name": "王建军"}
+
+
+def test_health(endpoint):
+    assert endpoint.client.get("/health").status_code == 200
+
+
+def test_json_checkin_is_recorded_once(endpoint):
+    first = endpoint.post_json(GOOD)
+    assert (first.status_code, first.json()["status"]) == (201, "recorded")
+    again = endpoint.post_json({**GOOD, "name": "  王建军 "})
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    other_branch = endpoint.post_json({**GOOD, "branch": "栖息栈党支部"})
+    assert other_branch.status_code == 201
+    assert endpoint.rows() == [("lessons/签到课", "鼓韵堂党支部", "王建军"), ("lessons/签到课", "栖息栈党支部", "王建军")]
+
+
+def test_form_post_redirects_to_a_confirmation_page(endpoint):
+    first = endpoint.post_form(GOOD)
+    assert first.status_code == 303
+    page = endpoint.client.get(first.headers["location"].replace("checkin/done", "/checkin/done"))
+    assert "签到成功" in page.text and "已经签到" not in page.text
+    assert "可以签到的党课" in page.text
+    again = endpoint.post_form(GOOD)
+    assert again.status_code == 303
+    page = endpoint.client.get(again.headers["location"].replace("checkin/done", "/checkin/done"))
+    assert "已经签到" in page.text and "签到成功" not in page.text
+    assert len(endpoint.rows()) == 1
+
+
+def test_the_confirmation_link_resolves_under_the_endpoint_path(endpoint):
+    response = endpoint.post_form(GOOD)
+    target = httpx.URL(endpoint.url + "/checkin").join(response.headers["location"])
+    assert target.path == "/checkin/done"
+    assert endpoint.client.get(target).status_code == 200
+
+
+BAD_INPUTS = [
+    ("missing name", {"session": "lessons/签到课", "branch": "鼓韵堂党支部"}, "name"),
+    ("empty name", {**GOOD, "name": ""}, "name"),
+    ("blank name", {**GOOD, "name": " \t "}, "name"),
+    ("long name", {**GOOD, "name": "王" * 41}, "name"),
+    ("number name", {**GOOD, "name": 12345}, "name"),
+    ("list name", {**GOOD, "name": ["王建军"]}, "name"),
+    ("null name", {**GOOD, "name": None}, "name"),
+    ("nul byte", {**GOOD, "name": "王\x00建军"}, "name"),
+    ("control char", {**GOOD, "name": "王\x1b[31m"}, "name"),
+    ("bidi override", {**GOOD, "name": "王\u202e军"}, "name"),
+    ("lone surrogate", {**GOOD, "name": "\ud800"}, "name"),
+    ("missing branch", {"session": "lessons/签到课", "name": "王建军"}, "branch"),
+    ("unknown branch", {**GOOD, "branch": "不存在党支部"}, "branch"),
+    ("joint committee as branch", {**GOOD, "branch": "驻宁流动党员联合党委"}, "branch"),
+    ("missing session", {"branch": "鼓韵堂党支部", "name": "王建军"}, "session"),
+    ("long session", {**GOOD, "session": "lessons/" + "x" * 300}, "session"),
+    ("object session", {**GOOD, "session": {"a": 1}}, "session"),
+]
+
+
+@pytest.mark.parametrize("label, fields, field", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_fields_are_refused_with_the_field_at_fault(endpoint, label, fields, field):
+    response = endpoint.client.post("/checkin", content=json.dumps(fields), headers={
+        "Content-Type": "application/json", "Accept": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field
+    assert response.json()["error"]
+    assert endpoint.rows() == []
+
+
+MALFORMED = [
+    ("broken json", b'{"session": "lessons/x",', "application/json", "body"),
+    ("json array", b'["a"]', "application/json", "body"),
+    ("bad utf-8 in json", b'{"name": "\xff\xfe"}', "application/json", "body"),
+    ("bad utf-8 in form", b"session=lessons%2F%E7&branch=x&name=%FF", "application/x-www-form-urlencoded", "body"),
+    ("raw bad bytes in form", b"name=\xff\xfe", "application/x-www-form-urlencoded", "body"),
+    ("repeated field", "session=a&name=甲&name=乙&branch=b".encode(), "application/x-www-form-urlencoded", "name"),
+    ("plain text", b"hello", "text/plain", "content-type"),
+    ("multipart", b"--x\r\n", "multipart/form-data; boundary=x", "content-type"),
+    ("no content type", b"a=b", "", "content-type"),
+]
+
+
+@pytest.mark.parametrize("label, body, content_type, field", MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_requests_answer_400(endpoint, label, body, content_type, field):
+    headers = {"Accept": "application/json"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = endpoint.client.post("/checkin", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field
+    assert endpoint.rows() == []
+
+
+def test_form_errors_get_a_readable_page(endpoint):
+    response = endpoint.post_form({**GOOD, "branch": "不存在党支部"})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert "请从列表中选择所在支部" in response.text
+
+
+@pytest.mark.parametrize("session", ["lessons/普通课", "lessons/草稿课", "lessons/没有这课", "episodes/x", "announcements/none"])
+def test_unknown_sessions_answer_404(endpoint, session):
+    response = endpoint.post_json({**GOOD, "session": session})
+    assert response.status_code == 404
+    assert response.json()["field"] == "session"
+    assert endpoint.rows() == []
+
+
+def test_activities_take_check_ins_only_in_their_window(endpoint):
+    assert endpoint.post_json({**GOOD, "session": "announcements/now"}).status_code == 201
+    early = endpoint.post_json({**GOOD, "session": "announcements/later"})
+    assert early.status_code == 403
+    assert "签到还没开始" in early.json()["error"] and "开始签到" in early.json()["error"]
+    late = endpoint.post_json({**GOOD, "session": "announcements/over"})
+    assert late.status_code == 403
+    assert "签到已经结束" in late.json()["error"]
+    assert endpoint.rows() == [("announcements/now", "鼓韵堂党支部", "王建军")]
+
+
+def test_oversized_bodies_answer_413(endpoint):
+    big = {**GOOD, "name": "王" * 10_000}
+    response = endpoint.client.post("/checkin", json=big, headers={"Accept": "application/json"})
+    assert response.status_code == 413
+
+    def chunks():
+        for _ in range(20):
+            yield b"x" * 1024
+
+    streamed = endpoint.client.post("/checkin", content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413
+    assert endpoint.rows() == []
+
+
+def test_honeypot_looks_successful_but_stores_nothing(endpoint):
+    response = endpoint.post_json({**GOOD, "website": "http://spam.example"})
+    assert response.status_code == 201
+    assert endpoint.rows() == []
+
+
+def test_cors_for_the_site_and_refusal_for_other_sites(endpoint):
+    ok = endpoint.post_json(GOOD, Origin=SITE_ORIGIN)
+    assert ok.status_code == 201
+    assert ok.headers["access-control-allow-origin"] == SITE_ORIGIN
+    preflight = endpoint.client.options("/checkin", headers={
+        "Origin": SITE_ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == SITE_ORIGIN
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    foreign = endpoint.post_json({**GOOD, "name": "李秀英"}, Origin="https://evil.example")
+    assert foreign.status_code == 403
+    assert foreign.json()["field"] == "origin"
+    assert "access-control-allow-origin" not in foreign.headers
+    assert endpoint.rows() == [("lessons/签到课", "鼓韵堂党支部", "王建军")]
+
+
+def test_export_needs_the_token(endpoint):
+    endpoint.post_json(GOOD)
+    assert endpoint.client.get("/export.csv").status_code == 401
+    wrong = endpoint.client.get("/export.csv", headers={"Authorization": "Bearer wrong"})
+    assert wrong.status_code == 401
+
+
+def test_export_is_a_spreadsheet_friendly_csv(endpoint):
+    endpoint.post_json(GOOD)
+    endpoint.post_json({**GOOD, "name": "=HYPERLINK(\"http://x\")"})
+    endpoint.post_json({**GOOD, "name": "+86 李秀英"})
+    endpoint.post_json({**GOOD, "name": "@陈国华"})
+    endpoint.post_json({**GOOD, "session": "announcements/now", "name": "-张海涛"})
+    response = endpoint.export()
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["签到时间（北京时间）", "场次", "页面", "联合党委", "支部", "姓名"]
+    names = [row[5] for row in rows[1:]]
+    assert names == ["王建军", "'=HYPERLINK(\"http://x\")", "'+86 李秀英", "'@陈国华", "'-张海涛"]
+    assert rows[1][1:5] == ["可以签到的党课", "lessons/签到课", "驻宁流动党员联合党委", "鼓韵堂党支部"]
+    datetime.strptime(rows[1][0], "%Y-%m-%d %H:%M:%S")
+    only = list(csv.reader(io.StringIO(endpoint.export("announcements/now").content.decode("utf-8-sig"))))
+    assert [row[5] for row in only[1:]] == ["'-张海涛"]
+
+
+def test_no_ip_addresses_are_stored(endpoint):
+    endpoint.post_json(GOOD)
+    with sqlite3.connect(endpoint.db) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(checkins)")]
+        assert columns == ["id", "session", "branch", "name", "checked_in_at"]
+        dump = "\n".join(connection.iterdump())
+    assert "127.0.0.1" not in dump
+
+
+def test_concurrent_check_ins_are_recorded_exactly_once(endpoint):
+    people = [f"党员{n:03}" for n in range(60)]
+    requests = [person for person in people for _ in range(5)]  # everyone checks in five times at once
+
+    def check_in(name: str) -> int:
+        with httpx.Client(base_url=endpoint.url, timeout=30) as client:
+            response = client.post("/checkin", json={**GOOD, "name": name}, headers={"Accept": "application/json"})
+            return response.status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        statuses = list(pool.map(check_in, requests))
+    assert statuses.count(201) == len(people)
+    assert statuses.count(200) == len(requests) - len(people)
+    assert sorted(name for _, _, name in endpoint.rows()) == people
+
+
+def test_nothing_acknowledged_is_lost_to_kill_9(hub, tmp_path):
+    fill_hub(hub)
+    port = free_port()
+    db = tmp_path / "attendance.sqlite3"
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "build.py"), "attend", "-f", str(hub.config), "--db", str(db), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(url + "/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)
+
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def load(worker: int) -> None:
+        with httpx.Client(base_url=url, timeout=5) as client:
+            for n in range(100_000):
+                if stop.is_set():
+                    return
+                name = f"党员{worker}-{n}"
+                try:
+                    response = client.post("/checkin", json={**GOOD, "name": name}, headers={"Accept": "application/json"})
+                except httpx.TransportError:
+                    return
+                if response.status_code == 201:
+                    with lock:
+                        acknowledged.append(name)
+
+    threads = [threading.Thread(target=load, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    while len(acknowledged) < 300:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    stop.set()
+    for thread in threads:
+        thread.join()
+
+    with sqlite3.connect(db) as connection:
+        stored = {row[0] for row in connection.execute("SELECT name FROM checkins")}
+    assert len(acknowledged) >= 300
+    missing = set(acknowledged) - stored
+    assert not missing, f"{len(missing)} acknowledged check-ins lost"

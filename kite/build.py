@@ -16,11 +16,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
 
-from . import engine, feeds, ics
+from . import feeds, ics
 from .errors import ContentErrors, Problem
 from .loader import Hub, load_hub
 from .pages import site_pages
+from .parallel import RenderFailed, render_pages
+from .progress import Progress, Stage
 
 MARKER = ".kite-site"
 
@@ -38,6 +42,7 @@ class BuildReport:
     media: int = 0
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    stages: list[Stage] = field(default_factory=list)
 
 
 def check(config_path: Path) -> Hub:
@@ -45,10 +50,12 @@ def check(config_path: Path) -> Hub:
     return load_hub(config_path)
 
 
-def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, endpoint: str | None = None) -> BuildReport:
+def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, endpoint: str | None = None,
+          progress: Progress | None = None, workers: int | None = None) -> BuildReport:
     """Build the site into ``site_dir``; ``endpoint`` replaces the configured check-in endpoint (preview)."""
     started = time.monotonic()
-    hub = load_hub(config_path)
+    progress = progress or Progress.silent()
+    hub = load_hub(config_path, progress)
     site_dir = Path(site_dir).absolute()
     refuse_unsafe_target(site_dir, hub)
     now = now or datetime.now(timezone.utc)
@@ -58,16 +65,30 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, end
     try:
         report = BuildReport(hub, site_dir)
         specs = site_pages(hub, now)
-        report.warnings += engine.render(hub, specs, staging, template_globals(hub, endpoint))
+        progress.stage("生成页面", len(specs))
+        try:
+            report.warnings += render_pages(hub, specs, staging, template_globals(hub, endpoint), progress.advance, workers)
+        except RenderFailed as error:
+            raise BuildFailed(f"生成页面时出错：{error}")
         report.pages = len(specs)
-        report.media = copy_media(hub, staging)
-        report.feeds = write_subscriptions(hub, staging)
+        files = subscriptions(hub)
+        files["sitemap.xml"] = feeds.sitemap(hub.config, [quote(spec.url) for spec in specs])
+        progress.stage("订阅与日历", len(files))
+        report.feeds = write_files(staging, files, progress.advance)
+        progress.stage("复制媒体")
+        report.media = copy_media(hub, staging, progress.advance)
+        progress.stage("搜索索引")
         index_search(staging)
+        progress.advance()
+        progress.stage("发布")
         (staging / MARKER).write_text("由 Kite 生成；每次构建会整体替换本文件夹。\n", encoding="utf-8")
         publish(staging, site_dir)
+        progress.advance()
+        progress.finish()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    report.stages = progress.stages
     report.seconds = time.monotonic() - started
     return report
 
@@ -106,18 +127,18 @@ def subscriptions(hub: Hub) -> dict[str, str]:
     return files
 
 
-def write_subscriptions(hub: Hub, staging: Path) -> int:
-    files = subscriptions(hub)
+def write_files(staging: Path, files: dict[str, str], advance: Callable[[], None]) -> int:
     for path, text in files.items():
         target = staging / path
         target.parent.mkdir(parents=True, exist_ok=True)
         # newline="" keeps the calendar's CRLF line ends exactly as RFC 5545 wants them.
         with open(target, "w", encoding="utf-8", newline="") as out:
             out.write(text)
+        advance()
     return len(files)
 
 
-def copy_media(hub: Hub, staging: Path) -> int:
+def copy_media(hub: Hub, staging: Path, advance: Callable[[], None]) -> int:
     """Put every media file a published page uses into ``media/``."""
     files = {episode.media.file: episode.media.name for episode in hub.episodes if episode.media and episode.media.file}
     podcast = hub.config.podcast
@@ -128,17 +149,26 @@ def copy_media(hub: Hub, staging: Path) -> int:
     for source, name in files.items():
         target = staging / "media" / name
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            # The preview updates its folder in place: keep what is already the same file.
+            if os.path.samefile(source, target):
+                advance()
+                continue
+            target.unlink()
         try:
             # Audio and video are large; a hard link costs no copying where the disk allows it.
             os.link(source, target)
         except OSError:
             shutil.copy2(source, target)
+        advance()
     return len(files)
 
 
-def index_search(staging: Path) -> None:
+def index_search(staging: Path, output: Path | None = None) -> None:
     """Build Pagefind's Chinese-aware index, split into small fragments, under ``pagefind/``."""
     command = [sys.executable, "-m", "pagefind", "--site", str(staging), "--silent"]
+    if output is not None:
+        command += ["--output-path", str(output)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise BuildFailed(f"搜索索引生成失败：{(result.stderr or result.stdout).strip()}")

@@ -24,6 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     _config_option(serve)
     serve.add_argument("--port", type=int, default=8000, help="预览端口（默认 8000）")
 
+    new = commands.add_parser("new", help="新建一篇草稿（党课 lesson、节目 episode 或活动 announcement）")
+    new.add_argument("kind", choices=["lesson", "episode", "announcement"], metavar="类型",
+                     help="lesson（党课）、episode（乡音e课堂）或 announcement（活动通知）")
+    new.add_argument("title", metavar="标题", help="标题，例如 \"抓牢引线放风筝\"")
+    _config_option(new)
+
     attend = commands.add_parser("attend", help="运行签到服务（记录签到，导出名单）")
     _config_option(attend)
     attend.add_argument("--db", default=None, help="签到数据库：SQLite 文件路径（默认：配置文件旁的 attendance.sqlite3）")
@@ -31,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     attend.add_argument("--port", type=int, default=8001, help="监听端口（默认 8001）")
 
     arguments = parser.parse_args(argv)
-    handler = {"build": _build, "check": _check, "serve": _serve, "attend": _attend}[arguments.command]
+    handler = {"build": _build, "check": _check, "serve": _serve, "new": _new, "attend": _attend}[arguments.command]
     try:
         return handler(arguments)
     except ContentErrors as errors:
@@ -49,21 +55,26 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
 
 def _build(arguments: argparse.Namespace) -> int:
     from .build import BuildFailed, build
+    from .progress import Progress
 
     config = Path(arguments.config_file)
     site_dir = Path(arguments.site_dir)
     try:
-        report = build(config, site_dir)
+        report = build(config, site_dir, progress=Progress.for_terminal())
     except BuildFailed as error:
-        print(f"构建失败：{error}", file=sys.stderr)
+        print(f"构建失败：{error}；已发布的站点保持不变。", file=sys.stderr)
         return 1
     for warning in report.warnings:
         print(f"警告：{warning}", file=sys.stderr)
-    print(
-        f"已生成站点 {report.site_dir}：{report.pages} 个页面，{report.media} 个媒体文件，"
-        f"{len(report.warnings)} 条警告，用时 {report.seconds:.1f} 秒"
-    )
+    print(summary(report))
     return 0
+
+
+def summary(report) -> str:
+    return (
+        f"已生成站点 {report.site_dir}：{report.pages} 个页面，{report.feeds} 个订阅和日历文件，"
+        f"{report.media} 个媒体文件，{len(report.warnings)} 条警告，用时 {report.seconds:.1f} 秒"
+    )
 
 
 def _check(arguments: argparse.Namespace) -> int:
@@ -92,3 +103,14 @@ def _attend(arguments: argparse.Namespace) -> int:
         print(f"暂不支持这种数据库地址：{db}。目前只支持 SQLite 文件路径。", file=sys.stderr)
         return 2
     return run(config, Path(db), arguments.host, arguments.port)
+
+
+def _new(arguments: argparse.Namespace) -> int:
+    from .scaffold import new_draft
+
+    if not arguments.title.strip():
+        print("标题不能为空", file=sys.stderr)
+        return 2
+    path = new_draft(arguments.kind, arguments.title, Path(arguments.config_file))
+    print(path)
+    return 0

@@ -11,9 +11,10 @@ from __future__ import annotations
 import io
 import logging
 import tempfile
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
@@ -60,21 +61,27 @@ class Warnings(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        message = record.getMessage()
+        if "'dirty' build" not in message:  # a partial run is Kite's choice, not the editor's problem
+            self.messages.append(message)
 
 
 class KitePlugin(BasePlugin):
     """Feeds Kite's pages and shared template data into a MkDocs build."""
 
-    def __init__(self, hub: Hub, specs: Iterable[PageSpec], globals_: dict[str, Any]):
+    def __init__(self, specs: Iterable[PageSpec], globals_: dict[str, Any], job: "Job"):
         super().__init__()
-        self.hub = hub
         self.specs = {spec.path: spec for spec in specs}
         self.globals = globals_
+        self.job = job
+
+    def _writes(self, page) -> bool:
+        return self.job.write is None or page.file.src_uri in self.job.write
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         for file in list(files):
-            if file.src_uri.startswith(_DROPPED_THEME_FILES) or file.src_uri.endswith(".map"):
+            if (not self.job.static or file.src_uri.startswith(_DROPPED_THEME_FILES)
+                    or file.src_uri.endswith(".map")):
                 files.remove(file)
         for path in self.specs:
             files.append(File.generated(config, path, content=""))
@@ -90,7 +97,14 @@ class KitePlugin(BasePlugin):
         spec = self.specs[page.file.src_uri]
         # Material prints page.meta.title as HTML; the title is text, so it is escaped here once.
         page.meta = {"template": spec.template, "title": escape(spec.title)}
-        return spec.markdown
+        # A page this job only needs for the navigation is not converted.
+        return spec.markdown if self._writes(page) else ""
+
+    def on_post_page(self, output: str, *, page, config: MkDocsConfig) -> str:
+        if not self._writes(page):
+            return ""  # MkDocs writes nothing for empty output
+        self.job.on_page()
+        return output
 
     def on_page_context(self, context: dict[str, Any], *, page, config: MkDocsConfig, nav) -> dict[str, Any]:
         spec = self.specs[page.file.src_uri]
@@ -99,9 +113,23 @@ class KitePlugin(BasePlugin):
         return context
 
 
-def mkdocs_config(hub: Hub, specs: list[PageSpec], site_dir: Path, docs_dir: Path, globals_: dict[str, Any]) -> MkDocsConfig:
-    nav = [{"首页": "index.md"}] + [{title: f"{section}/index.md"} for section, title in SECTIONS.items()]
-    nav.append({"搜索": "search/index.md"})
+@dataclass
+class Job:
+    """What one engine run does besides rendering its pages."""
+
+    write: set[str] | None = None  # source paths to write; None: all given
+    static: bool = True  # copy the theme's files and write 404.html
+    clean: bool = True  # empty the site folder first
+    on_page: Callable[[], None] = lambda: None
+
+
+NAV = [("首页", "index.md"), *((title, f"{section}/index.md") for section, title in SECTIONS.items()), ("搜索", "search/index.md")]
+NAV_SOURCES = frozenset(path for _, path in NAV)
+
+
+def mkdocs_config(hub: Hub, specs: list[PageSpec], site_dir: Path, docs_dir: Path, globals_: dict[str, Any],
+                  job: Job) -> MkDocsConfig:
+    nav = [{title: path} for title, path in NAV]
     config = load_config(
         config_file=io.StringIO(""),
         config_file_path=str(hub.config_path),
@@ -132,12 +160,19 @@ def mkdocs_config(hub: Hub, specs: list[PageSpec], site_dir: Path, docs_dir: Pat
     if hub_templates.is_dir():
         # A hub's own templates override the built-in ones file by file.
         config.theme.dirs.insert(0, str(hub_templates))
-    config.plugins["kite"] = KitePlugin(hub, specs, globals_)
+    # Kite writes its own sitemap.xml (see feeds.sitemap) so that parallel jobs agree on it.
+    config.theme.static_templates.intersection_update({"404.html"} if job.static else set())
+    config.plugins["kite"] = KitePlugin(specs, globals_, job)
     return config
 
 
-def render(hub: Hub, specs: list[PageSpec], site_dir: Path, globals_: dict[str, Any]) -> list[str]:
-    """Render every page into ``site_dir``; return MkDocs's warnings."""
+def render(hub: Hub, specs: list[PageSpec], site_dir: Path, globals_: dict[str, Any], job: Job | None = None) -> list[str]:
+    """Render pages into ``site_dir``; return MkDocs's warnings.
+
+    ``specs`` must include the navigation's pages (``NAV_SOURCES``); ``job.write`` may
+    restrict which pages are written, for a partial or parallel run.
+    """
+    job = job or Job()
     warnings = Warnings()
     logger = logging.getLogger("mkdocs")
     logger.addHandler(warnings)
@@ -146,8 +181,8 @@ def render(hub: Hub, specs: list[PageSpec], site_dir: Path, globals_: dict[str, 
     logger.propagate = False
     try:
         with tempfile.TemporaryDirectory(prefix="kite-docs-") as docs_dir:
-            config = mkdocs_config(hub, specs, site_dir, Path(docs_dir), globals_)
-            mkdocs_build(config)
+            config = mkdocs_config(hub, specs, site_dir, Path(docs_dir), globals_, job)
+            mkdocs_build(config, dirty=not job.clean)
     finally:
         logger.removeHandler(warnings)
         logger.setLevel(previous_level)

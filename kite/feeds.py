@@ -205,3 +205,11 @@ def podcast_feed(config: SiteConfig, episodes: Sequence[Episode]) -> str:
             entry.podcast.itunes_author(episode.speaker)
         entry.podcast.itunes_summary(excerpt(episode))
     return generator.rss_str(pretty=True).decode("utf-8")
+
+
+def sitemap(config: SiteConfig, paths: Sequence[str]) -> str:
+    """sitemap.xml for search engines: every page's absolute URL (``paths`` are percent-encoded)."""
+    root = etree.Element("urlset", xmlns="http://www.sitemaps.org/schemas/sitemap/0.9")
+    for path in sorted(paths):
+        etree.SubElement(etree.SubElement(root, "url"), "loc").text = absolute(config, path)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode("utf-8")

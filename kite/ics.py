@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta, timezone
+from functools import lru_cache
 from typing import Sequence
 from urllib.parse import urlsplit
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 
 from .config import SiteConfig
 from .feeds import absolute, excerpt
@@ -52,7 +53,20 @@ def _event(config: SiteConfig, item: Announcement) -> Event:
     return event
 
 
-def _calendar(config: SiteConfig, name: str, items: Sequence[Announcement]) -> Calendar:
+@lru_cache(maxsize=8)
+def _timezone(tzid: str, first: date, last: date) -> Timezone:
+    # Generating a VTIMEZONE walks every transition; one per build is plenty.
+    return Timezone.from_tzid(tzid, first_date=first, last_date=last)
+
+
+def _years(items: Sequence[Announcement]) -> tuple[date, date]:
+    """The span a VTIMEZONE must cover: a year either side of the activities."""
+    first = min((a.starts.date() for a in items), default=date(2000, 1, 1))
+    last = max((a.starts.date() for a in items), default=date(2000, 1, 1))
+    return date(first.year - 1, 1, 1), date(last.year + 2, 1, 1)
+
+
+def _calendar(config: SiteConfig, name: str, items: Sequence[Announcement], span: tuple[date, date]) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", "-//Kite//风筝 学习站点//ZH")
     calendar.add("version", "2.0")
@@ -63,20 +77,17 @@ def _calendar(config: SiteConfig, name: str, items: Sequence[Announcement]) -> C
     calendar.add("x-wr-timezone", config.timezone)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT6H")  # the older name of the same hint, read by Outlook
+    calendar.add_component(_timezone(config.timezone, *span))
     for item in sorted(items, key=lambda a: (a.starts, a.slug)):
         calendar.add_component(_event(config, item))
-    first = min((a.starts.date() for a in items), default=date(2000, 1, 1)) - timedelta(days=366)
-    last = max((a.starts.date() for a in items), default=date(2000, 1, 1)) + timedelta(days=366)
-    # A VTIMEZONE for every zone used, covering just the years the events need.
-    calendar.add_missing_timezones(first_date=first, last_date=last)
     return calendar
 
 
 def activity_calendar(config: SiteConfig, announcements: Sequence[Announcement]) -> str:
     """Every published announcement, one VEVENT each."""
-    return _calendar(config, f"{config.site_name} 活动日历", announcements).to_ical().decode("utf-8")
+    return _calendar(config, f"{config.site_name} 活动日历", announcements, _years(announcements)).to_ical().decode("utf-8")
 
 
 def event_calendar(config: SiteConfig, item: Announcement) -> str:
     """One announcement alone, for "add this activity to my calendar"."""
-    return _calendar(config, item.title, [item]).to_ical().decode("utf-8")
+    return _calendar(config, item.title, [item], _years([item])).to_ical().decode("utf-8")

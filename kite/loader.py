@@ -16,6 +16,7 @@ from .errors import ContentErrors, Problem, field_name
 from .fields import DEFAULT_TIMEZONE
 from .media import MEDIA_DIR
 from .models import KINDS, Announcement, Content, Episode, Lesson
+from .progress import Progress
 from .source import FRONT_MATTER, RawDocument, SourceError, read_markdown, read_yaml
 
 CONTENT_DIRS = {
@@ -48,7 +49,15 @@ class Hub:
         return [self.config_path, *(self.root / d for d in CONTENT_DIRS.values()), self.root / "content/media"]
 
 
-def load_hub(config_path: Path) -> Hub:
+class ItemCache(dict):
+    """Loaded items by file, for a process that loads the same hub again and again (the preview).
+
+    An entry is reused while the file's size and modification time, the hub's time zone
+    and the media folder are unchanged.
+    """
+
+
+def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCache | None = None) -> Hub:
     """Read and validate the whole hub; raise ``ContentErrors`` listing every problem."""
     config_path = Path(config_path)
     root = config_path.parent.resolve()
@@ -60,10 +69,20 @@ def load_hub(config_path: Path) -> Hub:
 
     loaded: dict[str, list[Content]] = {}
     drafts = 0
-    for kind, folder in CONTENT_DIRS.items():
+    files = {kind: content_files(root / folder) for kind, folder in CONTENT_DIRS.items()}
+    if progress:
+        progress.stage("读取内容", sum(map(len, files.values())))
+    media = root / "content/media"
+    media_stamp = media.stat().st_mtime_ns if media.is_dir() else 0
+    for kind, paths in files.items():
         items = []
-        for path in content_files(root / folder):
-            item = load_item(kind, path, root, context, problems)
+        for path in paths:
+            if cache is None:
+                item = load_item(kind, path, root, context, problems)
+            else:
+                item = _cached_item(cache, kind, path, root, context, problems, (str(context["tz"]), media_stamp))
+            if progress:
+                progress.advance()
             if item is not None:
                 items.append(item)
         _check_unique_slugs(items, problems)
@@ -77,6 +96,28 @@ def load_hub(config_path: Path) -> Hub:
     if problems or config is None:
         raise ContentErrors(problems)
     return Hub(root, config_path, config, loaded["lesson"], loaded["episode"], loaded["announcement"], drafts)
+
+
+def _cached_item(cache: ItemCache, kind: str, path: Path, root: Path, context: dict[str, Any],
+                 problems: list[Problem], setting: tuple) -> Content | None:
+    stat = path.stat()
+    key = (stat.st_mtime_ns, stat.st_size, setting)
+    entry = cache.get(path)
+    if entry is None or entry[0] != key:
+        found: list[Problem] = []
+        entry = (key, load_item(kind, path, root, context, found), found)
+        cache[path] = entry
+    problems.extend(entry[2])
+    return entry[1]
+
+
+def load_config(config_path: Path) -> SiteConfig:
+    """Only the config, validated; raises ``ContentErrors``."""
+    problems: list[Problem] = []
+    config = _load_config(Path(config_path), Path(config_path).parent.resolve(), problems)
+    if config is None:
+        raise ContentErrors(problems)
+    return config
 
 
 def content_files(folder: Path) -> list[Path]:

@@ -49,6 +49,13 @@ class PageSpec:
     alternates: tuple[Alternate, ...] = ()
     search: bool = False  # whether the page's article is indexed for search
 
+    @property
+    def url(self) -> str:
+        """Site-relative URL path (not percent-encoded): 'lessons/slug.md' -> 'lessons/slug/'."""
+        if self.path == "index.md":
+            return ""
+        return self.path.removesuffix("index.md").removesuffix(".md").rstrip("/") + "/"
+
 
 @dataclass(frozen=True)
 class Pager:
@@ -71,7 +78,7 @@ class Term:
 
     name: str
     path: str  # site-relative folder, as written (for the engine)
-    lessons: tuple[Lesson, ...]
+    lessons: tuple[Lesson, ...] = field(repr=False, compare=False)
 
     @property
     def url_path(self) -> str:

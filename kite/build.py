@@ -23,7 +23,8 @@ from . import feeds, ics
 from .errors import ContentErrors, Problem
 from .loader import Hub, load_hub
 from .pages import site_pages
-from .parallel import RenderFailed, render_pages
+from .compress import precompress, text_files
+from .parallel import RenderFailed, default_workers, render_pages
 from .progress import Progress, Stage
 
 MARKER = ".kite-site"
@@ -80,6 +81,8 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, end
         progress.stage("搜索索引")
         index_search(staging)
         progress.advance()
+        progress.stage("预压缩", len(text_files(staging)))
+        precompress(staging, progress.advance, workers or default_workers())
         progress.stage("发布")
         (staging / MARKER).write_text("由 Kite 生成；每次构建会整体替换本文件夹。\n", encoding="utf-8")
         publish(staging, site_dir)
@@ -172,6 +175,11 @@ def index_search(staging: Path, output: Path | None = None) -> None:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise BuildFailed(f"搜索索引生成失败：{(result.stderr or result.stdout).strip()}")
+    # Kite's search page talks to pagefind.js directly; Pagefind's ready-made UIs go unused.
+    bundle = output or staging / "pagefind"
+    for unused in ("pagefind-ui.*", "pagefind-component-ui.*", "pagefind-modular-ui.*", "pagefind-highlight.js"):
+        for path in bundle.glob(unused):
+            path.unlink()
 
 
 def publish(staging: Path, site_dir: Path) -> None:

@@ -8,6 +8,7 @@ navigation holds only the section lists, so no page carries the whole site.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import tempfile
@@ -50,6 +51,7 @@ def markdown_extensions() -> list[Any]:
         "pymdownx.mark",
         # Editors paste bare addresses; members should be able to tap them.
         {"pymdownx.magiclink": {"hide_protocol": False}},
+        "kite.markup",
     ]
 
 
@@ -79,6 +81,7 @@ class KitePlugin(BasePlugin):
         return self.job.write is None or page.file.src_uri in self.job.write
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        self.assets = fingerprint_assets(files, config)
         for file in list(files):
             if (not self.job.static or file.src_uri.startswith(_DROPPED_THEME_FILES)
                     or file.src_uri.endswith(".map")):
@@ -91,6 +94,8 @@ class KitePlugin(BasePlugin):
         env.filters.update(formatting.FILTERS)
         env.tests.update(formatting.TESTS)
         env.globals.update(self.globals)
+        assets = self.assets
+        env.globals["asset"] = lambda name: assets.get(name, name)
         return env
 
     def on_page_markdown(self, markdown: str, *, page, config: MkDocsConfig, files: Files) -> str:
@@ -111,6 +116,27 @@ class KitePlugin(BasePlugin):
         context.update(spec.context)
         context["spec"] = spec
         return context
+
+
+# Kite's own assets get their content's hash in their names, so servers can let phones
+# cache them for a year: a changed file is a new URL.
+FINGERPRINTED = ("assets/kite.css", "assets/search.js", "assets/checkin.js", "assets/kite.svg")
+
+
+def fingerprint_assets(files: Files, config: MkDocsConfig) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for name in FINGERPRINTED:
+        original = files.get_file_from_path(name)
+        if original is None or original.abs_src_path is None:
+            continue
+        digest = hashlib.sha256(Path(original.abs_src_path).read_bytes()).hexdigest()[:10]
+        stem, suffix = name.rsplit(".", 1)
+        names[name] = f"{stem}.{digest}.{suffix}"
+        files.remove(original)
+        files.append(File.generated(config, names[name], abs_src_path=original.abs_src_path))
+    config.theme["favicon"] = config.theme["logo"] = names.get("assets/kite.svg", "assets/kite.svg")
+    config["extra_css"] = [names.get("assets/kite.css", "assets/kite.css")]
+    return names
 
 
 @dataclass
@@ -148,7 +174,6 @@ def mkdocs_config(hub: Hub, specs: list[PageSpec], site_dir: Path, docs_dir: Pat
             "font": False,
             "favicon": "assets/kite.svg",
             "logo": "assets/kite.svg",
-            "palette": {"scheme": "default", "primary": "red", "accent": "red"},
         },
         markdown_extensions=markdown_extensions(),
         extra_css=["assets/kite.css"],

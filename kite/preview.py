@@ -150,6 +150,12 @@ class PreviewServer(LiveReloadServer):
 
     preview: Preview
 
+    def request_rebuild(self) -> None:
+        # What the server's own file watcher does when a watched file changes.
+        with self._rebuild_cond:
+            self._want_rebuild = True
+            self._rebuild_cond.notify_all()
+
     def _inject_js_into_html(self, content: bytes, epoch: int) -> bytes:
         content = super()._inject_js_into_html(content, epoch)
         banner = self.preview.banner()
@@ -179,8 +185,26 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
     server = PreviewServer(preview.update, host, port, str(site_dir), mount_path=base_path)
     server.preview = preview
     server.build_delay = 0.05
-    for path in watched_paths(config_path):
-        server.watch(str(path))
+    watching: set[Path] = set()
+
+    def watch_new_folders() -> bool:
+        added = False
+        for path in watched_paths(config_path):
+            if path not in watching:
+                watching.add(path)
+                server.watch(str(path))
+                added = True
+        return added
+
+    def look_for_new_folders() -> None:
+        # A folder created after the start (say, templates/) is watched from then on.
+        while True:
+            time.sleep(0.5)
+            if watch_new_folders():
+                server.request_rebuild()
+
+    watch_new_folders()
+    threading.Thread(target=look_for_new_folders, name="kite-new-folders", daemon=True).start()
     print(f"预览地址：{server.url}  （按 Ctrl+C 停止）", flush=True)
     try:
         server.serve()

@@ -1,0 +1,51 @@
+"""Precompressed copies (.gz and .br) beside every text file, for nginx's gzip_static/brotli_static.
+
+Members pay for mobile data; the server should not spend CPU compressing the same
+file for each of them, nor fall back to sending it uncompressed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Callable
+
+import brotli
+
+TEXT_SUFFIXES = {".html", ".css", ".js", ".mjs", ".json", ".xml", ".svg", ".ics", ".txt", ".map"}
+SMALLEST = 256  # bytes; below this the headers cost more than compression saves
+
+
+def compress_file(path: Path) -> None:
+    data = path.read_bytes()
+    if len(data) < SMALLEST:
+        return
+    # Few, long-lived assets get brotli's best; thousands of pages get a fast level.
+    quality = 11 if "/assets/" in path.as_posix() or path.suffix in (".js", ".css") else 5
+    # mtime=0: the same content gives the same bytes in every build.
+    for suffix, packed in ((".gz", gzip.compress(data, 9, mtime=0)), (".br", brotli.compress(data, quality=quality))):
+        if len(packed) < len(data):
+            Path(f"{path}{suffix}").write_bytes(packed)
+
+
+def text_files(site: Path) -> list[Path]:
+    return [path for path in site.rglob("*") if path.suffix in TEXT_SUFFIXES and path.is_file()]
+
+
+def precompress(site: Path, advance: Callable[[], None], workers: int = 1) -> int:
+    files = text_files(site)
+    if workers > 1 and len(files) > 200 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for _ in pool.imap_unordered(compress_file, files, chunksize=64):
+                advance()
+    else:
+        for path in files:
+            compress_file(path)
+            advance()
+    return len(files)
+
+
+def workers_available() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -7,6 +7,7 @@ succeeded, so a failed build leaves the published site exactly as it was.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from urllib.parse import quote
 from . import feeds, ics
 from .errors import ContentErrors, Problem
 from .loader import Hub, load_hub
+from .media import MEDIA_DIR
 from .pages import site_pages
 from .compress import precompress, text_files
 from .parallel import RenderFailed, default_workers, render_pages
@@ -63,6 +65,8 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, end
 
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
+    # mkdtemp makes a private folder; the published site must be readable by the web server.
+    staging.chmod(0o777 & ~_umask())
     try:
         report = BuildReport(hub, site_dir)
         specs = site_pages(hub, now)
@@ -100,16 +104,28 @@ def template_globals(hub: Hub, endpoint: str | None) -> dict:
     """What every template may use besides its page's own data."""
     endpoint = endpoint or (hub.config.attendance.endpoint if hub.config.attendance else "")
     return {
+        "media_names": sorted(set(published_media(hub).values())),
         "site": hub.config,
         "webcal_url": ics.webcal_url(hub.config),
         "checkin_action": f"{endpoint.rstrip('/')}/checkin" if endpoint else "",
     }
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def refuse_unsafe_target(site_dir: Path, hub: Hub) -> None:
     """Never replace the hub itself, or a folder holding something other than a Kite site."""
     root = hub.root.resolve()
     target = site_dir.resolve()
+    if target.is_dir() and any(target.iterdir()) and not (target / MARKER).exists():
+        raise ContentErrors([Problem(hub.config_path.name, 1, "site_dir",
+                                     f"输出目录 {site_dir} 里已有别的文件，不是 Kite 生成的站点；为免误删，请换一个空目录，或先把它清空")])
+    if target.exists() and not target.is_dir():
+        raise ContentErrors([Problem(hub.config_path.name, 1, "site_dir", f"输出目录 {site_dir} 是一个文件，不是文件夹")])
     if target == root or target in root.parents:
         raise ContentErrors([Problem(hub.config_path.name, 1, "site_dir", f"输出目录 {site_dir} 包含站点源文件，不能用作输出目录")])
     for source in (root / "lessons", root / "content", root / "templates"):
@@ -117,16 +133,30 @@ def refuse_unsafe_target(site_dir: Path, hub: Hub) -> None:
             raise ContentErrors([Problem(hub.config_path.name, 1, "site_dir", f"输出目录 {site_dir} 位于源文件夹 {source.name}/ 内")])
 
 
-def subscriptions(hub: Hub) -> dict[str, str]:
-    """Every feed and calendar file, by site-relative path."""
+def subscriptions(hub: Hub, memo: dict | None = None) -> dict[str, str]:
+    """Every feed and calendar file, by site-relative path.
+
+    ``memo`` lets a long-running preview skip what its inputs have not changed.
+    """
     config = hub.config
+    memo = {} if memo is None else memo
+
+    def once(name: str, inputs: object, make: Callable[[], object]):
+        key = repr(inputs)
+        if memo.get(name, (None,))[0] != key:
+            memo[name] = (key, make())
+        return memo[name][1]
+
     files: dict[str, str] = {}
-    files["lessons/rss.xml"], files["lessons/atom.xml"] = feeds.lesson_feeds(config, hub.lessons)
-    files["announcements/rss.xml"], files["announcements/atom.xml"] = feeds.announcement_feeds(config, hub.announcements)
-    files["episodes/podcast.xml"] = feeds.podcast_feed(config, hub.episodes)
-    files["announcements/calendar.ics"] = ics.activity_calendar(config, hub.announcements)
+    files["lessons/rss.xml"], files["lessons/atom.xml"] = once(
+        "lessons", hub.lessons[: feeds.FEED_ITEMS], lambda: feeds.lesson_feeds(config, hub.lessons))
+    files["announcements/rss.xml"], files["announcements/atom.xml"] = once(
+        "announcements", hub.announcements, lambda: feeds.announcement_feeds(config, hub.announcements))
+    files["episodes/podcast.xml"] = once("episodes", hub.episodes, lambda: feeds.podcast_feed(config, hub.episodes))
+    files["announcements/calendar.ics"] = once(
+        "calendar", hub.announcements, lambda: ics.activity_calendar(config, hub.announcements))
     for item in hub.announcements:
-        files[f"{item.path}event.ics"] = ics.event_calendar(config, item)
+        files[f"{item.path}event.ics"] = once(item.path, item, lambda: ics.event_calendar(config, item))
     return files
 
 
@@ -141,14 +171,22 @@ def write_files(staging: Path, files: dict[str, str], advance: Callable[[], None
     return len(files)
 
 
-def copy_media(hub: Hub, staging: Path, advance: Callable[[], None]) -> int:
-    """Put every media file a published page uses into ``media/``."""
+def published_media(hub: Hub) -> dict[Path, str]:
+    """Every file under content/media/ that a published page or feed uses, and its name there."""
     files = {episode.media.file: episode.media.name for episode in hub.episodes if episode.media and episode.media.file}
+    for item in hub.items():
+        files.update({hub.root / MEDIA_DIR / name: name for name in item.media_refs})
     podcast = hub.config.podcast
     if podcast and podcast.image and not podcast.image.startswith("https://"):
-        image = hub.root / "content/media" / podcast.image
+        image = hub.root / MEDIA_DIR / podcast.image
         if image.is_file():
             files[image] = podcast.image
+    return files
+
+
+def copy_media(hub: Hub, staging: Path, advance: Callable[[], None]) -> int:
+    """Put every media file a published page uses into ``media/``; drafts' files stay private."""
+    files = published_media(hub)
     for source, name in files.items():
         target = staging / "media" / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -183,9 +221,12 @@ def index_search(staging: Path, output: Path | None = None) -> None:
 
 
 def publish(staging: Path, site_dir: Path) -> None:
-    """Swap the finished build in for the old site."""
+    """Swap the finished build in for the old site, in one step where the system allows."""
     if not site_dir.exists():
         staging.rename(site_dir)
+        return
+    if _exchange(staging, site_dir):
+        shutil.rmtree(staging, ignore_errors=True)  # now holds the old site
         return
     old = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.old-", dir=site_dir.parent))
     old.rmdir()
@@ -196,3 +237,17 @@ def publish(staging: Path, site_dir: Path) -> None:
         old.rename(site_dir)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Linux's renameat2(RENAME_EXCHANGE): both paths swap at once, so the site is never missing."""
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
+    return result == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from .errors import ContentErrors
 
 
-def main(argv: list[str] | None = None) -> int:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="build.py", description="风筝（Kite）：构建和预览学习站点，运行签到服务。")
     commands = parser.add_subparsers(dest="command", required=True, metavar="命令")
 
@@ -36,14 +36,21 @@ def main(argv: list[str] | None = None) -> int:
     attend.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
     attend.add_argument("--port", type=int, default=8001, help="监听端口（默认 8001）")
 
-    arguments = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = make_parser().parse_args(argv)
     handler = {"build": _build, "check": _check, "serve": _serve, "new": _new, "attend": _attend}[arguments.command]
     try:
         return handler(arguments)
     except ContentErrors as errors:
         for problem in errors.problems:
             print(problem, file=sys.stderr)
-        print(f"发现 {len(errors.problems)} 个问题，未生成站点；已发布的站点保持不变。", file=sys.stderr)
+        if arguments.command == "check":
+            print(f"发现 {len(errors.problems)} 个问题。", file=sys.stderr)
+        else:
+            print(f"发现 {len(errors.problems)} 个问题，未生成站点；已发布的站点保持不变。", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from jinja2 import FileSystemBytecodeCache
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
@@ -26,6 +28,7 @@ from pymdownx.slugs import slugify
 
 from . import formatting
 from .loader import Hub
+from .media import point_media_links
 from .pages import SECTIONS, PageSpec
 
 THEME_DIR = Path(__file__).parent / "theme"
@@ -68,6 +71,13 @@ class Warnings(logging.Handler):
             self.messages.append(message)
 
 
+class _PlacedElsewhere(File):
+    """A file MkDocs may link to but does not copy."""
+
+    def copy_file(self, dirty: bool = False) -> None:
+        pass
+
+
 class KitePlugin(BasePlugin):
     """Feeds Kite's pages and shared template data into a MkDocs build."""
 
@@ -88,6 +98,10 @@ class KitePlugin(BasePlugin):
                 files.remove(file)
         for path in self.specs:
             files.append(File.generated(config, path, content=""))
+        # Media are linked into place by the build; MkDocs only needs to know they exist,
+        # so that links to them are resolved relative to each page.
+        for name in self.globals.get("media_names", ()):
+            files.append(_PlacedElsewhere.generated(config, f"media/{name}", content=b""))
         return files
 
     def on_env(self, env, *, config: MkDocsConfig, files: Files):
@@ -96,6 +110,8 @@ class KitePlugin(BasePlugin):
         env.globals.update(self.globals)
         assets = self.assets
         env.globals["asset"] = lambda name: assets.get(name, name)
+        # Compiled templates are kept between runs and processes (keyed by their source).
+        env.bytecode_cache = FileSystemBytecodeCache(_bytecode_folder())
         return env
 
     def on_page_markdown(self, markdown: str, *, page, config: MkDocsConfig, files: Files) -> str:
@@ -103,7 +119,11 @@ class KitePlugin(BasePlugin):
         # Material prints page.meta.title as HTML; the title is text, so it is escaped here once.
         page.meta = {"template": spec.template, "title": escape(spec.title)}
         # A page this job only needs for the navigation is not converted.
-        return spec.markdown if self._writes(page) else ""
+        if not self._writes(page):
+            return ""
+        # Bodies refer to content/media/ as editors see it; the site has it at media/.
+        depth = spec.path.count("/")  # 'lessons/slug.md' is served as lessons/slug/, one level deeper
+        return point_media_links(spec.markdown, "../" * depth + "media/", "../" * (depth + 1) + "media/")
 
     def on_post_page(self, output: str, *, page, config: MkDocsConfig) -> str:
         if not self._writes(page):
@@ -137,6 +157,12 @@ def fingerprint_assets(files: Files, config: MkDocsConfig) -> dict[str, str]:
     config.theme["favicon"] = config.theme["logo"] = names.get("assets/kite.svg", "assets/kite.svg")
     config["extra_css"] = [names.get("assets/kite.css", "assets/kite.css")]
     return names
+
+
+def _bytecode_folder() -> str:
+    folder = Path(tempfile.gettempdir()) / f"kite-jinja-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return str(folder)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta, timezone
+from datetime import date, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Sequence
 from urllib.parse import urlsplit
@@ -27,14 +27,14 @@ def event_uid(config: SiteConfig, item: Announcement) -> str:
     return f"{item.session}@{urlsplit(config.site_url).hostname}"
 
 
-def _event(config: SiteConfig, item: Announcement) -> Event:
+def _event(config: SiteConfig, item: Announcement, zone: tzinfo) -> Event:
     event = Event()
     event.add("uid", event_uid(config, item))
     # DTSTAMP from the content, not the clock, so rebuilding changes nothing.
     event.add("dtstamp", item.date.astimezone(timezone.utc))
-    event.add("dtstart", item.starts.astimezone(config.zone))
+    event.add("dtstart", item.starts.astimezone(zone))
     if item.ends:
-        event.add("dtend", item.ends.astimezone(config.zone))
+        event.add("dtend", item.ends.astimezone(zone))
     event.add("summary", item.title)
     page = absolute(config, item.url_path)
     event.add("url", page)
@@ -66,7 +66,8 @@ def _years(items: Sequence[Announcement]) -> tuple[date, date]:
     return date(first.year - 1, 1, 1), date(last.year + 2, 1, 1)
 
 
-def _calendar(config: SiteConfig, name: str, items: Sequence[Announcement], span: tuple[date, date]) -> Calendar:
+def _calendar(config: SiteConfig, name: str, items: Sequence[Announcement], span: tuple[date, date] | None) -> Calendar:
+    """With a ``span``, times are local with a VTIMEZONE; without, in UTC (which needs none)."""
     calendar = Calendar()
     calendar.add("prodid", "-//Kite//风筝 学习站点//ZH")
     calendar.add("version", "2.0")
@@ -77,9 +78,11 @@ def _calendar(config: SiteConfig, name: str, items: Sequence[Announcement], span
     calendar.add("x-wr-timezone", config.timezone)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT6H")  # the older name of the same hint, read by Outlook
-    calendar.add_component(_timezone(config.timezone, *span))
+    if span:
+        calendar.add_component(_timezone(config.timezone, *span))
+    zone = config.zone if span else timezone.utc
     for item in sorted(items, key=lambda a: (a.starts, a.slug)):
-        calendar.add_component(_event(config, item))
+        calendar.add_component(_event(config, item, zone))
     return calendar
 
 
@@ -89,5 +92,9 @@ def activity_calendar(config: SiteConfig, announcements: Sequence[Announcement])
 
 
 def event_calendar(config: SiteConfig, item: Announcement) -> str:
-    """One announcement alone, for "add this activity to my calendar"."""
-    return _calendar(config, item.title, [item], _years([item])).to_ical().decode("utf-8")
+    """One announcement alone, for "add this activity to my calendar".
+
+    In UTC: a phone shows it in its own time, and the file needs no VTIMEZONE
+    (which would make every one of these small files several times larger and slower).
+    """
+    return _calendar(config, item.title, [item], None).to_ical().decode("utf-8")

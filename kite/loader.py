@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from .config import SiteConfig
 from .errors import ContentErrors, Problem, field_name
 from .fields import DEFAULT_TIMEZONE
-from .media import MEDIA_DIR
+from .media import MEDIA_DIR, body_media
 from .models import KINDS, Announcement, Content, Episode, Lesson
 from .progress import Progress
 from .source import FRONT_MATTER, RawDocument, SourceError, read_markdown, read_yaml
@@ -156,7 +156,23 @@ def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], proble
             found = [_explain_file_name(p, path) for p in found]
         problems.extend(found)
         return None
-    return model_class.model_construct(**dict(front), source=shown, body=raw.body, body_line=raw.body_line)
+    refs = _body_media(raw, root, problems)
+    return model_class.model_construct(**dict(front), source=shown, body=raw.body, body_line=raw.body_line,
+                                       slug_line=raw.line_of(("slug",)), media_refs=refs)
+
+
+def _body_media(raw: RawDocument, root: Path, problems: list[Problem]) -> tuple[str, ...]:
+    """Pictures and files the body shows from content/media/; a missing one is an error."""
+    found = []
+    for name, offset in body_media(raw.body):
+        line = raw.body_line + raw.body.count("\n", 0, offset)
+        path = root / MEDIA_DIR / name
+        inside = path.resolve().is_relative_to((root / MEDIA_DIR).resolve())
+        if not inside or not path.is_file():
+            problems.append(Problem(raw.path, line, "body", f"找不到文件 {MEDIA_DIR}/{name}：请先把它放进 {MEDIA_DIR}/"))
+        elif name not in found:
+            found.append(name)
+    return tuple(found)
 
 
 def _load_config(config_path: Path, root: Path, problems: list[Problem]) -> SiteConfig | None:
@@ -229,7 +245,7 @@ def _check_unique_slugs(items: list[Content], problems: list[Problem]) -> None:
         key = item.slug.casefold()
         if key in seen:
             first = seen[key]
-            problems.append(Problem(item.source, 1, "slug", f"网址 {item.slug!r} 与 {first.source} 重复，请改文件名或写一个不同的 slug"))
+            problems.append(Problem(item.source, item.slug_line, "slug", f"网址 {item.slug!r} 与 {first.source} 重复，请改文件名或写一个不同的 slug"))
         else:
             seen[key] = item
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import Field, PlainValidator, ValidationInfo
 
@@ -91,3 +92,25 @@ def media_field() -> Any:
 
 
 MediaRef = Annotated[Media | None, PlainValidator(_media)]
+
+
+# A file under content/media/ referred to from a body, written the way an editor would:
+# relative to the Markdown file (../content/media/x.jpg), or as media/x.jpg or /media/x.jpg.
+_BODY_LINK = re.compile(
+    r"""(?P<lead>\]\(\s*<?|\b(?:src|href)\s*=\s*["'])(?P<prefix>(?:\.{1,2}/)*/?(?:content/)?media/)(?P<name>[^)\s"'<>#?]+)"""
+)
+
+
+def body_media(body: str) -> list[tuple[str, int]]:
+    """The media files a body refers to, each with the offset of its reference."""
+    return [(unquote(match["name"]), match.start("prefix")) for match in _BODY_LINK.finditer(body)]
+
+
+def point_media_links(body: str, markdown_prefix: str, html_prefix: str) -> str:
+    """Rewrite every such reference to where media/ is: seen from the source file for
+    Markdown links (the engine resolves those), from the page's URL for raw HTML."""
+    def point(match: re.Match) -> str:
+        prefix = markdown_prefix if match["lead"].startswith("]") else html_prefix
+        return f"{match['lead']}{prefix}{match['name']}"
+
+    return _BODY_LINK.sub(point, body)

@@ -37,6 +37,8 @@ class Content(Front):
     source: str = Field(exclude=True)  # path relative to the hub folder, as shown in errors
     body: str = Field(default="", exclude=True, repr=False)
     body_line: int = Field(default=1, exclude=True)
+    slug_line: int = Field(default=1, exclude=True)  # where an editor changes the slug
+    media_refs: tuple[str, ...] = Field(default=(), exclude=True)  # files under content/media/ the body uses
 
     @property
     def path(self) -> str:
@@ -89,7 +91,7 @@ class AnnouncementFront(Front):
     @classmethod
     def web_address(cls, value: str | None) -> str | None:
         if value is not None and not value.lower().startswith(("https://", "http://")):
-            raise fail(f"应为以 https:// 开头的网址，实际为 {value!r}")
+            raise fail(f"应为以 https:// 或 http:// 开头的网址，实际为 {value!r}")
         return value
 
     @field_validator("ends")

@@ -9,7 +9,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, Sequence
 from urllib.parse import quote
 
@@ -79,6 +79,7 @@ class Term:
     name: str
     path: str  # site-relative folder, as written (for the engine)
     lessons: tuple[Lesson, ...] = field(repr=False, compare=False)
+    count: int = 0  # printed in place of the lessons, so a page's fingerprint follows its size
 
     @property
     def url_path(self) -> str:
@@ -101,7 +102,7 @@ def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
     series = terms(hub.lessons, lambda lesson: [lesson.series] if lesson.series else [], "lessons/series")
     tags = terms(hub.lessons, lambda lesson: lesson.tags, "lessons/tags")
     links = {"series": {t.name: t.url_path for t in series}, "tags": {t.name: t.url_path for t in tags}}
-    upcoming, past = split_by_time(hub.announcements, now)
+    upcoming, past = split_by_time(hub.announcements, now, hub.config.zone)
 
     pages = [home_page(hub, upcoming), search_page()]
     pages += list_pages("lessons", SECTIONS["lessons"], hub.lessons, "lesson_list.html", LESSON_FEEDS,
@@ -110,7 +111,10 @@ def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
         for term in terms_of_kind:
             pages += list_pages(term.path, f"{label}：{term.name}", term.lessons, "lesson_list.html", LESSON_FEEDS,
                                 {"series_terms": series, "tag_terms": tags, "term": term, "term_kind": kind})
-    pages += [item_page(lesson, "lesson.html", links=links, neighbours=series_neighbours(lesson, series)) for lesson in hub.lessons]
+    neighbours = series_neighbours(series)
+    alone = {"earlier": None, "later": None}
+    pages += [item_page(lesson, "lesson.html", links=links, neighbours=neighbours.get(id(lesson), alone))
+              for lesson in hub.lessons]
     pages += list_pages("episodes", SECTIONS["episodes"], hub.episodes, "episode_list.html", EPISODE_FEEDS, {})
     pages += [item_page(episode, "episode.html") for episode in hub.episodes]
     pages += [PageSpec("announcements/index.md", "announcement_list.html", SECTIONS["announcements"],
@@ -168,7 +172,7 @@ def terms(lessons: Sequence[Lesson], names_of, folder: str) -> list[Term]:
         while segment.casefold() in used:
             segment = f"{segment}-{hashlib.sha1(name.encode()).hexdigest()[:6]}"
         used.add(segment.casefold())
-        found.append(Term(name, f"{folder}/{segment}", tuple(groups[name])))
+        found.append(Term(name, f"{folder}/{segment}", tuple(groups[name]), len(groups[name])))
     return found
 
 
@@ -178,23 +182,29 @@ def path_segment(name: str) -> str:
     return segment or "t-" + hashlib.sha1(name.encode()).hexdigest()[:8]
 
 
-def series_neighbours(lesson: Lesson, series: Sequence[Term]) -> dict[str, Lesson | None]:
-    """The lessons before and after this one in its series, for reading a series in order."""
+def series_neighbours(series: Sequence[Term]) -> dict[int, dict[str, Lesson | None]]:
+    """For each lesson (by id), the lessons before and after it in its series."""
+    found: dict[int, dict[str, Lesson | None]] = {}
     for term in series:
-        if term.name == lesson.series:
-            ordered = term.lessons  # newest first
-            index = ordered.index(lesson)
-            return {
+        ordered = term.lessons  # newest first
+        for index, lesson in enumerate(ordered):
+            found[id(lesson)] = {
                 "earlier": ordered[index + 1] if index + 1 < len(ordered) else None,
                 "later": ordered[index - 1] if index > 0 else None,
             }
-    return {"earlier": None, "later": None}
+    return found
 
 
-def split_by_time(announcements: Sequence[Content], now: datetime) -> tuple[list, list]:
-    """Upcoming activities soonest first, and past ones most recent first."""
+def split_by_time(announcements: Sequence[Content], now: datetime, zone: tzinfo | None = None) -> tuple[list, list]:
+    """Upcoming activities soonest first, and past ones most recent first.
+
+    An activity without an end time stays upcoming until the end of its day.
+    """
     def finish(item) -> datetime:
-        return item.ends or item.starts
+        if item.ends:
+            return item.ends
+        local = item.starts.astimezone(zone or item.starts.tzinfo)
+        return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=local.tzinfo)
 
     upcoming = sorted((a for a in announcements if finish(a) >= now), key=lambda a: a.starts)
     past = sorted((a for a in announcements if finish(a) < now), key=lambda a: a.starts, reverse=True)

@@ -21,6 +21,7 @@ from html import escape
 from pathlib import Path
 
 from mkdocs.livereload import LiveReloadServer
+from pydantic import BaseModel
 
 from . import engine
 from .build import build, copy_media, index_search, subscriptions, template_globals, write_files
@@ -39,9 +40,42 @@ def watched_paths(config_path: Path) -> list[Path]:
     return [path for path in dict.fromkeys(paths) if path.exists()]
 
 
-def fingerprint(spec: PageSpec) -> str:
-    # Models print every field but the body, which the spec carries as its Markdown.
-    return hashlib.sha1(repr(spec).encode("utf-8")).hexdigest()
+class Fingerprints:
+    """What each page is made of, hashed, to tell which pages an edit changed.
+
+    Printing a model is the slow part, and the loader hands back the very same
+    object for an unchanged file, so each model's text is kept by identity (the
+    object itself is kept too, so its id cannot be reused by another).
+    """
+
+    def __init__(self) -> None:
+        self._models: dict[int, tuple[object, str]] = {}
+        self._seen: set[int] = set()
+
+    def _text(self, value: object) -> str:
+        if isinstance(value, BaseModel):
+            key = id(value)
+            self._seen.add(key)
+            kept = self._models.get(key)
+            if kept is None:
+                kept = self._models[key] = (value, repr(value))
+            return kept[1]
+        if isinstance(value, (list, tuple)):
+            return "[" + ",".join(self._text(item) for item in value) + "]"
+        if isinstance(value, dict):
+            return "{" + ",".join(f"{key!r}:{self._text(item)}" for key, item in value.items()) + "}"
+        return repr(value)
+
+    def of(self, specs: list[PageSpec]) -> dict[str, str]:
+        self._seen = set()
+        found = {}
+        for spec in specs:
+            # Models print every field but the body, which the spec carries as its Markdown.
+            text = "|".join((spec.path, spec.template, spec.title, spec.markdown, repr(spec.description),
+                             repr(spec.alternates), str(spec.search), self._text(spec.context)))
+            found[spec.path] = hashlib.sha1(text.encode("utf-8")).hexdigest()
+        self._models = {key: kept for key, kept in self._models.items() if key in self._seen}
+        return found
 
 
 def _stamp(paths: list[Path]) -> tuple:
@@ -66,6 +100,8 @@ class Preview:
         self.fingerprints: dict[str, str] = {}
         self.everything_stamp: tuple | None = None
         self.problems: list[Problem] = []
+        self.memo: dict = {}  # feeds and calendars by their inputs
+        self.hasher = Fingerprints()
         self._search = threading.Event()
         threading.Thread(target=self._index_in_background, name="kite-search-index", daemon=True).start()
 
@@ -89,7 +125,8 @@ class Preview:
         stamp = self._everything()
         if stamp != self.everything_stamp or not self.site_dir.exists():
             report = build(self.config_path, self.site_dir, now=now, endpoint=self.endpoint)
-            self.fingerprints = {spec.path: fingerprint(spec) for spec in specs}
+            self.fingerprints = self.hasher.of(specs)
+            self.memo = {}
             self.everything_stamp = stamp
             print(f"已生成预览：{report.pages} 个页面，用时 {report.seconds:.1f} 秒", flush=True)
             return
@@ -97,7 +134,7 @@ class Preview:
         print(f"已更新 {changed} 个页面，用时 {time.monotonic() - started:.1f} 秒", flush=True)
 
     def _render_changes(self, hub: Hub, specs: list[PageSpec]) -> int:
-        current = {spec.path: fingerprint(spec) for spec in specs}
+        current = self.hasher.of(specs)
         changed = [spec for spec in specs if current[spec.path] != self.fingerprints.get(spec.path)]
         for path in set(self.fingerprints) - set(current):
             gone = self.site_dir / PageSpec(path, "", "").url / "index.html"
@@ -106,7 +143,7 @@ class Preview:
             given = changed + [spec for spec in specs if spec.path in engine.NAV_SOURCES and spec not in changed]
             job = engine.Job(write={spec.path for spec in changed}, static=False, clean=False)
             engine.render(hub, given, self.site_dir, template_globals(hub, self.endpoint), job)
-        files = subscriptions(hub)
+        files = subscriptions(hub, self.memo)
         files["sitemap.xml"] = sitemap(hub.config, [quote(spec.url) for spec in specs])
         write_files(self.site_dir, files, lambda: None)
         copy_media(hub, self.site_dir, lambda: None)

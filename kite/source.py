@@ -94,7 +94,7 @@ def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tu
         at_end = "end of stream" in problem
         mark = (error.context_mark if at_end else None) or error.problem_mark or error.context_mark
         line = first_line + (mark.line if mark else 0)
-        raise SourceError([Problem(shown, line, FRONT_MATTER, f"YAML 语法错误：{_explain(error)}")])
+        raise SourceError([Problem(shown, line, FRONT_MATTER, f"YAML 语法错误：{_explain(error, text, mark)}")])
     except yaml.YAMLError as error:
         raise SourceError([Problem(shown, empty_line, FRONT_MATTER, f"YAML 语法错误：{error}")])
     if root is None:
@@ -146,8 +146,18 @@ _YAML_HINTS = [
 ]
 
 
-def _explain(error: yaml.MarkedYAMLError) -> str:
+# A value starting with one of these is read as YAML syntax, not as text.
+_SPECIAL_START = tuple("[]{}*&!|>%@`")
+
+
+def _explain(error: yaml.MarkedYAMLError, text: str, mark) -> str:
     said = f"{error.context or ''} {error.problem or ''}"
+    lines = text.split("\n")
+    for number in sorted({mark.line if mark else 0, error.context_mark.line if error.context_mark else 0}):
+        if number < len(lines) and ":" in lines[number]:
+            value = lines[number].split(":", 1)[1].strip()
+            if value.startswith(_SPECIAL_START) and not (value[0] in "[{" and value[-1] == {"[": "]", "{": "}"}[value[0]]):
+                return f"值以特殊符号 {value[0]} 开头，请给整个值加引号，例如 \"{value}\"（{said.strip()}）"
     for needle, hint in _YAML_HINTS:
         if needle in said:
             return f"{hint}（{said.strip()}）"

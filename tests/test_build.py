@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 import re
 import subprocess
 import sys
@@ -245,3 +246,67 @@ def test_a_hub_template_overrides_the_built_in_one(small_hub, tmp_path):
     site = tmp_path / "site"
     build(small_hub.config, site)
     assert "<p>本站由海安市委组织部维护</p>" in page(site, "index.html")
+
+
+def test_rendering_on_several_cores_gives_the_same_site(hub, tmp_path, monkeypatch):
+    from kite import parallel
+
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 0)
+    for number in range(30):
+        hub.lesson(f"第{number}课", f"title: 第{number}课\ndate: 2026-01-{number % 28 + 1:02}\nseries: 系列{number % 3}")
+    one, two = tmp_path / "one", tmp_path / "two"
+    now = datetime(2026, 11, 27, tzinfo=timezone.utc)
+    build(hub.config, one, now=now, workers=1)
+    build(hub.config, two, now=now, workers=2)
+    assert tree(one) == tree(two)
+
+
+
+def test_the_published_folder_is_readable_by_the_web_server(small_hub, tmp_path):
+    import stat
+
+    site = tmp_path / "site"
+    build(small_hub.config, site)
+    mode = stat.S_IMODE(site.stat().st_mode)
+    assert mode & 0o055 == 0o055, oct(mode)  # group and others may read and enter it
+
+
+def test_a_folder_with_other_files_is_not_replaced(small_hub, tmp_path):
+    target = tmp_path / "documents"
+    target.mkdir()
+    (target / "报表.xlsx").write_bytes(b"important")
+    with pytest.raises(ContentErrors) as caught:
+        build(small_hub.config, target)
+    assert "不是 Kite 生成的站点" in caught.value.problems[0].message
+    assert (target / "报表.xlsx").read_bytes() == b"important"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    build(small_hub.config, empty)  # an empty folder is fine
+    build(small_hub.config, empty)  # and so is Kite's own site
+    assert (empty / "index.html").is_file()
+
+
+def test_pictures_in_bodies_are_published_and_drafts_media_are_not(hub, tmp_path):
+    hub.media("photo.png", b"\x89PNG picture")
+    hub.media("draft-only.png", b"\x89PNG secret")
+    hub.lesson("a", "title: 甲\ndate: 2026-01-01",
+               body="![工地](../content/media/photo.png)\n\n<img src=\"media/photo.png\" alt=\"再一次\">\n")
+    hub.lesson("b", "title: 草稿\ndate: 2026-01-02\ndraft: true", body="![秘密](../content/media/draft-only.png)\n")
+    site = tmp_path / "site"
+    report = build(hub.config, site)
+    assert report.warnings == []
+    html = page(site, "lessons/a/index.html")
+    assert 'src="../../media/photo.png"' in html and 'loading="lazy"' in html
+    assert html.count('src="../../media/photo.png"') == 2
+    assert (site / "media/photo.png").read_bytes() == b"\x89PNG picture"
+    assert not (site / "media/draft-only.png").exists()
+
+
+def test_an_activity_without_an_end_stays_upcoming_until_the_end_of_its_day(hub, tmp_path):
+    hub.announcement("today", "title: 今天下午的活动\ndate: 2026-11-20\nstarts: 2026-11-27 14:00")
+    site = tmp_path / "site"
+    build(hub.config, site, now=datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc))  # 20:00 in Beijing
+    upcoming = page(site, "announcements/index.html").split('id="past"')[0]
+    assert "今天下午的活动" in upcoming
+    build(hub.config, site, now=datetime(2026, 11, 27, 16, 30, tzinfo=timezone.utc))  # 00:30 the next day
+    assert "今天下午的活动" not in page(site, "announcements/index.html").split('id="past"')[0]

@@ -125,7 +125,7 @@ def test_every_problem_in_every_file_is_reported_with_its_line(hub):
     """)
     assert problems(hub) == [
         "content/announcements/a.md:4: starts: 应为日期和时间，例如 2026-03-01 19:30（北京时间）或 2026-03-01T19:30:00+08:00，实际为'2026-01-02'",
-        "content/announcements/a.md:6: online_url: 应为以 https:// 开头的网址，实际为 'example.org/room'",
+        "content/announcements/a.md:6: online_url: 应为以 https:// 或 http:// 开头的网址，实际为 'example.org/room'",
         "content/announcements/a.md:7: where: 未知字段。可用的字段有：title, date, slug, summary, draft, starts, ends, location, online_url, organizer, attendance",
         "content/episodes/e.md:4: media: 找不到媒体文件 content/media/missing.mp3：请先把文件放进 content/media/",
         "content/episodes/e.md:5: duration: 应为秒数、MM:SS 或 HH:MM:SS（例如 06:30），且在 24 小时以内，实际为'半小时'",
@@ -157,6 +157,8 @@ def test_empty_required_field_and_impossible_date(hub):
     ("title: 甲\n\tdate: 2026-01-01", "lessons/a.md:3: front-matter: YAML 语法错误：含有不能开头的字符"),
     ("title: 甲\ntitle: 乙\ndate: 2026-01-01", "lessons/a.md:3: title: 字段重复：第 2 行已经写过"),
     ("- 甲\n- 乙", "lessons/a.md:2: front-matter: 头信息应为“字段: 值”的形式"),
+    ("title: [第一课] 党章\ndate: 2026-01-01", "lessons/a.md:2: front-matter: YAML 语法错误：值以特殊符号 [ 开头，请给整个值加引号"),
+    ("title: 甲\ndate: 2026-01-01\nsummary: *重点*", "lessons/a.md:4: front-matter: YAML 语法错误：值以特殊符号 * 开头，请给整个值加引号"),
 ])
 def test_yaml_mistakes_point_at_their_line(hub, front, expected):
     hub.lesson("a", front)
@@ -198,7 +200,7 @@ def test_slug_from_an_unusable_file_name_explains_what_to_do(hub):
 def test_duplicate_slugs_are_reported_on_the_later_file(hub):
     hub.lesson("first", "title: 甲\ndate: 2026-01-01\nslug: same")
     hub.lesson("second", "title: 乙\ndate: 2026-01-02\nslug: Same")
-    assert problems(hub) == ["lessons/second.md:1: slug: 网址 'Same' 与 lessons/first.md 重复，请改文件名或写一个不同的 slug"]
+    assert problems(hub) == ["lessons/second.md:4: slug: 网址 'Same' 与 lessons/first.md 重复，请改文件名或写一个不同的 slug"]
 
 
 def test_reserved_and_dotted_slugs(hub):
@@ -252,3 +254,16 @@ def test_missing_config_file(tmp_path):
     with pytest.raises(ContentErrors) as caught:
         load_hub(tmp_path / "site_config.yml")
     assert [p.field for p in caught.value.problems] == ["config"]
+
+
+def test_pictures_in_a_body_must_exist(hub):
+    hub.media("photo.png", b"\x89PNG fake")
+    hub.lesson("a", "title: 甲\ndate: 2026-01-01", body="正文\n\n![图](../content/media/photo.png)\n\n![缺](../content/media/gone.jpg)\n")
+    assert problems(hub) == ["lessons/a.md:9: body: 找不到文件 content/media/gone.jpg：请先把它放进 content/media/"]
+
+
+def test_pictures_cannot_reach_outside_the_media_folder(hub):
+    hub.write("secret.txt", "不公开")
+    hub.lesson("a", "title: 甲\ndate: 2026-01-01", body="[x](../content/media/../../secret.txt)\n")
+    (found,) = problems(hub)
+    assert found.startswith("lessons/a.md:5: body: 找不到文件")

@@ -7,6 +7,27 @@
   Array.prototype.forEach.call(forms, function (form) {
     var status = form.querySelector(".kite-form__status");
     var button = form.querySelector("button[type=submit]");
+    function show(response, data) {
+      button.disabled = false;
+      if (response.ok && data) {
+        status.className = "kite-form__status kite-form__status--ok";
+        status.textContent = data.status === "duplicate" ? "已经签到过了，不用重复签到" : "签到成功";
+        return;
+      }
+      status.className = "kite-form__status kite-form__status--error";
+      if (!data) {
+        // A proxy's error page instead of the endpoint's answer: the service is down or busy.
+        status.textContent = "签到服务暂时连不上，请过几分钟再试；一直不行请联系支部书记补签";
+        return;
+      }
+      status.textContent = data.error || "签到没有成功，请稍后再试";
+      var field = data.field && form.elements[data.field];
+      if (field && field.type !== "hidden") {
+        field.setAttribute("aria-invalid", "true");
+        field.focus();
+      }
+    }
+
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (el) {
@@ -25,28 +46,20 @@
         body: body.toString(),
         credentials: "omit",
       })
-        .then(function (response) {
-          return response.json().then(function (data) {
+        .then(
+          function (response) {
+            return response.json().then(
+              function (data) { show(response, data); },
+              function () { show(response, null); }
+            );
+          },
+          function () {
+            // No answer at all (an old browser refusing the request, or offline): post plainly,
+            // which shows the browser's own message if the network is really down.
             button.disabled = false;
-            if (response.ok) {
-              status.className = "kite-form__status kite-form__status--ok";
-              status.textContent = data.status === "duplicate" ? "已经签到过了，不用重复签到" : "签到成功";
-              return;
-            }
-            status.className = "kite-form__status kite-form__status--error";
-            status.textContent = data.error || "签到没有成功，请稍后再试";
-            var field = data.field && form.elements[data.field];
-            if (field && field.type !== "hidden") {
-              field.setAttribute("aria-invalid", "true");
-              field.focus();
-            }
-          });
-        })
-        .catch(function () {
-          // No answer we can read (offline, or an old browser refusing the request): post plainly.
-          button.disabled = false;
-          form.submit();
-        });
+            form.submit();
+          }
+        );
     });
   });
 })();

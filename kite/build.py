@@ -54,7 +54,7 @@ def check(config_path: Path) -> Hub:
 
 
 def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, endpoint: str | None = None,
-          progress: Progress | None = None, workers: int | None = None) -> BuildReport:
+          progress: Progress | None = None, workers: int | None = None, memo: dict | None = None) -> BuildReport:
     """Build the site into ``site_dir``; ``endpoint`` replaces the configured check-in endpoint (preview)."""
     started = time.monotonic()
     progress = progress or Progress.silent()
@@ -76,7 +76,7 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, end
         except RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
         report.pages = len(specs)
-        files = subscriptions(hub)
+        files = subscriptions(hub, memo)
         files["sitemap.xml"] = feeds.sitemap(hub.config, [quote(spec.url) for spec in specs])
         progress.stage("订阅与日历", len(files))
         report.feeds = write_files(staging, files, progress.advance)
@@ -205,12 +205,16 @@ def copy_media(hub: Hub, staging: Path, advance: Callable[[], None]) -> int:
     return len(files)
 
 
-def index_search(staging: Path, output: Path | None = None) -> None:
-    """Build Pagefind's Chinese-aware index, split into small fragments, under ``pagefind/``."""
+def index_search(staging: Path, output: Path | None = None, background: bool = False) -> None:
+    """Build Pagefind's Chinese-aware index, split into small fragments, under ``pagefind/``.
+
+    ``background`` runs it at low priority, so that the preview's page rebuilds come first.
+    """
     command = [sys.executable, "-m", "pagefind", "--site", str(staging), "--silent"]
     if output is not None:
         command += ["--output-path", str(output)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    lower = (lambda: os.nice(15)) if background and hasattr(os, "nice") else None
+    result = subprocess.run(command, capture_output=True, text=True, preexec_fn=lower)
     if result.returncode != 0:
         raise BuildFailed(f"搜索索引生成失败：{(result.stderr or result.stdout).strip()}")
     # Kite's search page talks to pagefind.js directly; Pagefind's ready-made UIs go unused.

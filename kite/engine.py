@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from html import escape
@@ -58,17 +59,35 @@ def markdown_extensions() -> list[Any]:
     ]
 
 
+# MkDocs's warnings about a page's links, said again in the editor's terms.
+_LINK_WARNINGS = [
+    (re.compile(r"Doc file '(?P<page>[^']+)' contains a link '(?P<link>[^']+)', but the target.* is not found"),
+     "链接 {link} 指向的页面或文件不存在"),
+    (re.compile(r"Doc file '(?P<page>[^']+)' contains an absolute link '(?P<link>[^']+)'"),
+     "链接 {link} 以 / 开头，网站放在子路径下时会失效，请改用相对地址"),
+    (re.compile(r"Doc file '(?P<page>[^']+)' contains a link '(?P<link>[^']+)', but the doc '[^']+' does not contain an anchor"),
+     "链接 {link} 指向的小标题不存在"),
+]
+
+
 class Warnings(logging.Handler):
     """Collects MkDocs's warnings so the build can report them to the editor."""
 
-    def __init__(self) -> None:
+    def __init__(self, sources: dict[str, str]) -> None:
         super().__init__(logging.WARNING)
+        self.sources = sources  # engine path -> the editor's file
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if "'dirty' build" not in message:  # a partial run is Kite's choice, not the editor's problem
-            self.messages.append(message)
+        if "'dirty' build" in message:  # a partial run is Kite's choice, not the editor's problem
+            return
+        for pattern, text in _LINK_WARNINGS:
+            if found := pattern.search(message):
+                page = self.sources.get(found["page"], found["page"])
+                message = f"{page}: {text.format(link=found['link'])}"
+                break
+        self.messages.append(message)
 
 
 class _PlacedElsewhere(File):
@@ -224,7 +243,7 @@ def render(hub: Hub, specs: list[PageSpec], site_dir: Path, globals_: dict[str, 
     restrict which pages are written, for a partial or parallel run.
     """
     job = job or Job()
-    warnings = Warnings()
+    warnings = Warnings({spec.path: spec.context["item"].source for spec in specs if "item" in spec.context})
     logger = logging.getLogger("mkdocs")
     logger.addHandler(warnings)
     previous_level = logger.level

@@ -310,3 +310,9 @@ def test_an_activity_without_an_end_stays_upcoming_until_the_end_of_its_day(hub,
     assert "今天下午的活动" in upcoming
     build(hub.config, site, now=datetime(2026, 11, 27, 16, 30, tzinfo=timezone.utc))  # 00:30 the next day
     assert "今天下午的活动" not in page(site, "announcements/index.html").split('id="past"')[0]
+
+
+def test_broken_links_are_reported_against_the_editors_file(hub, tmp_path):
+    hub.lesson("2026/a", "title: 甲\ndate: 2026-01-01", body="见[另一课](no-such-lesson.md)。\n")
+    report = build(hub.config, tmp_path / "site")
+    assert report.warnings == ["lessons/2026/a.md: 链接 no-such-lesson.md 指向的页面或文件不存在"]

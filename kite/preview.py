@@ -129,6 +129,7 @@ class Preview:
             self.written = {}
             report = build(self.config_path, self.site_dir, now=now, endpoint=self.endpoint, memo=self.memo)
             self.fingerprints = self.hasher.of(specs)
+            self.written = subscriptions(hub, self.memo)  # what the build wrote, as the memo holds it
             self.everything_stamp = stamp
             print(f"已生成预览：{report.pages} 个页面，用时 {report.seconds:.1f} 秒", flush=True)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -10,14 +11,14 @@ import uvicorn
 
 from .sessions import RosterSource
 from .store import Store
-from .web import create_app
+from .web import TOKEN_VARIABLE, create_app
 
 DEFAULT_DB = "attendance.sqlite3"
 
 
 def make_server(config_path: Path, db: Path, host: str, port: int, extra_origins: tuple[str, ...] = ()) -> tuple[uvicorn.Server, RosterSource]:
     source = RosterSource(config_path)
-    store = Store(db)
+    store = Store(db, background_checkpoints=True)
     app = create_app(store, lambda: source.roster, extra_origins=extra_origins)
     config = uvicorn.Config(
         app,
@@ -38,6 +39,8 @@ def run(config_path: Path, db: Path, host: str, port: int) -> int:
     server, source = make_server(config_path, db, host, port)
     source.start()
     print(f"签到服务已启动：http://{host}:{port}/checkin  数据库：{db}  （按 Ctrl+C 停止）", flush=True)
+    if not os.environ.get(TOKEN_VARIABLE):
+        print(f"提示：没有设置环境变量 {TOKEN_VARIABLE}，导出名单（/export.csv）已关闭。", flush=True)
     server.run()
     source.stop()
     return 0

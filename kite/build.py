@@ -68,7 +68,7 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, end
     # mkdtemp makes a private folder; the published site must be readable by the web server.
     staging.chmod(0o777 & ~_umask())
     try:
-        report = BuildReport(hub, site_dir)
+        report = BuildReport(hub, site_dir, warnings=[str(w) for w in hub.warnings])
         specs = site_pages(hub, now)
         progress.stage("生成页面", len(specs))
         try:
@@ -152,7 +152,9 @@ def subscriptions(hub: Hub, memo: dict | None = None) -> dict[str, str]:
         "lessons", hub.lessons[: feeds.FEED_ITEMS], lambda: feeds.lesson_feeds(config, hub.lessons))
     files["announcements/rss.xml"], files["announcements/atom.xml"] = once(
         "announcements", hub.announcements, lambda: feeds.announcement_feeds(config, hub.announcements))
-    files["episodes/podcast.xml"] = once("episodes", hub.episodes, lambda: feeds.podcast_feed(config, hub.episodes))
+    cover = podcast_cover(hub)
+    files["episodes/podcast.xml"] = once("episodes", (hub.episodes, cover),
+                                         lambda: feeds.podcast_feed(config, hub.episodes, cover))
     files["announcements/calendar.ics"] = once(
         "calendar", hub.announcements, lambda: ics.activity_calendar(config, hub.announcements))
     for item in hub.announcements:
@@ -176,12 +178,18 @@ def published_media(hub: Hub) -> dict[Path, str]:
     files = {episode.media.file: episode.media.name for episode in hub.episodes if episode.media and episode.media.file}
     for item in hub.items():
         files.update({hub.root / MEDIA_DIR / name: name for name in item.media_refs})
-    podcast = hub.config.podcast
-    if podcast and podcast.image and not podcast.image.startswith("https://"):
-        image = hub.root / MEDIA_DIR / podcast.image
-        if image.is_file():
-            files[image] = podcast.image
+    cover = podcast_cover(hub)
+    if cover and not cover.startswith("https://"):
+        files[hub.root / MEDIA_DIR / cover] = cover
     return files
+
+
+def podcast_cover(hub: Hub) -> str | None:
+    """The podcast's cover (an https:// address or a name under content/media/), if usable."""
+    podcast = hub.config.podcast
+    if not podcast or not podcast.image or any(w.field == "podcast.image" for w in hub.warnings):
+        return None
+    return podcast.image
 
 
 def copy_media(hub: Hub, staging: Path, advance: Callable[[], None]) -> int:

@@ -88,6 +88,8 @@ def _check(arguments: argparse.Namespace) -> int:
     from .build import check
 
     hub = check(Path(arguments.config_file))
+    for warning in hub.warnings:
+        print(f"警告：{warning}", file=sys.stderr)
     print(
         f"检查通过：{len(hub.lessons)} 篇党课，{len(hub.episodes)} 期节目，"
         f"{len(hub.announcements)} 条活动通知，{hub.drafts} 篇草稿"

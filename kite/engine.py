@@ -19,6 +19,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import material
 from jinja2 import FileSystemBytecodeCache
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
@@ -178,6 +179,12 @@ def fingerprint_assets(files: Files, config: MkDocsConfig) -> dict[str, str]:
     return names
 
 
+def theme_language(language: str) -> str:
+    """The hub's language where Material has its words, else Chinese (Kite's own text is Chinese)."""
+    languages = Path(material.__file__).parent / "templates/partials/languages"
+    return language if (languages / f"{language}.html").is_file() else "zh"
+
+
 def _bytecode_folder() -> str:
     folder = Path(tempfile.gettempdir()) / f"kite-jinja-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
     folder.mkdir(mode=0o700, exist_ok=True)
@@ -215,7 +222,7 @@ def mkdocs_config(hub: Hub, specs: list[PageSpec], site_dir: Path, docs_dir: Pat
         theme={
             "name": "material",
             "custom_dir": str(THEME_DIR),
-            "language": "zh",
+            "language": theme_language(hub.config.language),
             "font": False,
             "favicon": "assets/kite.svg",
             "logo": "assets/kite.svg",

@@ -48,6 +48,11 @@ def excerpt(item: Content, limit: int = 160) -> str:
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
+def feed_language(language: str) -> str:
+    """RSS wants a region where Chinese is meant: simplified Chinese is zh-cn."""
+    return {"zh": "zh-cn", "zh-hans": "zh-cn", "zh-hant": "zh-tw"}.get(language.lower(), language.lower())
+
+
 def _newest(items: Sequence[Content]) -> datetime:
     return max((item.date for item in items), default=EPOCH)
 
@@ -57,7 +62,7 @@ def _feed(config: SiteConfig, title: str, description: str, page: str, feed: str
     generator.id(absolute(config, page))
     generator.title(title)
     generator.description(description)
-    generator.language("zh-cn")
+    generator.language(feed_language(config.language))
     generator.generator("Kite")
     # feedgen: RSS <link> is whichever link was added last, so the page goes last.
     generator.link(href=absolute(config, feed), rel="self")
@@ -167,8 +172,11 @@ def clock_duration(seconds: int) -> str:
     return f"{hours:02}:{rest // 60:02}:{rest % 60:02}"
 
 
-def podcast_feed(config: SiteConfig, episodes: Sequence[Episode]) -> str:
-    """乡音e课堂 as a podcast: RSS 2.0 with iTunes tags and a Podcasting 2.0 guid."""
+def podcast_feed(config: SiteConfig, episodes: Sequence[Episode], cover: str | None = None) -> str:
+    """乡音e课堂 as a podcast: RSS 2.0 with iTunes tags and a Podcasting 2.0 guid.
+
+    ``cover`` is the usable cover image: an https:// address or a name under content/media/.
+    """
     podcast = config.podcast
     title = (podcast.title if podcast and podcast.title else f"{config.site_name} · 乡音e课堂")
     description = (podcast.description if podcast and podcast.description else "乡音e课堂：用家乡话讲的短音频节目")
@@ -187,8 +195,8 @@ def podcast_feed(config: SiteConfig, episodes: Sequence[Episode]) -> str:
             # feedgen: itunes_owner refuses a name without an e-mail address.
             channel.owner_name = podcast.author
         generator.podcast.itunes_category(podcast.category)
-        if podcast.image:
-            image = podcast.image if podcast.image.startswith("https://") else absolute(config, "media/" + quote(podcast.image))
+        if cover:
+            image = cover if cover.startswith("https://") else absolute(config, "media/" + quote(cover))
             channel.image = image
             generator.image(url=image, title=title, link=absolute(config, "episodes/"))
     generator.podcast.itunes_type("episodic")

@@ -37,6 +37,7 @@ class Hub:
     episodes: list[Episode] = field(default_factory=list)
     announcements: list[Announcement] = field(default_factory=list)
     drafts: int = 0
+    warnings: list[Problem] = field(default_factory=list)  # worth fixing, but the site can still be built
 
     def items(self) -> Iterator[Content]:
         yield from self.lessons
@@ -63,8 +64,10 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
     root = config_path.parent.resolve()
     problems: list[Problem] = []
     config = _load_config(config_path, root, problems)
+    warnings: list[Problem] = []
     if config is not None and config.podcast and config.podcast.image:
-        problems.extend(check_podcast_image(config.podcast.image, root, config_path.name, _config_lines(config_path)))
+        # Podcast apps refuse such a cover, but the site itself is fine: a warning, not an error.
+        warnings.extend(check_podcast_image(config.podcast.image, root, config_path.name, _config_lines(config_path)))
     context = {"tz": config.zone if config else ZoneInfo(DEFAULT_TIMEZONE), "root": root}
 
     loaded: dict[str, list[Content]] = {}
@@ -95,7 +98,7 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
         problems.extend(_check_attendance_config(config, config_path, loaded))
     if problems or config is None:
         raise ContentErrors(problems)
-    return Hub(root, config_path, config, loaded["lesson"], loaded["episode"], loaded["announcement"], drafts)
+    return Hub(root, config_path, config, loaded["lesson"], loaded["episode"], loaded["announcement"], drafts, warnings)
 
 
 def _cached_item(cache: ItemCache, kind: str, path: Path, root: Path, context: dict[str, Any],
@@ -144,7 +147,9 @@ def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], proble
         problems.extend(error.problems)
         return None
     front_class, model_class = KINDS[kind]
-    values = dict(raw.values)
+    # `speaker:` left blank means no speaker; only a required field must not be empty.
+    values = {key: value for key, value in raw.values.items()
+              if value != "" or key not in front_class.model_fields or front_class.model_fields[key].is_required()}
     slug_from_name = not _given(values.get("slug"))
     if slug_from_name:
         values["slug"] = path.stem

@@ -1,10 +1,58 @@
-"""Kite's own Markdown extension: what every rendered body gets."""
+"""Kite's own Markdown extension: what every rendered body gets.
+
+Editors write in Chinese, often pasting from WeChat or WPS; two habits of theirs
+that plain Python-Markdown reads differently from what they meant are fixed here,
+as CommonMark would read them:
+
+- a list right under a paragraph, without a blank line, is a list;
+- a web address right after Chinese punctuation (``详见：https://…``) is a link.
+"""
 
 from __future__ import annotations
 
+import re
+
 from markdown import Markdown
 from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
+
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|1[.)])\s+\S")
+_ANY_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
+_BLOCK_START = re.compile(r"^\s{0,3}(?:#|>|\||<|```|~~~|\s*$)")
+# CJK characters and full-width punctuation: where an address typed after them ends or begins.
+_CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
+_BARE_ADDRESS = re.compile(rf"(?<=[{_CJK}])(https?://[^\s<>()\[\]{_CJK}]+)")
+
+
+class _ListsAfterParagraphs(Preprocessor):
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        fenced = False
+        for line in lines:
+            if _FENCE.match(line):
+                fenced = not fenced
+            elif not fenced and _LIST_ITEM.match(line) and out:
+                previous = out[-1]
+                if previous.strip() and not _ANY_LIST_ITEM.match(previous) and not _BLOCK_START.match(previous) \
+                        and not previous.startswith((" ", "\t")):
+                    out.append("")
+            out.append(line)
+        return out
+
+
+class _AddressesAfterChinese(Preprocessor):
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        fenced = False
+        for line in lines:
+            if _FENCE.match(line):
+                fenced = not fenced
+            elif not fenced and "://" in line and "`" not in line and not line.lstrip().startswith("<"):
+                line = _BARE_ADDRESS.sub(r"<\1>", line)
+            out.append(line)
+        return out
 
 
 class _LazyImages(Treeprocessor):
@@ -17,6 +65,8 @@ class _LazyImages(Treeprocessor):
 
 class KiteMarkup(Extension):
     def extendMarkdown(self, md: Markdown) -> None:
+        md.preprocessors.register(_ListsAfterParagraphs(md), "kite_lists_after_paragraphs", 25)
+        md.preprocessors.register(_AddressesAfterChinese(md), "kite_addresses_after_chinese", 24)
         md.treeprocessors.register(_LazyImages(md), "kite_lazy_images", 0)
 
 

@@ -267,3 +267,25 @@ def test_pictures_cannot_reach_outside_the_media_folder(hub):
     hub.lesson("a", "title: 甲\ndate: 2026-01-01", body="[x](../content/media/../../secret.txt)\n")
     (found,) = problems(hub)
     assert found.startswith("lessons/a.md:5: body: 找不到文件")
+
+
+def test_a_blank_optional_field_means_absent(hub):
+    hub.lesson("a", "title: 甲\ndate: 2026-01-01\nspeaker:\nseries: \"\"\ntags:\nsummary:")
+    (lesson,) = load_hub(hub.config).lessons
+    assert (lesson.speaker, lesson.series, lesson.tags, lesson.summary) == (None, None, [], None)
+
+
+def test_a_podcast_cover_podcast_apps_would_refuse_is_a_warning(hub):
+    import io
+
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (300, 200), "red").save(picture, "PNG")
+    hub.media("cover.png", picture.getvalue())
+    loaded = load_hub(hub.config)  # the site can still be built
+    assert [str(w) for w in loaded.warnings] == [
+        "site_config.yml:10: podcast.image: 播客封面应为 1400 到 3000 像素的正方形，现在是 300×200"]
+    (hub.root / "content/media/cover.png").unlink()
+    assert [str(w) for w in load_hub(hub.config).warnings] == [
+        "site_config.yml:10: podcast.image: 找不到封面图片 content/media/cover.png"]

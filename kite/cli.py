@@ -47,10 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     except ContentErrors as errors:
         for problem in errors.problems:
             print(problem, file=sys.stderr)
+        # stderr holds exactly one line per problem (tools parse it); the summary goes to stdout.
         if arguments.command == "check":
-            print(f"发现 {len(errors.problems)} 个问题。", file=sys.stderr)
+            print(f"发现 {len(errors.problems)} 个问题。")
         else:
-            print(f"发现 {len(errors.problems)} 个问题，未生成站点；已发布的站点保持不变。", file=sys.stderr)
+            print(f"发现 {len(errors.problems)} 个问题，未生成站点；已发布的站点保持不变。")
         return 1
     except KeyboardInterrupt:
         return 130

@@ -29,8 +29,12 @@ class Progress:
     _bar: tqdm | None = None
 
     @classmethod
-    def for_terminal(cls, stream: TextIO = sys.stderr) -> "Progress":
-        return cls(stream, live=stream.isatty())
+    def for_terminal(cls) -> "Progress":
+        """Bars on stderr when it is a terminal; otherwise plain lines on stdout, so that
+        stderr carries nothing but problems."""
+        if sys.stderr.isatty():
+            return cls(sys.stderr, live=True)
+        return cls(sys.stdout, live=False)
 
     @classmethod
     def silent(cls) -> "Progress":

@@ -332,3 +332,45 @@ def test_nothing_acknowledged_is_lost_to_kill_9(hub, tmp_path):
     assert len(acknowledged) >= 300
     missing = set(acknowledged) - stored
     assert not missing, f"{len(missing)} acknowledged check-ins lost"
+
+
+def _random_value(rng):
+    kind = rng.randrange(7)
+    if kind == 0:
+        return "".join(chr(rng.randrange(0, 0x3000)) for _ in range(rng.randrange(0, 60)))
+    if kind == 1:
+        return rng.choice([None, True, False, 0, -1, 1.5, 10**30, [], {}, [1, "a"], {"x": {"y": []}}])
+    if kind == 2:
+        return rng.choice(["lessons/签到课", "鼓韵堂党支部", "王建军", "announcements/now", "", " ", "\u0000", "\ud83d\ude00"])
+    if kind == 3:
+        return "x" * rng.randrange(0, 5000)
+    return "".join(rng.choice("ab王%&=+;\"'<>\\/\n\t") for _ in range(rng.randrange(1, 40)))
+
+
+def test_random_requests_never_get_a_5xx(endpoint):
+    import random
+
+    rng = random.Random(20261127)
+    fields = ["session", "branch", "name", "website", "extra", "", "name[]"]
+    for _ in range(300):
+        shape = rng.randrange(4)
+        headers = {"Accept": rng.choice(["application/json", "text/html", "*/*", ""])}
+        if shape == 0:
+            body = json.dumps({rng.choice(fields): _random_value(rng) for _ in range(rng.randrange(0, 5))}).encode()
+            headers["Content-Type"] = "application/json"
+        elif shape == 1:
+            body = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 300)))
+            headers["Content-Type"] = rng.choice(["application/json", "application/x-www-form-urlencoded", "text/plain"])
+        elif shape == 2:
+            pairs = [(rng.choice(fields), str(_random_value(rng))) for _ in range(rng.randrange(0, 6))]
+            body = "&".join(f"{k}={v}" for k, v in pairs).encode("utf-8", "surrogatepass")
+            headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+        else:
+            body = b"session=lessons%2F%E7%AD%BE%E5%88%B0%E8%AF%BE&branch=%E9%BC%93&name=" + bytes(rng.randrange(256) for _ in range(20))
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        response = endpoint.client.post("/checkin", content=body, headers=headers)
+        assert response.status_code < 500, (body[:200], response.status_code, response.text[:200])
+    for query in ["session=%FF", "session=" + "x" * 5000, "session=%00", "state=recorded&session=lessons/签到课&name=%FF"]:
+        assert endpoint.client.get("/checkin/done?" + query).status_code < 500
+        assert endpoint.client.get("/export.csv?" + query, headers={"Authorization": f"Bearer {TOKEN}"}).status_code < 500
+    assert endpoint.client.get("/health").status_code == 200  # still serving

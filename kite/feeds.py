@@ -64,6 +64,7 @@ def _feed(config: SiteConfig, title: str, description: str, page: str, feed: str
     generator.description(description)
     generator.language(feed_language(config.language))
     generator.generator("Kite")
+    generator.docs("")  # feedgen: otherwise a <docs> link to rssboard.org in every feed
     # feedgen: RSS <link> is whichever link was added last, so the page goes last.
     generator.link(href=absolute(config, feed), rel="self")
     generator.link(href=absolute(config, page), rel="alternate")

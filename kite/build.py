@@ -24,7 +24,7 @@ from . import feeds, ics
 from .errors import ContentErrors, Problem
 from .loader import Hub, load_hub
 from .media import MEDIA_DIR
-from .pages import site_pages
+from .pages import PageSpec, site_pages
 from .compress import precompress, text_files
 from .parallel import RenderFailed, default_workers, render_pages
 from .progress import Progress, Stage
@@ -76,8 +76,7 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, end
         except RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
         report.pages = len(specs)
-        files = subscriptions(hub, memo)
-        files["sitemap.xml"] = feeds.sitemap(hub.config, [quote(spec.url) for spec in specs])
+        files = site_files(hub, specs, memo)
         progress.stage("订阅与日历", len(files))
         report.feeds = write_files(staging, files, progress.advance)
         progress.stage("复制媒体")
@@ -85,8 +84,9 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, end
         progress.stage("搜索索引")
         index_search(staging)
         progress.advance()
-        progress.stage("预压缩", len(text_files(staging)))
-        precompress(staging, progress.advance, workers or default_workers())
+        texts = text_files(staging)
+        progress.stage("预压缩", len(texts))
+        precompress(texts, progress.advance, workers or default_workers())
         progress.stage("发布")
         (staging / MARKER).write_text("由 Kite 生成；每次构建会整体替换本文件夹。\n", encoding="utf-8")
         publish(staging, site_dir)
@@ -159,6 +159,13 @@ def subscriptions(hub: Hub, memo: dict | None = None) -> dict[str, str]:
         "calendar", hub.announcements, lambda: ics.activity_calendar(config, hub.announcements))
     for item in hub.announcements:
         files[f"{item.path}event.ics"] = once(item.path, item, lambda: ics.event_calendar(config, item))
+    return files
+
+
+def site_files(hub: Hub, specs: list[PageSpec], memo: dict | None = None) -> dict[str, str]:
+    """The files written besides the pages: feeds, calendars and the sitemap."""
+    files = subscriptions(hub, memo)
+    files["sitemap.xml"] = feeds.sitemap(hub.config, [quote(spec.url) for spec in specs])
     return files
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import multiprocessing
-import os
 from pathlib import Path
 from typing import Callable
 
@@ -34,8 +33,7 @@ def text_files(site: Path) -> list[Path]:
     return [path for path in site.rglob("*") if path.suffix in TEXT_SUFFIXES and path.is_file()]
 
 
-def precompress(site: Path, advance: Callable[[], None], workers: int = 1) -> int:
-    files = text_files(site)
+def precompress(files: list[Path], advance: Callable[[], None], workers: int = 1) -> int:
     if workers > 1 and len(files) > 200 and "fork" in multiprocessing.get_all_start_methods():
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for _ in pool.imap_unordered(compress_file, files, chunksize=64):
@@ -45,7 +43,3 @@ def precompress(site: Path, advance: Callable[[], None], workers: int = 1) -> in
             compress_file(path)
             advance()
     return len(files)
-
-
-def workers_available() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

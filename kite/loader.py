@@ -63,11 +63,11 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
     config_path = Path(config_path)
     root = config_path.parent.resolve()
     problems: list[Problem] = []
-    config = _load_config(config_path, root, problems)
+    config, raw_config = _load_config(config_path, problems)
     warnings: list[Problem] = []
     if config is not None and config.podcast and config.podcast.image:
         # Podcast apps refuse such a cover, but the site itself is fine: a warning, not an error.
-        warnings.extend(check_podcast_image(config.podcast.image, root, config_path.name, _config_lines(config_path)))
+        warnings.extend(check_podcast_image(config.podcast.image, root, config_path.name, raw_config))
     context = {"tz": config.zone if config else ZoneInfo(DEFAULT_TIMEZONE), "root": root}
 
     loaded: dict[str, list[Content]] = {}
@@ -95,7 +95,7 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
         loaded[kind] = published
 
     if config is not None:
-        problems.extend(_check_attendance_config(config, config_path, loaded))
+        problems.extend(_check_attendance_config(config, raw_config, loaded))
     if problems or config is None:
         raise ContentErrors(problems)
     return Hub(root, config_path, config, loaded["lesson"], loaded["episode"], loaded["announcement"], drafts, warnings)
@@ -117,7 +117,7 @@ def _cached_item(cache: ItemCache, kind: str, path: Path, root: Path, context: d
 def load_config(config_path: Path) -> SiteConfig:
     """Only the config, validated; raises ``ContentErrors``."""
     problems: list[Problem] = []
-    config = _load_config(Path(config_path), Path(config_path).parent.resolve(), problems)
+    config, _ = _load_config(Path(config_path), problems)
     if config is None:
         raise ContentErrors(problems)
     return config
@@ -180,24 +180,25 @@ def _body_media(raw: RawDocument, root: Path, problems: list[Problem]) -> tuple[
     return tuple(found)
 
 
-def _load_config(config_path: Path, root: Path, problems: list[Problem]) -> SiteConfig | None:
+def _load_config(config_path: Path, problems: list[Problem]) -> tuple[SiteConfig | None, RawDocument | None]:
+    """The validated config, and the raw document its lines are looked up in."""
     shown = config_path.name
     if not config_path.is_file():
         problems.append(Problem(shown, 1, "config", f"找不到配置文件 {config_path}"))
-        return None
+        return None, None
     try:
         raw = read_yaml(config_path, shown)
     except SourceError as error:
         problems.extend(error.problems)
-        return None
+        return None, None
     try:
-        return SiteConfig.model_validate(raw.values)
+        return SiteConfig.model_validate(raw.values), raw
     except ValidationError as error:
         problems.extend(translate(error, raw, SiteConfig))
-        return None
+        return None, raw
 
 
-def _check_attendance_config(config: SiteConfig, config_path: Path, loaded: dict[str, list[Content]]) -> list[Problem]:
+def _check_attendance_config(config: SiteConfig, raw: RawDocument, loaded: dict[str, list[Content]]) -> list[Problem]:
     """A page that takes check-ins needs an endpoint to post to and branches to choose from."""
     wanting = [item.source for items in loaded.values() for item in items if getattr(item, "attendance", False)]
     if not wanting:
@@ -205,15 +206,10 @@ def _check_attendance_config(config: SiteConfig, config_path: Path, loaded: dict
     pages = "、".join(wanting[:3]) + (" 等" if len(wanting) > 3 else "")
     found = []
     if config.attendance is None:
-        found.append(Problem(config_path.name, 1, "attendance", f"{pages} 开启了签到（attendance: true），但配置里没有 attendance.endpoint"))
+        found.append(Problem(raw.path, 1, "attendance", f"{pages} 开启了签到（attendance: true），但配置里没有 attendance.endpoint"))
     if not config.branches:
-        line = _config_lines(config_path).line_of(("branches",))
-        found.append(Problem(config_path.name, line, "branches", f"{pages} 开启了签到，但配置里没有 branches（可选的支部）"))
+        found.append(Problem(raw.path, raw.line_of(("branches",)), "branches", f"{pages} 开启了签到，但配置里没有 branches（可选的支部）"))
     return found
-
-
-def _config_lines(config_path: Path) -> RawDocument:
-    return read_yaml(config_path, config_path.name)
 
 
 PODCAST_IMAGE_SIZES = range(1400, 3001)

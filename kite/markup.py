@@ -26,33 +26,39 @@ _CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
 _BARE_ADDRESS = re.compile(rf"(?<=[{_CJK}])(https?://[^\s<>()\[\]{_CJK}]+)")
 
 
-class _ListsAfterParagraphs(Preprocessor):
+class _OutsideCode(Preprocessor):
+    """A line-by-line fix that leaves fenced code as it is."""
+
+    def fix(self, line: str, before: list[str]) -> str:
+        raise NotImplementedError
+
     def run(self, lines: list[str]) -> list[str]:
         out: list[str] = []
         fenced = False
         for line in lines:
             if _FENCE.match(line):
                 fenced = not fenced
-            elif not fenced and _LIST_ITEM.match(line) and out:
-                previous = out[-1]
-                if previous.strip() and not _ANY_LIST_ITEM.match(previous) and not _BLOCK_START.match(previous) \
-                        and not previous.startswith((" ", "\t")):
-                    out.append("")
+            elif not fenced:
+                line = self.fix(line, out)
             out.append(line)
         return out
 
 
-class _AddressesAfterChinese(Preprocessor):
-    def run(self, lines: list[str]) -> list[str]:
-        out: list[str] = []
-        fenced = False
-        for line in lines:
-            if _FENCE.match(line):
-                fenced = not fenced
-            elif not fenced and "://" in line and "`" not in line and not line.lstrip().startswith("<"):
-                line = _BARE_ADDRESS.sub(r"<\1>", line)
-            out.append(line)
-        return out
+class _ListsAfterParagraphs(_OutsideCode):
+    def fix(self, line: str, before: list[str]) -> str:
+        if _LIST_ITEM.match(line) and before:
+            previous = before[-1]
+            if previous.strip() and not _ANY_LIST_ITEM.match(previous) and not _BLOCK_START.match(previous) \
+                    and not previous.startswith((" ", "\t")):
+                before.append("")
+        return line
+
+
+class _AddressesAfterChinese(_OutsideCode):
+    def fix(self, line: str, before: list[str]) -> str:
+        if "://" in line and "`" not in line and not line.lstrip().startswith("<"):
+            return _BARE_ADDRESS.sub(r"<\1>", line)
+        return line
 
 
 class _LazyImages(Treeprocessor):

@@ -24,12 +24,10 @@ from mkdocs.livereload import LiveReloadServer
 from pydantic import BaseModel
 
 from . import engine
-from .build import build, copy_media, index_search, subscriptions, template_globals, write_files
+from .build import build, copy_media, index_search, site_files, subscriptions, template_globals, write_files
 from .errors import ContentErrors, Problem
 from .loader import CONTENT_DIRS, Hub, ItemCache, load_hub
 from .pages import PageSpec, site_pages
-from .feeds import sitemap
-from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +144,7 @@ class Preview:
             given = changed + [spec for spec in specs if spec.path in engine.NAV_SOURCES and spec not in changed]
             job = engine.Job(write={spec.path for spec in changed}, static=False, clean=False)
             engine.render(hub, given, self.site_dir, template_globals(hub, self.endpoint), job)
-        files = subscriptions(hub, self.memo)
-        files["sitemap.xml"] = sitemap(hub.config, [quote(spec.url) for spec in specs])
+        files = site_files(hub, specs, self.memo)
         # Hundreds of calendar files: write only those whose text changed.
         fresh = {path: text for path, text in files.items() if self.written.get(path) is not text}
         write_files(self.site_dir, fresh, lambda: None)

@@ -89,10 +89,10 @@ def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tu
     try:
         root = yaml.compose(text, Loader=yaml.BaseLoader)
     except yaml.MarkedYAMLError as error:
-        problem = error.problem or ""
-        # An unclosed quote or bracket is reported at the end of the text; its start is what to fix.
-        at_end = "end of stream" in problem
-        mark = (error.context_mark if at_end else None) or error.problem_mark or error.context_mark
+        # A scanner error (an unclosed quote, a key without its colon) is noticed only further on;
+        # where the scanner started reading is the line to fix.
+        scanning = (error.context or "").startswith("while scanning") and error.context_mark is not None
+        mark = (error.context_mark if scanning else None) or error.problem_mark or error.context_mark
         line = first_line + (mark.line if mark else 0)
         raise SourceError([Problem(shown, line, FRONT_MATTER, f"YAML 语法错误：{_explain(error, text, mark)}")])
     except yaml.YAMLError as error:

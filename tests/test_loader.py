@@ -155,6 +155,7 @@ def test_empty_required_field_and_impossible_date(hub):
     ('title: "未闭合\ndate: 2026-01-01', "lessons/a.md:2: front-matter: YAML 语法错误：引号没有闭合"),
     ("title: 甲\ndate: 2026-01-01\n  speaker: 错位", "lessons/a.md:4: front-matter: YAML 语法错误：这里不该有冒号"),
     ("title: 甲\n\tdate: 2026-01-01", "lessons/a.md:3: front-matter: YAML 语法错误：含有不能开头的字符"),
+    ("title: 甲\ndate 2026-01-01\nspeaker: 乙", "lessons/a.md:3: front-matter: YAML 语法错误：缺少冒号"),
     ("title: 甲\ntitle: 乙\ndate: 2026-01-01", "lessons/a.md:3: title: 字段重复：第 2 行已经写过"),
     ("- 甲\n- 乙", "lessons/a.md:2: front-matter: 头信息应为“字段: 值”的形式"),
     ("title: [第一课] 党章\ndate: 2026-01-01", "lessons/a.md:2: front-matter: YAML 语法错误：值以特殊符号 [ 开头，请给整个值加引号"),

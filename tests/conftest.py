@@ -105,6 +105,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_pair() -> int:
+    """A port whose next port is free too (the preview puts its check-in endpoint there)."""
+    import socket
+
+    while True:
+        port = free_port()
+        if port >= 65535:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
 @pytest.fixture
 def start_endpoint():
     """Start the check-in endpoint (uvicorn) in a thread; returns its base URL."""

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from conftest import REPO, free_port
+from conftest import REPO, free_port_pair
 
 
 def wait_for(condition, timeout: float = 15.0, what: str = "condition"):
@@ -30,11 +30,7 @@ def wait_for(condition, timeout: float = 15.0, what: str = "condition"):
 def preview(hub):
     hub.lesson("第一课", "title: 第一课原标题\ndate: 2026-03-01\nseries: 风筝精神\nattendance: true", body="原来的正文。\n")
     hub.lesson("second", "title: 第二课\ndate: 2026-02-01")
-    port = free_port()
-    while True:  # the check-in endpoint takes the next port
-        if port < 65000:
-            break
-        port = free_port()
+    port = free_port_pair()  # the check-in endpoint takes the next port
     process = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "-f", str(hub.config), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}/hub/"  # served under site_url's path
@@ -78,6 +74,7 @@ def test_template_changes_rebuild_everything(preview):
 
 def test_the_check_in_form_works_in_the_preview(preview):
     hub, base, port = preview
+    wait_for(lambda: httpx.get(f"http://127.0.0.1:{port + 1}/health").status_code == 200, what="the check-in endpoint")
     lesson = page(base + "lessons/" + quote("第一课") + "/")
     assert f'action="http://127.0.0.1:{port + 1}/checkin"' in lesson
     response = httpx.post(f"http://127.0.0.1:{port + 1}/checkin",

@@ -25,10 +25,12 @@ from urllib.parse import quote
 
 import httpx
 
+from kite.ports import free_port
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate_hub import generate  # noqa: E402
-from lighthouse import free_port, start_nginx, stop_nginx  # noqa: E402
+from lighthouse import start_nginx, stop_nginx  # noqa: E402
 from measure import folder_size, gzipped_size, run_measured  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,7 +15,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -25,15 +24,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from kite.ports import free_port
+
 REPO = Path(__file__).resolve().parent.parent
 SESSION = "lessons/抓牢引线放风筝"
 BRANCH = "鼓韵堂党支部"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_endpoint(db: Path, port: int) -> subprocess.Popen:

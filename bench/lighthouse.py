@@ -38,7 +38,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kite.ports import free_port  # run with the venv Python, which has Kite installed
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -104,11 +105,6 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now (nginx binds it a moment later)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def display_width(text: str) -> int:

@@ -28,6 +28,7 @@ from .build import build, copy_media, index_search, site_files, subscriptions, t
 from .errors import ContentErrors, Problem
 from .loader import CONTENT_DIRS, Hub, ItemCache, load_hub
 from .pages import PageSpec, site_pages
+from .ports import free_port, is_free
 
 log = logging.getLogger(__name__)
 
@@ -259,14 +260,25 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
 
 
 def start_checkin(config_path: Path, workspace: Path, host: str, port: int) -> str | None:
-    """The check-in endpoint on the next port, recording into a throwaway database."""
+    """The check-in endpoint beside the preview, recording into a throwaway database.
+
+    It takes the port after the preview's when that is free, else any free one; either
+    way the terminal says where it runs, or why it does not.
+    """
     from .attendance.server import run_in_background
 
-    checkin_port = port + 1
+    checkin_port = port + 1 if is_free(host, port + 1) else free_port(host)
     try:
-        run_in_background(config_path, workspace / "preview.sqlite3", host, checkin_port, (f"http://{host}:{port}",))
+        server = run_in_background(config_path, workspace / "preview.sqlite3", host, checkin_port, (f"http://{host}:{port}",))
     except ContentErrors:
+        print("签到服务没有启动：内容有错误（见上）。改好后请重新运行 serve，页面上的签到表单才能试用。", flush=True)
         return None
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            print(f"签到服务没有启动：端口 {checkin_port} 无法使用。页面上的签到表单在预览中不能试用。", flush=True)
+            return None
+        time.sleep(0.02)
     url = f"http://{host}:{checkin_port}"
     print(f"签到服务（仅供预览，数据不保留）：{url}/checkin", flush=True)
     return url

@@ -1,60 +1,21 @@
-"""Shared fixtures: tiny hubs in tmp_path, a static server on loopback, a real Chromium."""
+"""Fixtures: tiny hubs in tmp_path, a static server on loopback, the endpoint, a real Chromium.
+
+Shared names that are not fixtures live in ``helpers.py``; import them from there.
+"""
 
 from __future__ import annotations
 
 import functools
 import http.server
-import os
-import shutil
-import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-
-CONFIG = """\
-site_name: 测试云课堂
-site_url: https://example.org/hub/
-attendance:
-  endpoint: https://example.org/checkin
-branches:
-  - name: 驻宁流动党员联合党委
-    branches: [鼓韵堂党支部, 栖息栈党支部]
-podcast:
-  author: 海安市委组织部
-  image: cover.png
-"""
-
-
-class HubFolder:
-    """A hub on disk that a test fills file by file."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.config = root / "site_config.yml"
-
-    def write(self, relative: str, text: str) -> Path:
-        path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return path
-
-    def lesson(self, name: str, front: str, body: str = "正文。\n") -> Path:
-        return self.write(f"lessons/{name}.md", f"---\n{textwrap.dedent(front).strip()}\n---\n{body}")
-
-    def episode(self, name: str, front: str, body: str = "文字稿。\n") -> Path:
-        return self.write(f"content/episodes/{name}.md", f"---\n{textwrap.dedent(front).strip()}\n---\n{body}")
-
-    def announcement(self, name: str, front: str, body: str = "活动说明。\n") -> Path:
-        return self.write(f"content/announcements/{name}.md", f"---\n{textwrap.dedent(front).strip()}\n---\n{body}")
-
-    def media(self, name: str, data: bytes) -> Path:
-        path = self.root / "content/media" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        return path
+# Re-exported only for test modules that still import them from here (test_attendance.py);
+# new tests import from helpers.
+from helpers import CHROMIUM_FLAGS, CONFIG, PHONE, REPO, HubFolder, chromium_path, free_port  # noqa: F401
 
 
 @pytest.fixture
@@ -97,35 +58,9 @@ def serve_dir():
         server.shutdown()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def free_port_pair() -> int:
-    """A port whose next port is free too (the preview puts its check-in endpoint there)."""
-    import socket
-
-    while True:
-        port = free_port()
-        if port >= 65535:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-
-
 @pytest.fixture
 def start_endpoint():
     """Start the check-in endpoint (uvicorn) in a thread; returns its base URL."""
-    import time
-
     from kite.attendance.server import make_server
 
     servers = []
@@ -146,22 +81,6 @@ def start_endpoint():
         thread.join(5)
 
 
-def chromium_path() -> str:
-    for candidate in (os.environ.get("KITE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome-stable", "google-chrome"):
-        if candidate and (found := shutil.which(candidate)):
-            return found
-    raise RuntimeError("没有找到 Chromium：请运行 make install，或设置 KITE_CHROMIUM")
-
-
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
@@ -170,9 +89,6 @@ def browser():
         launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
-
-
-PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from conftest import PHONE
+from helpers import PHONE
 
 PAGES = [
     "",

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from kite.build import build
 from kite.errors import ContentErrors
 

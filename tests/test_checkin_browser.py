@@ -9,7 +9,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from conftest import PHONE
+from helpers import PHONE
 from kite.build import build
 
 TOKEN = "browser-test-token"

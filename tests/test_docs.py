@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from kite import cli
 from kite.config import Attendance, BranchGroup, Podcast, SiteConfig
 from kite.models import AnnouncementFront, EpisodeFront, LessonFront

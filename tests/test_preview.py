@@ -2,83 +2,128 @@
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
 import sys
-import time
+import threading
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from conftest import REPO, free_port_pair
+from helpers import REPO, free_port, wait_for
+from kite.ports import is_free
 
 
-def wait_for(condition, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except httpx.TransportError:
-            value = None
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+class Preview:
+    """A running `build.py serve`, with everything it printed so far."""
+
+    def __init__(self, hub, port: int):
+        self.hub = hub
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}/hub/"  # served under site_url's path
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "build.py"), "serve", "-f", str(hub.config), "--port", str(port)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        wait_for(lambda: httpx.get(self.base).status_code == 200, what="the preview to start", ignore=(httpx.TransportError,))
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def endpoint(self) -> str:
+        """The check-in endpoint's URL, as the preview printed it."""
+        found = wait_for(lambda: re.search(r"签到服务（仅供预览，数据不保留）：(\S+)/checkin", self.output()),
+                         what="the check-in endpoint's address")
+        return found[1]
+
+    def page(self, path: str) -> str:
+        return httpx.get(self.base + path).text
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
 
 
 @pytest.fixture
-def preview(hub):
+def start_preview(hub):
     hub.lesson("第一课", "title: 第一课原标题\ndate: 2026-03-01\nseries: 风筝精神\nattendance: true", body="原来的正文。\n")
     hub.lesson("second", "title: 第二课\ndate: 2026-02-01")
-    port = free_port_pair()  # the check-in endpoint takes the next port
-    process = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "-f", str(hub.config), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}/hub/"  # served under site_url's path
-    wait_for(lambda: httpx.get(base).status_code == 200, what="the preview to start")
-    yield hub, base, port
-    process.terminate()
-    process.wait(10)
+    started = []
+
+    def start(port: int | None = None) -> Preview:
+        started.append(Preview(hub, port or free_port()))
+        return started[-1]
+
+    yield start
+    for preview in started:
+        preview.stop()
 
 
-def page(url: str) -> str:
-    return httpx.get(url).text
+@pytest.fixture
+def preview(start_preview) -> Preview:
+    return start_preview()
+
+
+LESSON = "lessons/" + quote("第一课") + "/"
 
 
 def test_an_edit_shows_up_without_restarting(preview):
-    hub, base, _ = preview
-    lesson_url = base + "lessons/" + quote("第一课") + "/"
-    assert "第一课原标题" in page(lesson_url)
-    hub.lesson("第一课", "title: 改过的标题\ndate: 2026-03-01\nseries: 风筝精神\nattendance: true", body="新的正文。\n")
-    wait_for(lambda: "改过的标题" in page(lesson_url), what="the edited lesson")
-    assert "新的正文" in page(lesson_url)
-    wait_for(lambda: "改过的标题" in page(base + "lessons/"), what="the list to follow")
-    assert "livereload" in page(lesson_url)
+    assert "第一课原标题" in preview.page(LESSON)
+    preview.hub.lesson("第一课", "title: 改过的标题\ndate: 2026-03-01\nseries: 风筝精神\nattendance: true", body="新的正文。\n")
+    wait_for(lambda: "改过的标题" in preview.page(LESSON), what="the edited lesson")
+    assert "新的正文" in preview.page(LESSON)
+    wait_for(lambda: "改过的标题" in preview.page("lessons/"), what="the list to follow")
+    assert "livereload" in preview.page(LESSON)
 
 
 def test_a_broken_file_is_shown_in_the_browser_and_the_preview_survives(preview):
-    hub, base, _ = preview
-    hub.lesson("坏文件", "title: 坏\ndate: 三月一日")
-    wait_for(lambda: 'role="alert"' in page(base), what="the problem banner")
-    home = page(base)
+    preview.hub.lesson("坏文件", "title: 坏\ndate: 三月一日")
+    wait_for(lambda: 'role="alert"' in preview.page(""), what="the problem banner")
+    home = preview.page("")
     assert "lessons/坏文件.md:3: date: 应为 YYYY-MM-DD 格式的日期" in home
     assert "第一课原标题" in home  # the last good version is still served
-    (hub.root / "lessons/坏文件.md").unlink()
-    wait_for(lambda: 'role="alert"' not in page(base), what="the banner to go")
+    (preview.hub.root / "lessons/坏文件.md").unlink()
+    wait_for(lambda: 'role="alert"' not in preview.page(""), what="the banner to go")
 
 
 def test_template_changes_rebuild_everything(preview):
-    hub, base, _ = preview
-    hub.write("templates/partials/kite/footer_extra.html", "<p>预览里的新页脚</p>")
-    wait_for(lambda: "预览里的新页脚" in page(base + "lessons/second/"), what="the new footer")
+    preview.hub.write("templates/partials/kite/footer_extra.html", "<p>预览里的新页脚</p>")
+    wait_for(lambda: "预览里的新页脚" in preview.page("lessons/second/"), what="the new footer")
 
 
 def test_the_check_in_form_works_in_the_preview(preview):
-    hub, base, port = preview
-    wait_for(lambda: httpx.get(f"http://127.0.0.1:{port + 1}/health").status_code == 200, what="the check-in endpoint")
-    lesson = page(base + "lessons/" + quote("第一课") + "/")
-    assert f'action="http://127.0.0.1:{port + 1}/checkin"' in lesson
-    response = httpx.post(f"http://127.0.0.1:{port + 1}/checkin",
+    endpoint = preview.endpoint()
+    assert endpoint == f"http://127.0.0.1:{preview.port + 1}"  # the next port, when it is free
+    wait_for(lambda: httpx.get(f"{endpoint}/health").status_code == 200, what="the check-in endpoint",
+             ignore=(httpx.TransportError,))
+    assert f'action="{endpoint}/checkin"' in preview.page(LESSON)
+    response = httpx.post(f"{endpoint}/checkin",
                           data={"session": "lessons/第一课", "branch": "鼓韵堂党支部", "name": "试用"},
-                          headers={"Accept": "application/json", "Origin": f"http://127.0.0.1:{port}"})
+                          headers={"Accept": "application/json", "Origin": f"http://127.0.0.1:{preview.port}"})
     assert response.status_code == 201
-    assert response.headers["access-control-allow-origin"] == f"http://127.0.0.1:{port}"
+    assert response.headers["access-control-allow-origin"] == f"http://127.0.0.1:{preview.port}"
+
+
+def test_a_busy_next_port_moves_the_check_in_endpoint_elsewhere(start_preview):
+    busy = socket.socket()
+    while True:  # a taken port whose previous port is free for the preview
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        if is_free("127.0.0.1", taken - 1):
+            break
+        busy.close()
+        busy = socket.socket()
+    with busy:
+        preview = start_preview(port=taken - 1)
+        endpoint = preview.endpoint()
+        assert endpoint != f"http://127.0.0.1:{taken}"
+        assert httpx.get(f"{endpoint}/health").status_code == 200
+        assert f'action="{endpoint}/checkin"' in preview.page(LESSON)

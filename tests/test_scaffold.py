@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from kite.loader import load_hub
 from kite.models import AnnouncementFront, EpisodeFront, LessonFront
 from kite.scaffold import new_draft, slug_from_title

@@ -22,7 +22,8 @@ from urllib.parse import quote
 
 from . import feeds, ics
 from .errors import ContentErrors, Problem
-from .loader import Hub, load_hub
+from .loader import load_hub
+from .models import Hub
 from .media import MEDIA_DIR
 from .pages import PageSpec, site_pages
 from .compress import precompress, text_files

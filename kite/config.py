@@ -14,13 +14,16 @@ from .fields import DEFAULT_TIMEZONE, Flag, Minutes, Text, fail, shown
 Branch = Text
 
 
-def _url(value: Any, *, https_only: bool = False) -> str:
+# How long before an activity starts, and after it ends, members may check in, unless configured.
+CHECKIN_MARGIN = timedelta(minutes=30)
+
+
+def _url(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise fail(f"应为完整网址，例如 https://example.org/hub/，实际为{shown(value)}")
     value = value.strip()
     parts = urlsplit(value)
-    schemes = ("https",) if https_only else ("https", "http")
-    if parts.scheme not in schemes or not parts.netloc or parts.query or parts.fragment:
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
         raise fail(f"应为以 https:// 开头的完整网址（不带 ? 或 #），实际为 {value!r}")
     return value
 
@@ -68,8 +71,8 @@ class Attendance(BaseModel):
 
     endpoint: Annotated[str, BeforeValidator(_endpoint)]
     # How long before an activity starts, and after it ends, members may check in.
-    opens_before: Minutes = timedelta(minutes=30)
-    closes_after: Minutes = timedelta(minutes=30)
+    opens_before: Minutes = CHECKIN_MARGIN
+    closes_after: Minutes = CHECKIN_MARGIN
 
 
 class Podcast(BaseModel):
@@ -120,7 +123,3 @@ class SiteConfig(BaseModel):
     def base_path(self) -> str:
         """The path the site is served under, e.g. ``/hub/``."""
         return urlsplit(self.site_url).path or "/"
-
-    @property
-    def branch_names(self) -> frozenset[str]:
-        return frozenset(b for group in self.branches for b in group.branches)

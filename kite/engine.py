@@ -29,7 +29,7 @@ from mkdocs.structure.files import File, Files
 from pymdownx.slugs import slugify
 
 from . import formatting
-from .loader import Hub
+from .models import Hub
 from .media import point_media_links
 from .pages import SECTIONS, PageSpec
 

@@ -1,9 +1,20 @@
-"""The one error type editors see: ``PATH:LINE: FIELD: message``."""
+"""The one error type editors see: ``PATH:LINE: FIELD: message``.
+
+Also where pydantic's validation errors become such problems, with the line of each field.
+"""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+from pydantic import BaseModel, ValidationError
+
+if TYPE_CHECKING:
+    from .source import RawDocument
+
+FRONT_MATTER = "front-matter"  # the field named when the front matter as a whole is wrong
 
 
 @dataclass(frozen=True, order=True)
@@ -33,3 +44,62 @@ class ContentErrors(Exception):
     def __init__(self, problems: Iterable[Problem]):
         self.problems = sorted(set(problems))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# What an editor is told for pydantic's own error types; Kite's validators speak for themselves.
+_MESSAGES = {
+    "list_type": "应为列表，例如 [甲, 乙]",
+    "dict_type": "应为一组“字段: 值”",
+    "model_type": "应为一组“字段: 值”",
+    "model_attributes_type": "应为一组“字段: 值”",
+    "string_type": "应为一段文字",
+    "too_short": "至少要有一项",
+}
+
+
+def translate(error: ValidationError, raw: RawDocument, schema: type[BaseModel]) -> list[Problem]:
+    """Turn pydantic's errors into editor-facing problems with the line of each field."""
+    problems = []
+    for detail in error.errors(include_url=False):
+        loc = tuple(part for part in detail["loc"] if isinstance(part, int) or "[" not in part)
+        kind = detail["type"]
+        if kind == "kite":
+            message = detail["msg"]
+        elif kind == "missing":
+            present = raw.lines.get(loc) is not None
+            message = "不能为空" if present else "缺少必填字段"
+        elif kind == "extra_forbidden":
+            message = _unknown_key(str(loc[-1]), _allowed(schema, loc[:-1]))
+        else:
+            message = _MESSAGES.get(kind, detail["msg"])
+        problems.append(Problem(raw.path, raw.line_of(loc), field_name(loc) or FRONT_MATTER, message))
+    return problems
+
+
+def _unknown_key(key: str, allowed: list[str]) -> str:
+    guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"是不是想写 {guess[0]}？" if guess else ""
+    return f"未知字段。{hint}可用的字段有：{', '.join(allowed)}"
+
+
+def _allowed(schema: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names valid at ``loc`` inside ``schema`` (for suggestions)."""
+    model: Any = schema
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        model = _model_in(info.annotation) if info else None
+        if model is None:
+            return []
+    return [name for name, info in model.model_fields.items() if not info.exclude]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) + getattr(annotation, "__metadata__", ()):
+        found = _model_in(arg)
+        if found:
+            return found
+    return None

@@ -120,6 +120,12 @@ def _slug(value: Any) -> str:
 
 Slug = Annotated[str, BeforeValidator(_slug)]
 
+
+def slug_from_text(text: str) -> str:
+    """The same rule applied to any text (a title, a series name): its words, Chinese
+    included, with every run of anything else made one '-'.  Empty when no word is left."""
+    return re.sub(r"[^\w-]+", "-", unicodedata.normalize("NFC", text)).strip("-_")
+
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 

@@ -2,53 +2,19 @@
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import PIL.Image
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from .config import SiteConfig
-from .errors import ContentErrors, Problem, field_name
+from .errors import ContentErrors, Problem, translate
 from .fields import DEFAULT_TIMEZONE
-from .media import MEDIA_DIR, body_media
-from .models import KINDS, Announcement, Content, Episode, Lesson
+from .media import MEDIA_DIR, body_media, check_podcast_image
+from .models import CONTENT_DIRS, KINDS, Content, Hub
 from .progress import Progress
-from .source import FRONT_MATTER, RawDocument, SourceError, read_markdown, read_yaml
-
-CONTENT_DIRS = {
-    "lesson": "lessons",
-    "episode": "content/episodes",
-    "announcement": "content/announcements",
-}
-
-
-@dataclass(frozen=True)
-class Hub:
-    """Everything a build needs, validated: published items newest first."""
-
-    root: Path
-    config_path: Path
-    config: SiteConfig
-    lessons: list[Lesson] = field(default_factory=list)
-    episodes: list[Episode] = field(default_factory=list)
-    announcements: list[Announcement] = field(default_factory=list)
-    drafts: int = 0
-    warnings: list[Problem] = field(default_factory=list)  # worth fixing, but the site can still be built
-
-    def items(self) -> Iterator[Content]:
-        yield from self.lessons
-        yield from self.episodes
-        yield from self.announcements
-
-    @property
-    def sources(self) -> list[Path]:
-        """Every folder and file whose change should trigger a rebuild."""
-        return [self.config_path, *(self.root / d for d in CONTENT_DIRS.values()), self.root / "content/media"]
-
+from .source import RawDocument, SourceError, read_markdown, read_yaml
 
 class ItemCache(dict):
     """Loaded items by file, for a process that loads the same hub again and again (the preview).
@@ -67,7 +33,8 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
     warnings: list[Problem] = []
     if config is not None and config.podcast and config.podcast.image:
         # Podcast apps refuse such a cover, but the site itself is fine: a warning, not an error.
-        warnings.extend(check_podcast_image(config.podcast.image, root, config_path.name, raw_config))
+        line = raw_config.line_of(("podcast", "image"))
+        warnings.extend(check_podcast_image(config.podcast.image, root, config_path.name, line))
     context = {"tz": config.zone if config else ZoneInfo(DEFAULT_TIMEZONE), "root": root}
 
     loaded: dict[str, list[Content]] = {}
@@ -212,29 +179,6 @@ def _check_attendance_config(config: SiteConfig, raw: RawDocument, loaded: dict[
     return found
 
 
-PODCAST_IMAGE_SIZES = range(1400, 3001)
-
-
-def check_podcast_image(image: str, root: Path, shown: str, raw: RawDocument) -> list[Problem]:
-    """Podcast apps reject a cover that is not a square PNG or JPEG of 1400-3000 px."""
-    line = raw.line_of(("podcast", "image"))
-    if image.startswith("https://"):
-        return []
-    path = root / MEDIA_DIR / image
-    if not path.is_file():
-        return [Problem(shown, line, "podcast.image", f"找不到封面图片 {MEDIA_DIR}/{image}")]
-    try:
-        with PIL.Image.open(path) as picture:
-            kind, (width, height) = picture.format, picture.size
-    except (OSError, PIL.UnidentifiedImageError):
-        kind, width, height = None, 0, 0
-    if kind not in ("PNG", "JPEG") or path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        return [Problem(shown, line, "podcast.image", "播客封面应为 .png 或 .jpg 图片")]
-    if width != height or width not in PODCAST_IMAGE_SIZES:
-        return [Problem(shown, line, "podcast.image", f"播客封面应为 1400 到 3000 像素的正方形，现在是 {width}×{height}")]
-    return []
-
-
 def _given(value: Any) -> bool:
     return value is not None and value != ""
 
@@ -256,63 +200,3 @@ def _explain_file_name(problem: Problem, path: Path) -> Problem:
         return problem
     message = f"文件名 {path.stem!r} 不能直接用作网址（{problem.message}）；请改文件名，或在头信息里加一行 slug: 英文或中文网址名"
     return Problem(problem.path, problem.line, "slug", message)
-
-
-# What an editor is told for pydantic's own error types; our validators speak for themselves.
-_MESSAGES = {
-    "list_type": "应为列表，例如 [甲, 乙]",
-    "dict_type": "应为一组“字段: 值”",
-    "model_type": "应为一组“字段: 值”",
-    "model_attributes_type": "应为一组“字段: 值”",
-    "string_type": "应为一段文字",
-    "too_short": "至少要有一项",
-}
-
-
-def translate(error: ValidationError, raw: RawDocument, schema: type[BaseModel]) -> list[Problem]:
-    """Turn pydantic's errors into editor-facing problems with the line of each field."""
-    problems = []
-    for detail in error.errors(include_url=False):
-        loc = tuple(part for part in detail["loc"] if isinstance(part, int) or "[" not in part)
-        kind = detail["type"]
-        if kind == "kite":
-            message = detail["msg"]
-        elif kind == "missing":
-            present = raw.lines.get(loc) is not None
-            message = "不能为空" if present else "缺少必填字段"
-        elif kind == "extra_forbidden":
-            message = _unknown_key(str(loc[-1]), _allowed(schema, loc[:-1]))
-        else:
-            message = _MESSAGES.get(kind, detail["msg"])
-        problems.append(Problem(raw.path, raw.line_of(loc), field_name(loc) or FRONT_MATTER, message))
-    return problems
-
-
-def _unknown_key(key: str, allowed: list[str]) -> str:
-    guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    hint = f"是不是想写 {guess[0]}？" if guess else ""
-    return f"未知字段。{hint}可用的字段有：{', '.join(allowed)}"
-
-
-def _allowed(schema: type[BaseModel], loc: tuple) -> list[str]:
-    """The field names valid at ``loc`` inside ``schema`` (for suggestions)."""
-    model: Any = schema
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        info = model.model_fields.get(part)
-        model = _model_in(info.annotation) if info else None
-        if model is None:
-            return []
-    return [name for name, info in model.model_fields.items() if not info.exclude]
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) + getattr(annotation, "__metadata__", ()):
-        found = _model_in(arg)
-        if found:
-            return found
-    return None
-

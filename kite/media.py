@@ -8,8 +8,10 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlsplit
 
+import PIL.Image
 from pydantic import Field, PlainValidator, ValidationInfo
 
+from .errors import Problem
 from .fields import fail, shown
 
 MEDIA_DIR = "content/media"
@@ -114,3 +116,28 @@ def point_media_links(body: str, markdown_prefix: str, html_prefix: str) -> str:
         return f"{match['lead']}{prefix}{match['name']}"
 
     return _BODY_LINK.sub(point, body)
+
+
+PODCAST_IMAGE_SIZES = range(1400, 3001)
+
+
+def check_podcast_image(image: str, root: Path, shown: str, line: int) -> list[Problem]:
+    """Podcast apps reject a cover that is not a square PNG or JPEG of 1400-3000 px.
+
+    ``shown`` and ``line`` say where the config names the image, for the problem.
+    """
+    if image.startswith("https://"):
+        return []
+    path = root / MEDIA_DIR / image
+    if not path.is_file():
+        return [Problem(shown, line, "podcast.image", f"找不到封面图片 {MEDIA_DIR}/{image}")]
+    try:
+        with PIL.Image.open(path) as picture:
+            kind, (width, height) = picture.format, picture.size
+    except (OSError, PIL.UnidentifiedImageError):
+        kind, width, height = None, 0, 0
+    if kind not in ("PNG", "JPEG") or path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        return [Problem(shown, line, "podcast.image", "播客封面应为 .png 或 .jpg 图片")]
+    if width != height or width not in PODCAST_IMAGE_SIZES:
+        return [Problem(shown, line, "podcast.image", f"播客封面应为 1400 到 3000 像素的正方形，现在是 {width}×{height}")]
+    return []

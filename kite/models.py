@@ -1,4 +1,4 @@
-"""Typed content: one schema class per kind, and the models templates receive.
+"""Typed content: one schema class per kind, the models templates receive, and the hub.
 
 A ``*Front`` class is exactly what an editor may write in front matter (unknown
 keys are errors).  The model subclasses it with what the loader knows besides:
@@ -8,14 +8,25 @@ models.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import ClassVar, Literal
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import ClassVar, Iterator
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from .config import CHECKIN_MARGIN, SiteConfig
+from .errors import Problem
 from .fields import Day, Duration, Flag, Moment, Slug, Tags, Text, Title, fail
-from .media import MediaRef, media_field
+from .media import MEDIA_DIR, MediaRef, media_field
+
+# Where each kind of content lives in a hub folder.
+CONTENT_DIRS = {
+    "lesson": "lessons",
+    "episode": "content/episodes",
+    "announcement": "content/announcements",
+}
 
 
 class Front(BaseModel):
@@ -107,6 +118,18 @@ class Announcement(AnnouncementFront, Content):
     kind: ClassVar[str] = "announcement"
     section: ClassVar[str] = "announcements"
 
+    def checkin_window(self, config: SiteConfig) -> tuple[datetime, datetime]:
+        """When members may check in: from a margin before the start to a margin after the
+        end, or, without an end, to the end of that day in the hub's time zone."""
+        before = config.attendance.opens_before if config.attendance else CHECKIN_MARGIN
+        after = config.attendance.closes_after if config.attendance else CHECKIN_MARGIN
+        if self.ends:
+            closes = self.ends + after
+        else:
+            local = self.starts.astimezone(config.zone)
+            closes = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=config.zone) - timedelta(seconds=1)
+        return self.starts - before, closes
+
 
 KINDS: dict[str, tuple[type[Front], type[Content]]] = {
     "lesson": (LessonFront, Lesson),
@@ -114,4 +137,26 @@ KINDS: dict[str, tuple[type[Front], type[Content]]] = {
     "announcement": (AnnouncementFront, Announcement),
 }
 
-Kind = Literal["lesson", "episode", "announcement"]
+
+@dataclass(frozen=True)
+class Hub:
+    """Everything a build needs, validated: published items newest first."""
+
+    root: Path
+    config_path: Path
+    config: SiteConfig
+    lessons: list[Lesson] = field(default_factory=list)
+    episodes: list[Episode] = field(default_factory=list)
+    announcements: list[Announcement] = field(default_factory=list)
+    drafts: int = 0
+    warnings: list[Problem] = field(default_factory=list)  # worth fixing, but the site can still be built
+
+    def items(self) -> Iterator[Content]:
+        yield from self.lessons
+        yield from self.episodes
+        yield from self.announcements
+
+    @property
+    def sources(self) -> list[Path]:
+        """Every folder and file whose change should trigger a rebuild."""
+        return [self.config_path, *(self.root / d for d in CONTENT_DIRS.values()), self.root / MEDIA_DIR]

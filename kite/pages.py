@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, Sequence
 from urllib.parse import quote
 
-from .attendance.sessions import checkin_window
-from .loader import Hub
-from .models import Content, Lesson
+from .fields import slug_from_text
+from .models import Content, Hub, Lesson
 
 PER_PAGE = 20
 HOME_LESSONS = 6
@@ -119,7 +117,7 @@ def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
     pages += [item_page(episode, "episode.html") for episode in hub.episodes]
     pages += [PageSpec("announcements/index.md", "announcement_list.html", SECTIONS["announcements"],
                        context={"upcoming": upcoming, "past": past}, alternates=ANNOUNCEMENT_FEEDS)]
-    pages += [item_page(item, "announcement.html", window=checkin_window(hub.config, item) if item.attendance else None)
+    pages += [item_page(item, "announcement.html", window=item.checkin_window(hub.config) if item.attendance else None)
               for item in hub.announcements]
     return pages
 
@@ -178,8 +176,7 @@ def terms(lessons: Sequence[Lesson], names_of, folder: str) -> list[Term]:
 
 def path_segment(name: str) -> str:
     """A folder name for a series or tag: its words, without anything a URL would misread."""
-    segment = re.sub(r"[^\w-]+", "-", name).strip("-_")
-    return segment or "t-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    return slug_from_text(name) or "t-" + hashlib.sha1(name.encode()).hexdigest()[:8]
 
 
 def series_neighbours(series: Sequence[Term]) -> dict[int, dict[str, Lesson | None]]:

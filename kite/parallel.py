@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import engine
-from .loader import Hub
+from .models import Hub
 from .pages import PageSpec
 
 SERIAL_BELOW = 300  # pages; under this, starting processes costs more than it saves

@@ -26,7 +26,8 @@ from pydantic import BaseModel
 from . import engine
 from .build import build, copy_media, index_search, site_files, subscriptions, template_globals, write_files
 from .errors import ContentErrors, Problem
-from .loader import CONTENT_DIRS, Hub, ItemCache, load_hub
+from .loader import ItemCache, load_hub
+from .models import CONTENT_DIRS, Hub
 from .pages import PageSpec, site_pages
 from .ports import free_port, is_free
 

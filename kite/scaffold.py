@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
-from .loader import CONTENT_DIRS, content_files, load_config
+from .fields import slug_from_text
+from .loader import content_files, load_config
+from .models import CONTENT_DIRS
 from .source import SourceError, read_markdown
 
 # Each kind's front matter: (key, example value, hint).  A None value means the line is
@@ -45,9 +45,8 @@ BODIES = {
 
 
 def slug_from_title(title: str) -> str:
-    """Keep the title's words (Chinese included); anything a URL would misread becomes '-'."""
-    slug = re.sub(r"[^\w-]+", "-", unicodedata.normalize("NFC", title)).strip("-_")
-    return slug[:40].rstrip("-_") or "untitled"
+    """The title's words as a slug, short enough to type; ``untitled`` when none is left."""
+    return slug_from_text(title)[:40].rstrip("-_") or "untitled"
 
 
 def used_slugs(folder: Path) -> set[str]:

@@ -13,11 +13,9 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem, field_name
+from .errors import FRONT_MATTER, Problem, field_name
 
 Loc = tuple[str | int, ...]
-
-FRONT_MATTER = "front-matter"
 
 
 @dataclass(frozen=True)

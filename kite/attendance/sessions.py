@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from ..config import SiteConfig
 from ..errors import ContentErrors
-from ..loader import Hub, load_hub
-from ..models import Announcement
+from ..loader import load_hub
+from ..models import Hub
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +45,10 @@ class Roster:
                 sessions[lesson.session] = Session(lesson.session, lesson.title, config.site_url + lesson.url_path)
         for item in hub.announcements:
             if item.attendance:
-                opens, closes = checkin_window(config, item)
+                opens, closes = item.checkin_window(config)
                 sessions[item.session] = Session(item.session, item.title, config.site_url + item.url_path, opens, closes)
         groups = {branch: group.name for group in config.branches for branch in group.branches}
         return cls(config, sessions, groups)
-
-
-def checkin_window(config: SiteConfig, item: Announcement) -> tuple[datetime, datetime]:
-    """From a margin before the start to a margin after the end, or to the end of that day."""
-    before = config.attendance.opens_before if config.attendance else timedelta(minutes=30)
-    after = config.attendance.closes_after if config.attendance else timedelta(minutes=30)
-    if item.ends:
-        closes = item.ends + after
-    else:
-        local = item.starts.astimezone(config.zone)
-        closes = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=config.zone) - timedelta(seconds=1)
-    return item.starts - before, closes
 
 
 class RosterSource:

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from . import feeds, ics
 from .errors import ContentErrors, Problem
+from .formatting import zone_label
 from .loader import load_hub
 from .models import Hub
 from .media import MEDIA_DIR
@@ -108,6 +109,7 @@ def template_globals(hub: Hub, endpoint: str | None) -> dict:
         "media_names": sorted(set(published_media(hub).values())),
         "site": hub.config,
         "webcal_url": ics.webcal_url(hub.config),
+        "zone_label": zone_label(hub.config.zone),
         "checkin_action": f"{endpoint.rstrip('/')}/checkin" if endpoint else "",
     }
 

@@ -101,8 +101,9 @@ class _PlacedElsewhere(File):
 class KitePlugin(BasePlugin):
     """Feeds Kite's pages and shared template data into a MkDocs build."""
 
-    def __init__(self, specs: Iterable[PageSpec], globals_: dict[str, Any], job: "Job"):
+    def __init__(self, specs: Iterable[PageSpec], globals_: dict[str, Any], job: "Job", zone):
         super().__init__()
+        self.zone = zone
         self.specs = {spec.path: spec for spec in specs}
         self.globals = globals_
         self.job = job
@@ -125,8 +126,9 @@ class KitePlugin(BasePlugin):
         return files
 
     def on_env(self, env, *, config: MkDocsConfig, files: Files):
-        env.filters.update(formatting.FILTERS)
-        env.tests.update(formatting.TESTS)
+        dates = formatting.Dates(self.zone)
+        env.filters.update(dates.filters())
+        env.tests.update(dates.tests())
         env.globals.update(self.globals)
         assets = self.assets
         env.globals["asset"] = lambda name: assets.get(name, name)
@@ -239,7 +241,7 @@ def mkdocs_config(hub: Hub, specs: list[PageSpec], site_dir: Path, docs_dir: Pat
         config.theme.dirs.insert(0, str(hub_templates))
     # Kite writes its own sitemap.xml (see feeds.sitemap) so that parallel jobs agree on it.
     config.theme.static_templates.intersection_update({"404.html"} if job.static else set())
-    config.plugins["kite"] = KitePlugin(specs, globals_, job)
+    config.plugins["kite"] = KitePlugin(specs, globals_, job, hub.config.zone)
     return config
 
 

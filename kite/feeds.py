@@ -18,7 +18,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .config import SiteConfig
-from .formatting import cn_datetime
+from .formatting import Dates
 from .models import Announcement, Content, Episode, Lesson
 
 FEED_ITEMS = 50  # lessons and announcements: readers want what is new
@@ -107,8 +107,8 @@ def lesson_feeds(config: SiteConfig, lessons: Sequence[Lesson]) -> tuple[str, st
     return rss, generator.atom_str(pretty=True).decode("utf-8")
 
 
-def announcement_text(item: Announcement) -> str:
-    parts = [f"时间：{cn_datetime(item.starts)}（北京时间）"]
+def announcement_text(item: Announcement, dates: Dates) -> str:
+    parts = [f"时间：{dates.day_and_time(item.starts)}（{dates.label}）"]
     if item.location:
         parts.append(f"地点：{item.location}")
     if item.online_url:
@@ -124,8 +124,9 @@ def announcement_feeds(config: SiteConfig, announcements: Sequence[Announcement]
     items = sorted(announcements, key=lambda a: (a.date, a.slug), reverse=True)[:FEED_ITEMS]
     generator = _feed(config, f"{config.site_name} · 活动通知", "主题党日、季度汇报、年度评议和红雁e站夜学的通知",
                       "announcements/", "announcements/rss.xml", _newest(items))
+    dates = Dates(config.zone)
     for item in items:
-        entry = _entry(generator, config, item, announcement_text(item))
+        entry = _entry(generator, config, item, announcement_text(item, dates))
         if item.organizer:
             entry.author(name=item.organizer)
     rss = generator.rss_str(pretty=True).decode("utf-8")

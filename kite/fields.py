@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 from pydantic_core import PydanticCustomError
 
+from .formatting import zone_label
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
@@ -150,7 +152,8 @@ def _day(value: Any, info: ValidationInfo) -> datetime:
 def _moment(value: Any, info: ValidationInfo) -> datetime:
     text = value.strip() if isinstance(value, str) else value
     if not isinstance(text, str) or not _DATETIME.match(text):
-        raise fail(f"应为日期和时间，例如 2026-03-01 19:30（北京时间）或 2026-03-01T19:30:00+08:00，实际为{shown(value)}")
+        example = f"2026-03-01 19:30（{zone_label(_zone(info))}）"
+        raise fail(f"应为日期和时间，例如 {example}或 2026-03-01T19:30:00+08:00，实际为{shown(value)}")
     _parse_date(text[:10])
     try:
         moment = datetime.fromisoformat(text.replace(" ", "T", 1))

@@ -1,35 +1,86 @@
-"""How dates, durations and sizes read on the site (Jinja filters)."""
+"""How dates, durations and sizes read on the site and in the endpoint's messages.
+
+Times are shown in the hub's configured time zone and said to be in it: 北京时间 where
+the zone is Asia/Shanghai, else the zone's city (迪拜时间) or its UTC offset.  Dates are
+formatted with Babel's Chinese calendar data (weekday names and all).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-BEIJING = ZoneInfo("Asia/Shanghai")
-WEEKDAYS = "一二三四五六日"
+from babel import Locale
+from babel.dates import format_datetime, get_timezone_location
+
+LOCALE = Locale.parse("zh_Hans_CN")
+BEIJING_ZONES = {"Asia/Shanghai"}
 
 
-def cn_date(moment: datetime) -> str:
-    """``2026年3月1日``"""
-    return f"{moment.year}年{moment.month}月{moment.day}日"
+def zone_label(zone: ZoneInfo) -> str:
+    """The words a time is said to be in, e.g. ``北京时间``, ``迪拜时间`` or ``UTC+04:00``."""
+    key = zone.key
+    if key in BEIJING_ZONES:
+        return "北京时间"
+    if "/" in key and not key.startswith("Etc/"):
+        return get_timezone_location(zone, locale=LOCALE, return_city=True) + "时间"
+    # UTC and the Etc/GMT±N zones name no place; their fixed offset says it all.
+    return utc_offset(zone.utcoffset(datetime(2000, 1, 1)) or timedelta(0))
 
 
-def cn_datetime(moment: datetime) -> str:
-    """``2026年12月5日（星期六）19:30``, in Beijing time whatever zone it was written in."""
-    local = moment.astimezone(BEIJING)
-    return f"{cn_date(local)}（星期{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+def utc_offset(offset: timedelta) -> str:
+    minutes = round(offset.total_seconds() / 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02}:{rest:02}"
 
 
-def clock(moment: datetime) -> str:
-    return f"{moment.astimezone(BEIJING):%H:%M}"
+@dataclass(frozen=True)
+class Dates:
+    """Dates and times as members read them, in one time zone."""
 
+    zone: ZoneInfo
 
-def same_day(first: datetime, second: datetime) -> bool:
-    return first.astimezone(BEIJING).date() == second.astimezone(BEIJING).date()
+    @property
+    def label(self) -> str:
+        return zone_label(self.zone)
 
+    def day(self, moment: datetime) -> str:
+        """``2026年3月1日``"""
+        return format_datetime(moment, "y年M月d日", tzinfo=self.zone, locale=LOCALE)
 
-def iso_date(moment: datetime) -> str:
-    return moment.date().isoformat()
+    def day_and_time(self, moment: datetime) -> str:
+        """``2026年12月5日（星期六）19:30``"""
+        return format_datetime(moment, "y年M月d日（EEEE）HH:mm", tzinfo=self.zone, locale=LOCALE)
+
+    def clock(self, moment: datetime) -> str:
+        """``19:30``"""
+        return format_datetime(moment, "HH:mm", tzinfo=self.zone, locale=LOCALE)
+
+    def iso_date(self, moment: datetime) -> str:
+        """``2026-03-01``, the day in this zone (for ``<time datetime>``)."""
+        return moment.astimezone(self.zone).date().isoformat()
+
+    def same_day(self, first: datetime, second: datetime) -> bool:
+        return first.astimezone(self.zone).date() == second.astimezone(self.zone).date()
+
+    def filters(self) -> dict:
+        """Jinja filters for templates."""
+        return {
+            "cn_date": self.day,
+            "cn_datetime": self.day_and_time,
+            "clock": self.clock,
+            "iso_date": self.iso_date,
+            "duration": duration,
+            "file_size": file_size,
+        }
+
+    def tests(self) -> dict:
+        """Jinja tests for templates: ``a is same_day(b)``."""
+        return {"same_day": self.same_day}
 
 
 def duration(seconds: int | None) -> str:
@@ -54,14 +105,3 @@ def file_size(size: int | None) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.0f} KB"
     return f"{size / 1024 / 1024:.1f} MB"
-
-
-FILTERS = {
-    "cn_date": cn_date,
-    "cn_datetime": cn_datetime,
-    "clock": clock,
-    "iso_date": iso_date,
-    "duration": duration,
-    "file_size": file_size,
-}
-TESTS = {"same_day": same_day}

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from .fields import slug_from_text
+from .formatting import zone_label
 from .loader import content_files, load_config
 from .models import CONTENT_DIRS
 from .source import SourceError, read_markdown
@@ -71,11 +72,12 @@ def unique_slug(title: str, folder: Path) -> str:
     return slug
 
 
-def draft_text(kind: str, title: str, today: datetime) -> str:
+def draft_text(kind: str, title: str, today: datetime, zone: str) -> str:
+    """The draft's text; ``zone`` names the time zone its times are read in."""
     lines = ["---", f"title: {json.dumps(title, ensure_ascii=False)}", f"date: {today:%Y-%m-%d}"]
     if kind == "announcement":
         starts = datetime.combine(today.date() + timedelta(days=7), time(19, 30))
-        lines.append(f'starts: "{starts:%Y-%m-%d %H:%M}"   # 开始时间（北京时间），请改成实际时间')
+        lines.append(f'starts: "{starts:%Y-%m-%d %H:%M}"   # 开始时间（{zone}），请改成实际时间')
     lines.append("draft: true   # 草稿：写好后删掉这一行才会发布")
     lines.append("# slug: 网址名   # 默认用文件名；只能用汉字、字母、数字、- 和 _")
     for key, example, hint in FIELDS[kind]:
@@ -92,5 +94,5 @@ def new_draft(kind: str, title: str, config_path: Path, now: datetime | None = N
     folder = Path(config_path).parent / CONTENT_DIRS[kind]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{unique_slug(title, folder)}.md"
-    path.write_text(draft_text(kind, title.strip(), today), encoding="utf-8")
+    path.write_text(draft_text(kind, title.strip(), today, zone_label(config.zone)), encoding="utf-8")
     return path

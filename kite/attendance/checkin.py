@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from ..formatting import cn_datetime
+from ..formatting import Dates
 from .sessions import Roster
 from .store import Store
 
@@ -72,10 +72,11 @@ def record(store: Store, roster: Roster, fields: Mapping[str, Any], now: datetim
     if values["branch"] not in roster.branch_groups:
         return _problem(400, "请从列表中选择所在支部", "branch")
     if not session.is_open(now):
+        dates = Dates(roster.config.zone)
         if now < session.opens:
-            message = f"签到还没开始：{cn_datetime(session.opens)} 开始签到（北京时间）"
+            message = f"签到还没开始：{dates.day_and_time(session.opens)} 开始签到（{dates.label}）"
         else:
-            message = f"签到已经结束：{cn_datetime(session.closes)} 截止（北京时间）"
+            message = f"签到已经结束：{dates.day_and_time(session.closes)} 截止（{dates.label}）"
         return Outcome(403, "error", message, "session", session.title, session.page_url)
     honeypot = fields.get(HONEYPOT)
     if isinstance(honeypot, str) and honeypot.strip():

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..formatting import BEIJING
+from ..formatting import zone_label
 from .checkin import Outcome, record
 from .sessions import Roster
 from .store import Store
@@ -208,11 +208,12 @@ def export_csv(store: Store, roster: Roster, session: str | None) -> str:
     """UTF-8 with a byte-order mark, which WPS and Excel need to read Chinese correctly."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["签到时间（北京时间）", "场次", "页面", "联合党委", "支部", "姓名"])
+    zone = roster.config.zone
+    writer.writerow([f"签到时间（{zone_label(zone)}）", "场次", "页面", "联合党委", "支部", "姓名"])
     for checkin in store.checkins(session):
         known = roster.sessions.get(checkin.session)
         writer.writerow([_cell(v) for v in (
-            checkin.checked_in_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+            checkin.checked_in_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
             known.title if known else "",
             checkin.session,
             roster.branch_groups.get(checkin.branch, ""),

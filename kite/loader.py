@@ -24,8 +24,12 @@ class ItemCache(dict):
     """
 
 
-def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCache | None = None) -> Hub:
-    """Read and validate the whole hub; raise ``ContentErrors`` listing every problem."""
+def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCache | None = None, *,
+             drafts: bool = False) -> Hub:
+    """Read and validate the whole hub; raise ``ContentErrors`` listing every problem.
+
+    Drafts are validated and counted, and left out unless ``drafts`` (the preview shows them).
+    """
     config_path = Path(config_path)
     root = config_path.parent.resolve()
     problems: list[Problem] = []
@@ -38,7 +42,7 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
     context = {"tz": config.zone if config else ZoneInfo(DEFAULT_TIMEZONE), "root": root}
 
     loaded: dict[str, list[Content]] = {}
-    drafts = 0
+    draft_count = 0
     files = {kind: content_files(root / folder) for kind, folder in CONTENT_DIRS.items()}
     if progress:
         progress.stage("读取内容", sum(map(len, files.values())))
@@ -56,16 +60,16 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
             if item is not None:
                 items.append(item)
         _check_unique_slugs(items, problems)
-        drafts += sum(item.draft for item in items)
-        published = [item for item in items if not item.draft]
-        published.sort(key=lambda item: (item.date, item.slug), reverse=True)
-        loaded[kind] = published
+        draft_count += sum(item.draft for item in items)
+        kept = [item for item in items if drafts or not item.draft]
+        kept.sort(key=lambda item: (item.date, item.slug), reverse=True)
+        loaded[kind] = kept
 
     if config is not None:
         problems.extend(_check_attendance_config(config, raw_config, loaded))
     if problems or config is None:
         raise ContentErrors(problems)
-    return Hub(root, config_path, config, loaded["lesson"], loaded["episode"], loaded["announcement"], drafts, warnings)
+    return Hub(root, config_path, config, loaded["lesson"], loaded["episode"], loaded["announcement"], draft_count, warnings)
 
 
 def _cached_item(cache: ItemCache, kind: str, path: Path, root: Path, context: dict[str, Any],

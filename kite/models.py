@@ -8,7 +8,7 @@ models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import ClassVar, Iterator
@@ -140,7 +140,11 @@ KINDS: dict[str, tuple[type[Front], type[Content]]] = {
 
 @dataclass(frozen=True)
 class Hub:
-    """Everything a build needs, validated: published items newest first."""
+    """Everything a build needs, validated: items newest first.
+
+    Drafts are among the items only in a hub loaded for the preview; ``published()``
+    is what feeds, calendars and anything else outside the pages may see.
+    """
 
     root: Path
     config_path: Path
@@ -148,13 +152,21 @@ class Hub:
     lessons: list[Lesson] = field(default_factory=list)
     episodes: list[Episode] = field(default_factory=list)
     announcements: list[Announcement] = field(default_factory=list)
-    drafts: int = 0
+    drafts: int = 0  # how many drafts the hub has, shown or not
     warnings: list[Problem] = field(default_factory=list)  # worth fixing, but the site can still be built
 
     def items(self) -> Iterator[Content]:
         yield from self.lessons
         yield from self.episodes
         yield from self.announcements
+
+    def published(self) -> Hub:
+        """The hub without its drafts."""
+        if not any(item.draft for item in self.items()):
+            return self
+        return replace(self, lessons=[i for i in self.lessons if not i.draft],
+                       episodes=[i for i in self.episodes if not i.draft],
+                       announcements=[i for i in self.announcements if not i.draft])
 
     @property
     def sources(self) -> list[Path]:

@@ -1,6 +1,7 @@
 """Views: which pages the site has, and what each page's template receives.
 
-Pure functions from the loaded hub to page specifications; the engine renders them.
+Pure functions from the loaded hub to page specifications and the data every template
+shares; the engine renders them.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import quote
 
+from . import ics
 from .fields import slug_from_text
+from .formatting import Dates
 from .models import Content, Hub, Lesson
 
 PER_PAGE = 20
@@ -46,6 +49,8 @@ class PageSpec:
     context: dict[str, Any] = field(default_factory=dict)
     alternates: tuple[Alternate, ...] = ()
     search: bool = False  # whether the page's article is indexed for search
+    source: str | None = None  # the editor's file this page is made from, for warnings
+    draft: bool = False  # shown only in the preview; never in the sitemap
 
     @property
     def url(self) -> str:
@@ -96,6 +101,34 @@ ANNOUNCEMENT_FEEDS = (
 )
 
 
+@dataclass(frozen=True)
+class TemplateData:
+    """What every template may use besides its page's own data."""
+
+    globals: dict[str, Any]
+    filters: dict[str, Callable[..., Any]]
+    tests: dict[str, Callable[..., Any]]
+    media: tuple[str, ...] = ()  # files under media/ that pages may link to
+
+
+def template_data(hub: Hub, media: Iterable[str] = ()) -> TemplateData:
+    """Globals: ``site`` (the config), ``webcal_url``, ``checkin_action`` (where check-in
+    forms post, or ''), ``zone_label`` (北京时间, 迪拜时间, …); date filters in the hub's zone."""
+    dates = Dates(hub.config.zone)
+    endpoint = hub.config.attendance.endpoint if hub.config.attendance else ""
+    return TemplateData(
+        globals={
+            "site": hub.config,
+            "webcal_url": ics.webcal_url(hub.config),
+            "checkin_action": f"{endpoint}/checkin" if endpoint else "",
+            "zone_label": dates.label,
+        },
+        filters=dates.filters(),
+        tests=dates.tests(),
+        media=tuple(sorted(set(media))),
+    )
+
+
 def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
     series = terms(hub.lessons, lambda lesson: [lesson.series] if lesson.series else [], "lessons/series")
     tags = terms(hub.lessons, lambda lesson: lesson.tags, "lessons/tags")
@@ -138,7 +171,8 @@ def search_page() -> PageSpec:
 
 def item_page(item: Content, template: str, **context: Any) -> PageSpec:
     return PageSpec(f"{item.section}/{item.slug}.md", template, item.title, markdown=item.body,
-                    description=item.summary, context={item.kind: item, "item": item, **context}, search=True)
+                    description=item.summary, context={item.kind: item, "item": item, **context}, search=True,
+                    source=item.source, draft=item.draft)
 
 
 def list_pages(folder: str, title: str, items: Sequence[Content], template: str,

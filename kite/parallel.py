@@ -1,8 +1,8 @@
 """Rendering on every core: the pages are split between forked workers.
 
-Each worker runs the engine on its share, plus the navigation's pages (which only
-the first worker writes), into the same staging folder.  The models are inherited
-by ``fork``, not copied through pickles.
+Each worker runs the engine over the whole site, writing only its share of the pages,
+into the same folder; only the first one copies the theme's files.  The models are
+inherited by ``fork``, not copied through pickles.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import os
 import queue
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from . import engine
 from .models import Hub
-from .pages import PageSpec
+from .pages import PageSpec, TemplateData
 
 SERIAL_BELOW = 300  # pages; under this, starting processes costs more than it saves
 
@@ -29,22 +29,21 @@ def default_workers() -> int:
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
-def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, globals_: dict[str, Any],
+def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData,
                  on_page: Callable[[], None], workers: int | None = None) -> list[str]:
+    """Render every page into an empty ``site_dir``; return the warnings."""
     workers = default_workers() if workers is None else workers
     if workers <= 1 or len(specs) < SERIAL_BELOW or "fork" not in multiprocessing.get_all_start_methods():
-        return engine.render(hub, specs, site_dir, globals_, engine.Job(on_page=on_page))
+        return engine.render(hub, specs, site_dir, data, engine.Job(on_page=on_page))
 
     context = multiprocessing.get_context("fork")
     done = context.Value("i", 0)
     answers = context.Queue()
-    navigation = [spec for spec in specs if spec.path in engine.NAV_SOURCES]
     shares = [specs[index::workers] for index in range(workers)]  # interleaved, so list pages spread evenly
     processes = []
     for index, share in enumerate(shares):
-        given = share + [spec for spec in navigation if spec not in share]
-        job = (index, given, {spec.path for spec in share})
-        process = context.Process(target=_work, args=(hub, site_dir, globals_, job, done, answers), daemon=True)
+        job = (index, {spec.path for spec in share})
+        process = context.Process(target=_work, args=(hub, specs, site_dir, data, job, done, answers), daemon=True)
         process.start()
         processes.append(process)
 
@@ -77,8 +76,8 @@ def _report(done, reported: int, on_page: Callable[[], None]) -> int:
     return current
 
 
-def _work(hub: Hub, site_dir: Path, globals_: dict[str, Any], job: tuple, done, answers) -> None:
-    index, given, write = job
+def _work(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData, job: tuple, done, answers) -> None:
+    index, write = job
 
     def count() -> None:
         with done.get_lock():
@@ -87,6 +86,6 @@ def _work(hub: Hub, site_dir: Path, globals_: dict[str, Any], job: tuple, done, 
     try:
         # Only the first worker empties the folder, copies the theme's files and writes 404.html.
         run = engine.Job(write=write, static=index == 0, clean=False, on_page=count)
-        answers.put(("ok", engine.render(hub, given, site_dir, globals_, run)))
+        answers.put(("ok", engine.render(hub, specs, site_dir, data, run)))
     except BaseException as error:  # reported to the parent, which fails the build
         answers.put(("error", f"{error}\n{traceback.format_exc(limit=3)}"))

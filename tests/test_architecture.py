@@ -46,3 +46,13 @@ def test_the_build_does_not_import_the_endpoint():
             continue
         wrong = {name for name in imported_modules(path) if name.startswith("kite.attendance")}
         assert not wrong, f"{path.relative_to(REPO)} imports {sorted(wrong)}"
+
+
+def test_only_the_engine_imports_mkdocs_or_material():
+    engine = KITE / "engine"
+    assert any(name.startswith("mkdocs") for path in modules(engine) for name in imported_modules(path))
+    for path in modules(KITE):
+        if engine in path.parents:
+            continue
+        wrong = {name for name in imported_modules(path) if name.split(".")[0] in ("mkdocs", "material")}
+        assert not wrong, f"{path.relative_to(REPO)} imports {sorted(wrong)}; MkDocs belongs in kite/engine/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import markdown
 import pytest
 
-from kite.engine import markdown_extensions
+from kite.engine.render import markdown_extensions
 
 
 def render(text: str) -> str:

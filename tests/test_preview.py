@@ -100,7 +100,6 @@ def test_template_changes_rebuild_everything(preview):
 
 def test_the_check_in_form_works_in_the_preview(preview):
     endpoint = preview.endpoint()
-    assert endpoint == f"http://127.0.0.1:{preview.port + 1}"  # the next port, when it is free
     wait_for(lambda: httpx.get(f"{endpoint}/health").status_code == 200, what="the check-in endpoint",
              ignore=(httpx.TransportError,))
     assert f'action="{endpoint}/checkin"' in preview.page(LESSON)
@@ -127,3 +126,33 @@ def test_a_busy_next_port_moves_the_check_in_endpoint_elsewhere(start_preview):
         assert endpoint != f"http://127.0.0.1:{taken}"
         assert httpx.get(f"{endpoint}/health").status_code == 200
         assert f'action="{endpoint}/checkin"' in preview.page(LESSON)
+
+
+def test_drafts_are_shown_marked_but_never_in_feeds(preview):
+    preview.hub.lesson("草稿课", "title: 没写完的草稿\ndate: 2026-04-01\ndraft: true", body="草稿正文。\n")
+    preview.hub.episode("草稿节目", "title: 还没录音的节目\ndate: 2026-04-02\ndraft: true")
+    draft = "lessons/" + quote("草稿课") + "/"
+    wait_for(lambda: httpx.get(preview.base + draft).status_code == 200, what="the draft's page")
+    page = preview.page(draft)
+    assert "草稿正文" in page
+    assert '<p class="admonition-title">草稿</p>' in page and "lessons/草稿课.md" in page
+    listing = preview.page("lessons/")
+    card = listing.split("没写完的草稿")[1].split("</li>")[0]
+    assert '<span class="kite-badge">草稿</span>' in card
+    assert '<span class="kite-badge">草稿</span>' not in listing.split("第一课原标题")[1].split("</li>")[0]
+    wait_for(lambda: httpx.get(preview.base + "episodes/" + quote("草稿节目") + "/").status_code == 200,
+             what="the draft episode without media")
+    for feed, published in (("lessons/rss.xml", "第一课原标题"), ("lessons/atom.xml", "第一课原标题"),
+                            ("episodes/podcast.xml", "乡音e课堂"), ("sitemap.xml", quote("第一课"))):
+        text = preview.page(feed)
+        assert published in text, feed
+        for draft in ("没写完的草稿", quote("草稿课"), "还没录音的节目", quote("草稿节目")):
+            assert draft not in text, (feed, draft)
+
+
+def test_a_missing_page_gets_the_sites_own_404(preview):
+    response = httpx.get(preview.base + "lessons/no-such-lesson/")
+    assert response.status_code == 404
+    assert "找不到这个页面" in response.text
+    assert "测试云课堂" in response.text  # the site's header
+    assert 'name="viewport"' in response.text

@@ -1,0 +1,129 @@
+"""The MkDocs plugin that feeds Kite's pages and shared template data into a build."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from html import escape
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from jinja2 import FileSystemBytecodeCache
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+
+from ..media import point_media_links
+from ..pages import PageSpec, TemplateData
+from .links import LinkCollector, broken_links
+
+# Material's JavaScript is left out: it lazy-loads polyfills and mermaid from unpkg.com,
+# which members' networks cannot reach.  Pages work with CSS alone; Kite adds small
+# scripts of its own where a page needs one.
+_DROPPED_THEME_FILES = ("assets/javascripts/", "assets/images/favicon.png")
+
+# Kite's own assets get their content's hash in their names, so servers can let phones
+# cache them for a year: a changed file is a new URL.
+FINGERPRINTED = ("assets/kite.css", "assets/search.js", "assets/checkin.js", "assets/kite.svg")
+
+
+class _PlacedElsewhere(File):
+    """A file MkDocs may link to but does not copy (media are linked into place by the publisher)."""
+
+    def copy_file(self, dirty: bool = False) -> None:
+        pass
+
+
+class KitePlugin(BasePlugin):
+    def __init__(self, specs: Iterable[PageSpec], data: TemplateData, write: set[str] | None,
+                 on_page: Callable[[], None], *, static_files: bool):
+        super().__init__()
+        self.specs = {spec.path: spec for spec in specs}
+        self.data = data
+        self.write = write
+        self.page_written = on_page  # (not on_*: MkDocs would take it for an event)
+        self.static_files = static_files
+        self.links = LinkCollector()
+        self.warnings: list[str] = []
+
+    def _writes(self, page) -> bool:
+        return self.write is None or page.file.src_uri in self.write
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        config.markdown_extensions.append(self.links)
+        return config
+
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        self.assets = fingerprint_assets(files, config)
+        for file in list(files):
+            if not self.static_files or file.src_uri.startswith(_DROPPED_THEME_FILES) or file.src_uri.endswith(".map"):
+                files.remove(file)
+        for path in self.specs:
+            files.append(File.generated(config, path, content=""))
+        # MkDocs only needs to know media exist, so that links to them resolve relative to each page.
+        for name in self.data.media:
+            files.append(_PlacedElsewhere.generated(config, f"media/{name}", content=b""))
+        return files
+
+    def on_env(self, env, *, config: MkDocsConfig, files: Files):
+        env.filters.update(self.data.filters)
+        env.tests.update(self.data.tests)
+        env.globals.update(self.data.globals)
+        assets = self.assets
+        env.globals["asset"] = lambda name: assets.get(name, name)
+        env.bytecode_cache = FileSystemBytecodeCache(bytecode_folder())
+        return env
+
+    def on_page_markdown(self, markdown: str, *, page, config: MkDocsConfig, files: Files) -> str:
+        spec = self.specs[page.file.src_uri]
+        # Material prints page.meta.title as HTML; the title is text, so it is escaped here once.
+        page.meta = {"template": spec.template, "title": escape(spec.title)}
+        self.links.start()
+        # A page this run only needs for the navigation is not converted.
+        if not self._writes(page):
+            return ""
+        # Bodies refer to content/media/ as editors see it; the site has it at media/.
+        depth = spec.path.count("/")  # 'lessons/slug.md' is served as lessons/slug/, one level deeper
+        return point_media_links(spec.markdown, "../" * depth + "media/", "../" * (depth + 1) + "media/")
+
+    def on_page_content(self, html: str, *, page, config: MkDocsConfig, files: Files) -> str:
+        spec = self.specs[page.file.src_uri]
+        shown = spec.source or spec.path
+        self.warnings += [f"{shown}: {problem}" for problem in broken_links(self.links.found, page.file.src_uri, files)]
+        return html
+
+    def on_page_context(self, context: dict[str, Any], *, page, config: MkDocsConfig, nav) -> dict[str, Any]:
+        spec = self.specs[page.file.src_uri]
+        context.update(spec.context)
+        context["spec"] = spec
+        return context
+
+    def on_post_page(self, output: str, *, page, config: MkDocsConfig) -> str:
+        if not self._writes(page):
+            return ""  # MkDocs writes nothing for empty output
+        self.page_written()
+        return output
+
+
+def bytecode_folder() -> str:
+    """Compiled templates are kept here between runs and processes (keyed by their source)."""
+    folder = Path(tempfile.gettempdir()) / f"kite-jinja-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return str(folder)
+
+
+def fingerprint_assets(files: Files, config: MkDocsConfig) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for name in FINGERPRINTED:
+        original = files.get_file_from_path(name)
+        if original is None or original.abs_src_path is None:
+            continue
+        digest = hashlib.sha256(Path(original.abs_src_path).read_bytes()).hexdigest()[:10]
+        stem, suffix = name.rsplit(".", 1)
+        names[name] = f"{stem}.{digest}.{suffix}"
+        files.remove(original)
+        files.append(File.generated(config, names[name], abs_src_path=original.abs_src_path))
+    config.theme["favicon"] = config.theme["logo"] = names.get("assets/kite.svg", "assets/kite.svg")
+    config["extra_css"] = [names.get("assets/kite.css", "assets/kite.css")]
+    return names

@@ -1,0 +1,145 @@
+"""Render page specs into HTML files with MkDocs and Material.
+
+Pages are given to MkDocs as generated files; nothing is written into a docs folder,
+and the navigation holds only the section lists, so no page carries the whole site.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import material
+from mkdocs.commands.build import build as mkdocs_build
+from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
+from pymdownx.slugs import slugify
+
+from ..models import Hub
+from ..pages import SECTIONS, PageSpec, TemplateData
+from .plugin import KitePlugin
+
+THEME_DIR = Path(__file__).resolve().parent.parent / "theme"
+
+# The tabs in every page's header.  MkDocs needs these pages in every run that writes
+# a page, even when it writes only one, to link the tabs.
+NAV = [("首页", "index.md"), *((title, f"{section}/index.md") for section, title in SECTIONS.items()), ("搜索", "search/index.md")]
+NAV_SOURCES = frozenset(path for _, path in NAV)
+
+
+def markdown_extensions() -> list[Any]:
+    # A fresh list each build: MkDocs consumes the dictionaries it is given.
+    return [
+        {"toc": {"slugify": slugify(case="lower"), "toc_depth": 3}},
+        "tables",
+        "admonition",
+        "attr_list",
+        "md_in_html",
+        "footnotes",
+        "def_list",
+        "sane_lists",
+        "pymdownx.superfences",
+        "pymdownx.tilde",
+        "pymdownx.mark",
+        # Editors paste bare addresses; members should be able to tap them.
+        {"pymdownx.magiclink": {"hide_protocol": False}},
+        "kite.markup",
+    ]
+
+
+@dataclass
+class Job:
+    """What one engine run does besides rendering its pages."""
+
+    write: set[str] | None = None  # source paths of the pages to write; None: all
+    static: bool = True  # copy the theme's files and write 404.html
+    clean: bool = True  # empty the site folder first
+    on_page: Callable[[], None] = lambda: None
+
+
+class _Warnings(logging.Handler):
+    """MkDocs's own warnings during a run, passed on to the editor as they are."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        # MkDocs warns about every partial ("dirty") run, which is Kite's choice, not the
+        # editor's problem; it offers no other way to tell that warning apart.
+        if "'dirty' build" not in message:
+            self.messages.append(message)
+
+
+def theme_language(language: str) -> str:
+    """The hub's language where Material has its words, else Chinese (Kite's own text is Chinese)."""
+    languages = Path(material.__file__).parent / "templates/partials/languages"
+    return language if (languages / f"{language}.html").is_file() else "zh"
+
+
+def mkdocs_config(hub: Hub, plugin: KitePlugin, site_dir: Path, docs_dir: Path, static: bool) -> MkDocsConfig:
+    config = load_config(
+        config_file=io.StringIO(""),
+        config_file_path=str(hub.config_path),
+        site_name=hub.config.site_name,
+        site_url=hub.config.site_url,
+        site_description=hub.config.site_description,
+        copyright=hub.config.copyright,
+        docs_dir=str(docs_dir),
+        site_dir=str(site_dir),
+        use_directory_urls=True,
+        nav=[{title: path} for title, path in NAV],
+        theme={
+            "name": "material",
+            "custom_dir": str(THEME_DIR),
+            "language": theme_language(hub.config.language),
+            "font": False,
+            "favicon": "assets/kite.svg",
+            "logo": "assets/kite.svg",
+        },
+        markdown_extensions=markdown_extensions(),
+        extra_css=["assets/kite.css"],
+        plugins=[],
+        extra={"generator": False},
+        # Links are checked by links.py, which says what is wrong in the editor's terms.
+        validation={"nav": {"omitted_files": "ignore"},
+                    "links": {"not_found": "ignore", "unrecognized_links": "ignore", "anchors": "ignore"}},
+    )
+    hub_templates = hub.root / "templates"
+    if hub_templates.is_dir():
+        # A hub's own templates override the built-in ones file by file.
+        config.theme.dirs.insert(0, str(hub_templates))
+    # Kite writes its own sitemap.xml (see feeds.sitemap) so that parallel jobs agree on it.
+    config.theme.static_templates.intersection_update({"404.html"} if static else set())
+    config.plugins["kite"] = plugin
+    return config
+
+
+def render(hub: Hub, specs: Sequence[PageSpec], site_dir: Path, data: TemplateData, job: Job | None = None) -> list[str]:
+    """Render pages into ``site_dir``; return warnings for the editor.
+
+    ``specs`` are all the site's pages; ``job.write`` may restrict which are written,
+    for a partial or parallel run.
+    """
+    job = job or Job()
+    given = list(specs) if job.write is None else [s for s in specs if s.path in job.write or s.path in NAV_SOURCES]
+    plugin = KitePlugin(given, data, job.write, job.on_page, static_files=job.static)
+    caught = _Warnings()
+    logger = logging.getLogger("mkdocs")
+    before = (logger.level, logger.propagate)
+    logger.addHandler(caught)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False  # MkDocs's messages are the build's to report, not the terminal's
+    try:
+        with tempfile.TemporaryDirectory(prefix="kite-docs-") as docs_dir:
+            mkdocs_build(mkdocs_config(hub, plugin, site_dir, Path(docs_dir), job.static), dirty=not job.clean)
+    finally:
+        logger.removeHandler(caught)
+        logger.setLevel(before[0])
+        logger.propagate = before[1]
+    return plugin.warnings + caught.messages

@@ -1,0 +1,272 @@
+"""The publisher: everything written into one site folder, from an already loaded hub.
+
+Pages (all, or only those whose inputs changed), feeds, calendars and the sitemap,
+media, the search index, precompressed copies, and the final swap into place.  The
+build runs each phase once over a fresh staging folder; the preview keeps one
+publisher for its folder and calls ``update`` after every edit.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
+
+from pydantic import BaseModel
+
+from . import engine, feeds, ics
+from .compress import precompress, text_files
+from .media import MEDIA_DIR
+from .models import Hub
+from .pages import PageSpec, template_data
+from .parallel import RenderFailed, default_workers, render_pages
+from .progress import Progress
+from .search import SearchIndexFailed, index_search, reindex_search
+
+MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
+
+
+class BuildFailed(Exception):
+    """A phase after validation failed; the message is for the editor."""
+
+
+class Publisher:
+    """``incremental``: remember what each page was made of, so that ``update`` can render
+    only what an edit changed (the preview); a one-off build need not pay for that."""
+
+    def __init__(self, folder: Path, *, progress: Progress | None = None, workers: int | None = None,
+                 incremental: bool = False):
+        self.folder = Path(folder)
+        self.progress = progress or Progress.silent()
+        self.workers = workers or default_workers()
+        self.incremental = incremental
+        self._fingerprints = Fingerprints()
+        self._pages: dict[str, str] = {}  # page source path -> fingerprint of what is in the folder
+        self._files: dict[str, str] = {}  # generated file -> the text in the folder
+        self._made: dict[str, tuple[str, object]] = {}  # feed or calendar -> (its inputs, what they made)
+
+    # -- pages ---------------------------------------------------------------------------
+
+    def render_pages(self, hub: Hub, specs: list[PageSpec]) -> list[str]:
+        """Empty the folder and render every page, with the theme's files; return warnings."""
+        self.progress.stage("生成页面", len(specs))
+        data = template_data(hub, published_media(hub).values())
+        try:
+            warnings = render_pages(hub, specs, self.folder, data, self.progress.advance, self.workers)
+        except RenderFailed as error:
+            raise BuildFailed(f"生成页面时出错：{error}")
+        self._pages = self._fingerprints.of(specs) if self.incremental else {}
+        self._files, self._made = {}, {}  # the folder was emptied; templates or config may differ
+        return warnings
+
+    def render_changed_pages(self, hub: Hub, specs: list[PageSpec]) -> int:
+        """Render only the pages whose inputs changed since the last render; remove those gone."""
+        current = self._fingerprints.of(specs)
+        changed = {path for path, print_ in current.items() if self._pages.get(path) != print_}
+        for path in set(self._pages) - set(current):
+            (self.folder / PageSpec(path, "", "").url / "index.html").unlink(missing_ok=True)
+        if changed:
+            data = template_data(hub, published_media(hub).values())
+            engine.render(hub, specs, self.folder, data, engine.Job(write=changed, static=False, clean=False))
+        self._pages = current
+        return len(changed)
+
+    def update(self, hub: Hub, specs: list[PageSpec]) -> int:
+        """After an edit: the changed pages, files and media; returns how many pages changed."""
+        changed = self.render_changed_pages(hub, specs)
+        self.write_subscriptions(hub, specs)
+        self.copy_media(hub)
+        return changed
+
+    # -- generated files ---------------------------------------------------------------
+
+    def write_subscriptions(self, hub: Hub, specs: list[PageSpec]) -> int:
+        """Feeds, calendars and the sitemap; a file whose text is unchanged is not rewritten."""
+        files = self._subscription_files(hub, specs)
+        self.progress.stage("订阅与日历", len(files))
+        for path, text in files.items():
+            if self._files.get(path) != text:
+                self.write_file(path, text)
+            self.progress.advance()
+        self._files = files
+        return len(files)
+
+    def write_file(self, path: str, content: str | bytes) -> None:
+        """Write one generated file at ``path`` (site-relative, '/'-separated) into the site."""
+        target = self.folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+            return
+        # newline="" keeps the calendar's CRLF line ends exactly as RFC 5545 wants them.
+        with open(target, "w", encoding="utf-8", newline="") as out:
+            out.write(content)
+
+    def _subscription_files(self, hub: Hub, specs: list[PageSpec]) -> dict[str, str]:
+        hub = hub.published()  # drafts are never in a feed, a calendar or the sitemap
+        config = hub.config
+        once = self._once
+        files: dict[str, str] = {}
+        files["lessons/rss.xml"], files["lessons/atom.xml"] = once(
+            "lessons", hub.lessons[: feeds.FEED_ITEMS], lambda: feeds.lesson_feeds(config, hub.lessons))
+        files["announcements/rss.xml"], files["announcements/atom.xml"] = once(
+            "announcements", hub.announcements, lambda: feeds.announcement_feeds(config, hub.announcements))
+        cover = podcast_cover(hub)
+        files["episodes/podcast.xml"] = once("episodes", (hub.episodes, cover),
+                                             lambda: feeds.podcast_feed(config, hub.episodes, cover))
+        files["announcements/calendar.ics"] = once(
+            "calendar", hub.announcements, lambda: ics.activity_calendar(config, hub.announcements))
+        for item in hub.announcements:
+            files[f"{item.path}event.ics"] = once(item.path, item, lambda: ics.event_calendar(config, item))
+        files["sitemap.xml"] = feeds.sitemap(config, [quote(spec.url) for spec in specs if not spec.draft])
+        return files
+
+    def _once(self, name: str, inputs: object, make: Callable[[], object]):
+        """``make()``, or what it made last time for the same inputs (the preview's many updates)."""
+        key = self._fingerprints.text(inputs)
+        kept = self._made.get(name)
+        if kept is None or kept[0] != key:
+            kept = self._made[name] = (key, make())
+        return kept[1]
+
+    # -- media, search, compression, publishing ---------------------------------------
+
+    def copy_media(self, hub: Hub) -> int:
+        """Put every media file a published page uses into ``media/``; drafts' files stay private."""
+        files = published_media(hub)
+        self.progress.stage("复制媒体", len(files))
+        for source, name in files.items():
+            target = self.folder / "media" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                if os.path.samefile(source, target):  # updated in place: already the same file
+                    self.progress.advance()
+                    continue
+                target.unlink()
+            try:
+                # Audio and video are large; a hard link costs no copying where the disk allows it.
+                os.link(source, target)
+            except OSError:
+                shutil.copy2(source, target)
+            self.progress.advance()
+        return len(files)
+
+    def index_search(self) -> None:
+        self.progress.stage("搜索索引")
+        try:
+            index_search(self.folder)
+        except SearchIndexFailed as error:
+            raise BuildFailed(str(error))
+        self.progress.advance()
+
+    def reindex_search(self) -> None:
+        """Index again while the folder is being served (the preview, in the background)."""
+        reindex_search(self.folder)
+
+    def precompress(self) -> int:
+        texts = text_files(self.folder)
+        self.progress.stage("预压缩", len(texts))
+        return precompress(texts, self.progress.advance, self.workers)
+
+    def publish(self, site_dir: Path) -> None:
+        """Swap this folder in for ``site_dir``, in one step where the system allows."""
+        self.progress.stage("发布")
+        (self.folder / MARKER).write_text("由 Kite 生成；每次构建会整体替换本文件夹。\n", encoding="utf-8")
+        _swap(self.folder, site_dir)
+        self.folder = site_dir
+        self.progress.advance()
+
+
+class Fingerprints:
+    """What each page is made of, hashed, to tell which pages an edit changed.
+
+    Printing a model is the slow part, and the loader hands back the very same
+    object for an unchanged file, so each model's text is kept by identity (the
+    object itself is kept too, so its id cannot be reused by another).
+    """
+
+    def __init__(self) -> None:
+        self._models: dict[int, tuple[object, str]] = {}
+        self._seen: set[int] = set()
+
+    def text(self, value: object) -> str:
+        if isinstance(value, BaseModel):
+            key = id(value)
+            self._seen.add(key)
+            kept = self._models.get(key)
+            if kept is None:
+                kept = self._models[key] = (value, repr(value))
+            return kept[1]
+        if isinstance(value, (list, tuple)):
+            return "[" + ",".join(self.text(item) for item in value) + "]"
+        if isinstance(value, dict):
+            return "{" + ",".join(f"{key!r}:{self.text(item)}" for key, item in value.items()) + "}"
+        return repr(value)
+
+    def of(self, specs: list[PageSpec]) -> dict[str, str]:
+        self._seen = set()
+        found = {}
+        for spec in specs:
+            # Models print every field but the body, which the spec carries as its Markdown.
+            text = "|".join((spec.path, spec.template, spec.title, spec.markdown, repr(spec.description),
+                             repr(spec.alternates), str(spec.search), self.text(spec.context)))
+            found[spec.path] = hashlib.sha1(text.encode("utf-8")).hexdigest()
+        self._models = {key: kept for key, kept in self._models.items() if key in self._seen}
+        return found
+
+
+def published_media(hub: Hub) -> dict[Path, str]:
+    """Every file under content/media/ that a page or feed uses, and its name under media/."""
+    files = {episode.media.file: episode.media.name for episode in hub.episodes if episode.media and episode.media.file}
+    for item in hub.items():
+        files.update({hub.root / MEDIA_DIR / name: name for name in item.media_refs})
+    cover = podcast_cover(hub)
+    if cover and not cover.startswith("https://"):
+        files[hub.root / MEDIA_DIR / cover] = cover
+    return files
+
+
+def podcast_cover(hub: Hub) -> str | None:
+    """The podcast's cover (an https:// address or a name under content/media/), if usable."""
+    podcast = hub.config.podcast
+    if not podcast or not podcast.image or any(w.field == "podcast.image" for w in hub.warnings):
+        return None
+    return podcast.image
+
+
+def _swap(staging: Path, site_dir: Path) -> None:
+    if not site_dir.exists():
+        staging.rename(site_dir)
+        return
+    if _exchange(staging, site_dir):
+        shutil.rmtree(staging, ignore_errors=True)  # now holds the old site
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.old-", dir=site_dir.parent))
+    old.rmdir()
+    site_dir.rename(old)
+    try:
+        staging.rename(site_dir)
+    except OSError:
+        old.rename(site_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Linux's renameat2(RENAME_EXCHANGE): both paths swap at once, so the site is never missing."""
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
+    return result == 0

@@ -1,0 +1,84 @@
+"""The engine behind its seam: partial runs, link warnings, logging left as found, MkDocs's private parts."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import pytest
+
+from kite import engine
+from kite.engine.livereload import PRIVATE_ATTRIBUTES, MkDocsChanged, PreviewServer, check_private_names
+from kite.loader import load_hub
+from kite.pages import site_pages, template_data
+
+
+@pytest.fixture
+def two_lessons(hub):
+    hub.lesson("2026/a", "title: 甲\ndate: 2026-01-01", body="见[乙](b.md)和[不存在的一课](no-such-lesson.md)。\n")
+    hub.lesson("b", "title: 乙\ndate: 2026-01-02", body="![图](../content/media/cover.png)\n\n[首页](../index.md)\n")
+    hub_ = load_hub(hub.config)
+    return hub_, site_pages(hub_, datetime(2026, 11, 27, tzinfo=timezone.utc))
+
+
+def test_a_partial_run_writes_only_the_pages_asked_for(two_lessons, tmp_path):
+    hub, specs = two_lessons
+    site = tmp_path / "site"
+    # All the site's pages are given; the engine finds the navigation's pages among them itself.
+    engine.render(hub, specs, site, template_data(hub), engine.Job(write={"lessons/b.md"}, static=False, clean=False))
+    written = sorted(path.relative_to(site).as_posix() for path in site.rglob("*") if path.is_file())
+    assert written == ["lessons/b/index.html"]
+    page = (site / "lessons/b/index.html").read_text(encoding="utf-8")
+    assert '<a href="../../episodes/">乡音e课堂</a>' in page  # the tabs link the section lists
+
+
+def test_broken_links_are_warned_about_in_the_editors_terms(two_lessons, tmp_path):
+    hub, specs = two_lessons
+    warnings = engine.render(hub, specs, tmp_path / "site", template_data(hub, ["cover.png"]))
+    assert warnings == ["lessons/2026/a.md: 链接 no-such-lesson.md 指向的页面或文件不存在"]
+
+
+def test_the_mkdocs_logger_is_left_as_it_was_found(two_lessons, tmp_path):
+    hub, specs = two_lessons
+    logger = logging.getLogger("mkdocs")
+    before = (logger.level, logger.propagate, list(logger.handlers))
+    logger.setLevel(logging.INFO)
+    logger.propagate = True
+    try:
+        engine.render(hub, specs, tmp_path / "site", template_data(hub, ["cover.png"]))
+        assert (logger.level, logger.propagate, logger.handlers) == (logging.INFO, True, before[2])
+    finally:
+        logger.setLevel(before[0])
+        logger.propagate = before[1]
+
+
+def preview_server(tmp_path, banner: str = "") -> PreviewServer:
+    # MkDocs's server binds its port only in serve(); nothing listens here.
+    return PreviewServer(lambda: None, "127.0.0.1", 0, tmp_path, "/", banner=lambda: banner)
+
+
+def test_mkdocs_still_has_the_private_parts_the_preview_uses(tmp_path):
+    # Fails loudly when an upgrade of MkDocs renames what kite/engine/livereload.py relies on.
+    server = preview_server(tmp_path, banner='<div role="alert">内容有 1 个问题</div>')
+    for name in PRIVATE_ATTRIBUTES:
+        assert hasattr(server, name), name
+    server.request_rebuild()
+    assert server._want_rebuild is True
+    html = server._inject_js_into_html(b"<html><body><p>page</p></body></html>", 7)
+    assert b"livereload(7," in html
+    assert html.index(b"<p>page</p>") < html.index(b'<div role="alert">') < html.index(b"</body>")
+
+
+def test_a_missing_private_part_is_reported_not_ignored(tmp_path):
+    server = preview_server(tmp_path)
+    del server._want_rebuild
+    with pytest.raises(MkDocsChanged, match="_want_rebuild"):
+        check_private_names(server)
+
+
+def test_the_preview_server_answers_404_with_the_sites_page(tmp_path):
+    server = preview_server(tmp_path)
+    assert server.error_handler(404) is None  # nothing built yet: MkDocs's own text
+    (tmp_path / "404.html").write_text("<h1>找不到这个页面</h1>", encoding="utf-8")
+    assert server.error_handler(404) == "<h1>找不到这个页面</h1>".encode()
+    assert server.error_handler(500) is None

@@ -7,15 +7,10 @@ succeeded, so a failed build leaves the published site exactly as it was.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from .errors import ContentErrors, Problem
 from .loader import load_hub
@@ -54,8 +49,7 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
     refuse_unsafe_target(site_dir, hub)
     specs = site_pages(hub, now or datetime.now(timezone.utc))
     report = BuildReport(hub, site_dir, pages=len(specs), warnings=[str(w) for w in hub.warnings])
-    with staging_folder(site_dir) as staging:
-        site = Publisher(staging, progress=progress, workers=workers)
+    with Publisher.staged(site_dir, progress=progress, workers=workers) as site:
         report.warnings += site.render_pages(hub, specs)
         report.feeds = site.write_subscriptions(hub, specs)
         report.media = site.copy_media(hub)
@@ -66,26 +60,6 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
     report.stages = progress.stages
     report.seconds = time.monotonic() - started
     return report
-
-
-@contextmanager
-def staging_folder(site_dir: Path) -> Iterator[Path]:
-    """A new folder beside ``site_dir`` to build into; removed again if the build fails."""
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
-    # mkdtemp makes a private folder; the published site must be readable by the web server.
-    staging.chmod(0o777 & ~_umask())
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def refuse_unsafe_target(site_dir: Path, hub: Hub) -> None:

@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Callable
 
 from . import engine
+from .engine import RenderFailed
 from .models import Hub
 from .pages import PageSpec, TemplateData
 
 SERIAL_BELOW = 300  # pages; under this, starting processes costs more than it saves
-
-
-class RenderFailed(Exception):
-    pass
 
 
 def default_workers() -> int:
@@ -87,5 +84,7 @@ def _work(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData, j
         # Only the first worker empties the folder, copies the theme's files and writes 404.html.
         run = engine.Job(write=write, static=index == 0, clean=False, on_page=count)
         answers.put(("ok", engine.render(hub, specs, site_dir, data, run)))
+    except RenderFailed as error:  # the editor's template: the message says where
+        answers.put(("error", str(error)))
     except BaseException as error:  # reported to the parent, which fails the build
         answers.put(("error", f"{error}\n{traceback.format_exc(limit=3)}"))

@@ -3,9 +3,10 @@
 The first render is a full one.  After that, a saved change re-reads only the files
 that changed (the hub is loaded once per change), the publisher renders just the
 pages that now look different, and the browser reloads; the search index follows in
-the background.  A template or config change renders everything.  Drafts are shown,
-marked 草稿.  A content error is printed in the terminal and shown on top of every
-page, and the last good preview stays up.
+the background.  A template or config change renders everything again, into a new
+folder swapped in when complete.  Drafts are shown, marked 草稿.  A content or
+template error is printed in the terminal and shown on top of every page, and the
+last good preview stays up.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from html import escape
 from pathlib import Path
 
 from .engine.livereload import PreviewServer
-from .errors import ContentErrors, Problem
+from .errors import ContentErrors
 from .loader import ItemCache, load_config, load_hub
 from .models import CONTENT_DIRS, Hub
 from .pages import site_pages
@@ -63,11 +64,12 @@ class Preview:
 
     def __init__(self, config_path: Path, site_dir: Path, endpoint: str | None):
         self.config_path = config_path
+        self.site_dir = site_dir
         self.endpoint = endpoint
         self.cache = ItemCache()
-        self.site = Publisher(site_dir, incremental=True)
+        self.site: Publisher | None = None  # the publisher of what is being served
         self.everything_stamp: tuple | None = None
-        self.problems: list[Problem] = []
+        self.problems: list[str] = []  # shown on every page until fixed
         self._search = threading.Event()
         threading.Thread(target=self._index_in_background, name="kite-search-index", daemon=True).start()
 
@@ -80,30 +82,43 @@ class Preview:
         try:
             hub = with_endpoint(load_hub(self.config_path, cache=self.cache, drafts=True), self.endpoint)
         except ContentErrors as errors:
-            self.problems = errors.problems
-            for problem in errors.problems:
-                print(problem, file=sys.stderr)
-            print(f"发现 {len(errors.problems)} 个问题；浏览器里的预览会显示这些问题，并保持上一次成功的版本。", file=sys.stderr, flush=True)
+            self._show_problems([str(problem) for problem in errors.problems])
             return
-        self.problems = []
         specs = site_pages(hub, datetime.now(timezone.utc))
         stamp = self._everything()
-        if stamp != self.everything_stamp:
-            first = self.everything_stamp is None
-            self.site.render_pages(hub, specs)
-            self.site.write_subscriptions(hub, specs)
-            self.site.copy_media(hub)
-            if first:
-                self.site.index_search()  # before the server starts, so search works from the first visit
+        try:
+            if self.site is None or stamp != self.everything_stamp:
+                self._render_everything(hub, specs)
+                self.everything_stamp = stamp
+                print(f"已生成预览：{len(specs)} 个页面（含 {hub.drafts} 篇草稿），用时 {time.monotonic() - started:.1f} 秒", flush=True)
             else:
-                self._search.set()
-            self.everything_stamp = stamp
-            print(f"已生成预览：{len(specs)} 个页面（含 {hub.drafts} 篇草稿），用时 {time.monotonic() - started:.1f} 秒", flush=True)
+                changed = self.site.update(hub, specs)
+                if changed:
+                    self._search.set()
+                print(f"已更新 {changed} 个页面，用时 {time.monotonic() - started:.1f} 秒", flush=True)
+        except BuildFailed as error:
+            self._show_problems([str(error)])
             return
-        changed = self.site.update(hub, specs)
-        if changed:
+        self.problems = []
+
+    def _render_everything(self, hub: Hub, specs: list) -> None:
+        first = self.site is None
+        with Publisher.staged(self.site_dir, incremental=True) as site:
+            site.render_pages(hub, specs)
+            site.write_subscriptions(hub, specs)
+            site.copy_media(hub)
+            if first:
+                site.index_search()  # before the server starts, so search works from the first visit
+            site.publish(self.site_dir)
+        self.site = site
+        if not first:
             self._search.set()
-        print(f"已更新 {changed} 个页面，用时 {time.monotonic() - started:.1f} 秒", flush=True)
+
+    def _show_problems(self, problems: list[str]) -> None:
+        self.problems = problems
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"发现 {len(problems)} 个问题；浏览器里的预览会显示这些问题，并保持上一次成功的版本。", file=sys.stderr, flush=True)
 
     def _index_in_background(self) -> None:
         while True:
@@ -111,14 +126,15 @@ class Preview:
             time.sleep(1.0)  # editors save in bursts; index once they pause
             self._search.clear()
             try:
-                self.site.reindex_search()
+                if self.site is not None:
+                    self.site.reindex_search()
             except Exception:  # the preview goes on without an updated index
                 log.exception("搜索索引更新失败")
 
     def banner(self) -> str:
         if not self.problems:
             return ""
-        items = "".join(f"<li>{escape(str(problem))}</li>" for problem in self.problems[:50])
+        items = "".join(f"<li>{escape(problem)}</li>" for problem in self.problems[:50])
         return (
             '<div role="alert" style="position:fixed;z-index:1000;left:0;right:0;bottom:0;max-height:50vh;overflow:auto;'
             'background:#fff3f3;color:#7f0000;border-top:3px solid #b71c1c;padding:12px 16px;font:16px/1.6 system-ui,sans-serif">'
@@ -134,10 +150,7 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
     try:
         endpoint = start_checkin(config_path, workspace, host, port)
         preview = Preview(config_path, site_dir, endpoint)
-        try:
-            preview.update()
-        except BuildFailed as error:
-            print(f"预览生成失败：{error}", file=sys.stderr, flush=True)
+        preview.update()
         if not site_dir.exists():
             # The very first render failed: serve a page that shows the problems.
             site_dir.mkdir(parents=True)

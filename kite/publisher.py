@@ -14,8 +14,9 @@ import os
 import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import quote
 
 from pydantic import BaseModel
@@ -25,7 +26,8 @@ from .compress import precompress, text_files
 from .media import MEDIA_DIR
 from .models import Hub
 from .pages import PageSpec, template_data
-from .parallel import RenderFailed, default_workers, render_pages
+from .engine import RenderFailed
+from .parallel import default_workers, render_pages
 from .progress import Progress
 from .search import SearchIndexFailed, index_search, reindex_search
 
@@ -51,6 +53,21 @@ class Publisher:
         self._files: dict[str, str] = {}  # generated file -> the text in the folder
         self._made: dict[str, tuple[str, object]] = {}  # feed or calendar -> (its inputs, what they made)
 
+    @classmethod
+    @contextmanager
+    def staged(cls, site_dir: Path, **options) -> Iterator[Publisher]:
+        """A publisher for a new folder beside ``site_dir``, removed again unless ``publish``
+        swapped it in: whatever fails, ``site_dir`` stays exactly as it was."""
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
+        # mkdtemp makes a private folder; the published site must be readable by the web server.
+        staging.chmod(0o777 & ~_umask())
+        try:
+            yield cls(staging, **options)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
     # -- pages ---------------------------------------------------------------------------
 
     def render_pages(self, hub: Hub, specs: list[PageSpec]) -> list[str]:
@@ -73,7 +90,10 @@ class Publisher:
             (self.folder / PageSpec(path, "", "").url / "index.html").unlink(missing_ok=True)
         if changed:
             data = template_data(hub, published_media(hub).values())
-            engine.render(hub, specs, self.folder, data, engine.Job(write=changed, static=False, clean=False))
+            try:
+                engine.render(hub, specs, self.folder, data, engine.Job(write=changed, static=False, clean=False))
+            except RenderFailed as error:
+                raise BuildFailed(f"生成页面时出错：{error}")
         self._pages = current
         return len(changed)
 
@@ -219,6 +239,12 @@ class Fingerprints:
             found[spec.path] = hashlib.sha1(text.encode("utf-8")).hexdigest()
         self._models = {key: kept for key, kept in self._models.items() if key in self._seen}
         return found
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def published_media(hub: Hub) -> dict[Path, str]:

@@ -156,3 +156,13 @@ def test_a_missing_page_gets_the_sites_own_404(preview):
     assert "找不到这个页面" in response.text
     assert "测试云课堂" in response.text  # the site's header
     assert 'name="viewport"' in response.text
+
+
+def test_a_broken_template_is_shown_and_the_last_good_preview_stays(preview):
+    preview.hub.write("templates/lesson.html", "{% extends 'main.html' %}{% block content %}{{ lesson.title | no_such_filter }}{% endblock %}")
+    wait_for(lambda: 'role="alert"' in preview.page(LESSON), what="the problem banner")
+    page = preview.page(LESSON)
+    assert "templates/lesson.html:1: No filter named &#x27;no_such_filter&#x27;" in page
+    assert "第一课原标题" in page  # the last good version is still served
+    (preview.hub.root / "templates/lesson.html").unlink()
+    wait_for(lambda: 'role="alert"' not in preview.page(LESSON), what="the banner to go")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import material
+from jinja2 import TemplateError
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
@@ -51,6 +52,10 @@ def markdown_extensions() -> list[Any]:
     ]
 
 
+class RenderFailed(Exception):
+    """A page could not be rendered; the message says where (a template's file and line)."""
+
+
 @dataclass
 class Job:
     """What one engine run does besides rendering its pages."""
@@ -74,6 +79,16 @@ class _Warnings(logging.Handler):
         # editor's problem; it offers no other way to tell that warning apart.
         if "'dirty' build" not in message:
             self.messages.append(message)
+
+
+def _template_problem(error: TemplateError, root: Path) -> str:
+    """``templates/lesson.html:1: No filter named 'x'.`` where Jinja knows the place."""
+    filename, line = getattr(error, "filename", None), getattr(error, "lineno", None)
+    if not filename:
+        return str(error)
+    path = Path(filename)
+    shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    return f"{shown}:{line}: {error.message}" if line else f"{shown}: {error.message}"
 
 
 def theme_language(language: str) -> str:
@@ -138,6 +153,8 @@ def render(hub: Hub, specs: Sequence[PageSpec], site_dir: Path, data: TemplateDa
     try:
         with tempfile.TemporaryDirectory(prefix="kite-docs-") as docs_dir:
             mkdocs_build(mkdocs_config(hub, plugin, site_dir, Path(docs_dir), job.static), dirty=not job.clean)
+    except TemplateError as error:
+        raise RenderFailed(_template_problem(error, hub.root)) from error
     finally:
         logger.removeHandler(caught)
         logger.setLevel(before[0])

@@ -13,19 +13,21 @@ import json
 import logging
 import os
 import sqlite3
-from html import escape
+from datetime import datetime, timezone
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..formatting import zone_label
-from .checkin import Outcome, record
+from ..formatting import Dates, zone_label
+from .checkin import Outcome, clean, record
+from .confirmation import MAX_AGE, Confirmation, Confirmations, LinkInvalid
 from .sessions import Roster
 from .store import Store
+from .templating import EndpointPages
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +47,14 @@ def origin_of(url: str) -> str:
 
 
 def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tuple[str, ...] = (),
-               export_token: str | None = None) -> Starlette:
-    """The endpoint.  ``roster`` returns the current sessions and branches (they may be reloaded)."""
+               export_token: str | None = None, signing_key: str | None = None) -> Starlette:
+    """The endpoint.  ``roster`` returns the current sessions and branches (they may be reloaded).
+
+    ``signing_key`` signs confirmation links (default: $KITE_SECRET_KEY, else a key of this process's own).
+    """
     token = export_token if export_token is not None else os.environ.get(TOKEN_VARIABLE, "")
+    pages = EndpointPages(lambda: roster().config)
+    confirmations = Confirmations(signing_key)
 
     def allowed_origins() -> set[str]:
         return {origin_of(roster().config.site_url), *extra_origins}
@@ -69,6 +76,7 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
 
     async def checkin(request: Request) -> Response:
         wants_json = _wants_json(request)
+        now = datetime.now(timezone.utc)
         origin = request.headers.get("origin")
         try:
             if origin is not None and origin not in allowed_origins():
@@ -78,26 +86,38 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             outcome = Outcome(bad.status, "error", bad.message, bad.field)
         else:
             try:
-                outcome = record(store, roster(), fields)
+                outcome = record(store, roster(), fields, now)
             except sqlite3.OperationalError:
                 log.exception("签到数据库暂时不可用")
                 response = JSONResponse({"error": "签到服务繁忙，请稍后再试", "field": None}, status_code=503,
                                         headers={"Retry-After": "5"})
                 return cors(request, response)
-        return cors(request, _answer(request, outcome, fields if outcome.stored else {}, wants_json))
+        if wants_json:
+            return cors(request, _json_answer(outcome))
+        if not outcome.stored:
+            return cors(request, pages.render(request, "problem.html", outcome.status, heading="签到没有成功",
+                                              message=outcome.message, page_url=outcome.page_url))
+        # The confirmation page shows what this signed link carries: the values as stored.
+        stored = [clean(field, fields.get(field))[0] or "" for field in ("session", "branch", "name")]
+        link = confirmations.link(Confirmation(outcome.state, *stored, now))
+        # Relative, so the answer is right behind a proxy that mounts the endpoint under a path.
+        return cors(request, RedirectResponse(link, status_code=303))
 
     async def done(request: Request) -> Response:
-        state = request.query_params.get("state")
+        try:
+            confirmation = confirmations.read(request.query_params.get("t", ""))
+        except LinkInvalid as problem:
+            return pages.render(request, "checkin_link.html", 410 if problem.expired else 400,
+                                expired=problem.expired, max_days=MAX_AGE.days)
         current = roster()
-        session = current.sessions.get(request.query_params.get("session", ""))
-        if state not in ("recorded", "duplicate") or session is None:
-            return HTMLResponse(_page("找不到签到记录", "<p>这个链接不完整。请回到页面重新签到。</p>"), status_code=404)
-        name = escape(request.query_params.get("name", ""))
-        heading = "签到成功" if state == "recorded" else "已经签到"
-        detail = "本次签到已记录。" if state == "recorded" else "你之前已经签到过了，不用重复签到。"
-        body = (f"<p>{detail}</p><p>{escape(session.title)}{'<br>' + name if name else ''}</p>"
-                f'<p><a href="{escape(session.page_url)}">返回页面</a></p>')
-        return HTMLResponse(_page(heading, body))
+        session = current.sessions.get(confirmation.session)
+        dates = Dates(current.config.zone)
+        return pages.render(
+            request, "checkin_done.html", recorded=confirmation.recorded,
+            kind="党课" if confirmation.session.startswith("lessons/") else "活动",
+            title=session.title if session else confirmation.session, page_url=session.page_url if session else "",
+            name=confirmation.name, branch=confirmation.branch,
+            when=f"{dates.day_and_time(confirmation.at)}（{dates.label}）")
 
     async def export(request: Request) -> Response:
         supplied = request.headers.get("authorization", "")
@@ -172,28 +192,10 @@ def _parse(body: bytes, content_type: str) -> dict[str, Any]:
     raise BadRequest(400, "只接受表单或 JSON 格式的签到", "content-type")
 
 
-def _answer(request: Request, outcome: Outcome, fields: dict[str, Any], wants_json: bool) -> Response:
-    if wants_json:
-        if outcome.stored:
-            return JSONResponse({"status": outcome.state, "message": outcome.message}, status_code=outcome.status)
-        return JSONResponse({"error": outcome.message, "field": outcome.field}, status_code=outcome.status)
+def _json_answer(outcome: Outcome) -> Response:
     if outcome.stored:
-        query = urlencode({"state": outcome.state, "session": fields.get("session", ""), "name": fields.get("name", "")})
-        # Relative, so the answer is right behind a proxy that mounts the endpoint under a path.
-        return RedirectResponse(f"checkin/done?{query}", status_code=303)
-    back = f'<p><a href="{escape(outcome.page_url)}">返回页面</a></p>' if outcome.page_url else "<p>请返回上一页修改后再提交。</p>"
-    return HTMLResponse(_page("签到没有成功", f"<p>{escape(outcome.message)}</p>{back}"), status_code=outcome.status)
-
-
-def _page(heading: str, body: str) -> str:
-    return (
-        '<!doctype html><html lang="zh"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(heading)}</title>"
-        "<style>body{font:18px/1.7 system-ui,sans-serif;margin:0;padding:1.5rem;color:#222}"
-        "h1{color:#b71c1c;font-size:1.6rem}a{color:#b71c1c;display:inline-block;padding:.5rem 0}</style>"
-        f"</head><body><h1>{escape(heading)}</h1>{body}</body></html>"
-    )
+        return JSONResponse({"status": outcome.state, "message": outcome.message}, status_code=outcome.status)
+    return JSONResponse({"error": outcome.message, "field": outcome.field}, status_code=outcome.status)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

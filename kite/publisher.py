@@ -204,11 +204,13 @@ class Publisher:
 
 
 class Fingerprints:
-    """What each page is made of, hashed, to tell which pages an edit changed.
+    """What each page (or feed) is made of, hashed, to tell which ones an edit changed.
 
     Printing a model is the slow part, and the loader hands back the very same
     object for an unchanged file, so each model's text is kept by identity (the
-    object itself is kept too, so its id cannot be reused by another).
+    object itself is kept too, so its id cannot be reused by another).  A model's
+    printed form leaves out its body, so the body's hash is added: feeds quote the
+    body of an item without a summary.
     """
 
     def __init__(self) -> None:
@@ -221,7 +223,8 @@ class Fingerprints:
             self._seen.add(key)
             kept = self._models.get(key)
             if kept is None:
-                kept = self._models[key] = (value, repr(value))
+                body = hashlib.sha1(getattr(value, "body", "").encode("utf-8")).hexdigest()
+                kept = self._models[key] = (value, f"{value!r}|{body}")
             return kept[1]
         if isinstance(value, (list, tuple)):
             return "[" + ",".join(self.text(item) for item in value) + "]"

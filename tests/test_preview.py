@@ -83,6 +83,14 @@ def test_an_edit_shows_up_without_restarting(preview):
     assert "livereload" in preview.page(LESSON)
 
 
+def test_feeds_follow_an_edit_of_the_body_alone(preview):
+    # The lesson has no summary, so its feed entry quotes the body.
+    assert "原来的正文" in preview.page("lessons/rss.xml")
+    preview.hub.lesson("第一课", "title: 第一课原标题\ndate: 2026-03-01\nseries: 风筝精神\nattendance: true", body="只改了正文。\n")
+    wait_for(lambda: "只改了正文" in preview.page(LESSON), what="the edited page")
+    wait_for(lambda: "只改了正文" in preview.page("lessons/rss.xml"), what="the feed to follow")
+
+
 def test_a_broken_file_is_shown_in_the_browser_and_the_preview_survives(preview):
     preview.hub.lesson("坏文件", "title: 坏\ndate: 三月一日")
     wait_for(lambda: 'role="alert"' in preview.page(""), what="the problem banner")

@@ -1,0 +1,102 @@
+"""Full builds and preview updates of the benchmark hub, this tree beside another commit.
+
+Both versions build the same generated hub (bench/generate_hub.py, fixed seed), taking
+turns (old, new, old, new, …) so that a busy machine slows both alike; then each
+version's preview is timed from saving a lesson to serving it.  Prints every run and
+the medians, of wall time and of CPU time (user + system, the build and every process
+it started): on a shared machine the CPU time moves much less with the load.
+
+    .venv/bin/python bench/side_by_side.py [--against HEAD~1] [--runs 3] [--lessons 1566 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate_hub import generate  # noqa: E402
+from measure import run_measured  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+PREVIEW = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1] + "/bench")
+from build_bench import preview_latency
+print(" ".join(f"{t:.3f}" for t in preview_latency(Path(sys.argv[2]))))
+"""
+
+
+def export_commit(commit: str, target: Path) -> None:
+    """The tree of ``commit``, without touching this worktree."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit], check=True, capture_output=True).stdout
+    target.mkdir(parents=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+
+
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # every descendant waited for so far
+    return usage.ru_utime + usage.ru_stime
+
+
+def build_once(tree: Path, hub: Path, site: Path) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, peak memory in bytes) of one full build."""
+    started, cpu = time.monotonic(), cpu_of_children()
+    peak = run_measured([sys.executable, str(tree / "build.py"), "build", "-f", str(hub / "site_config.yml"), "-d", str(site)])
+    return time.monotonic() - started, cpu_of_children() - cpu, peak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", default="HEAD~1", help="the commit to compare with (default HEAD~1)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lessons", type=int, default=1566)
+    parser.add_argument("--episodes", type=int, default=300)
+    parser.add_argument("--announcements", type=int, default=600)
+    arguments = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="kite-side-by-side-") as folder:
+        work = Path(folder)
+        old_tree = work / "old"
+        export_commit(arguments.against, old_tree)
+        trees = {arguments.against: old_tree, "此工作树": REPO}
+        hub = work / "hub"
+        generate(hub, arguments.lessons, arguments.episodes, arguments.announcements)
+        print(f"生成的站点：{arguments.lessons} 篇党课、{arguments.episodes} 期节目、{arguments.announcements} 条活动通知")
+
+        builds: dict[str, list[tuple[float, float, int]]] = {label: [] for label in trees}
+        for run in range(arguments.runs):
+            for index, (label, tree) in enumerate(trees.items()):
+                builds[label].append(build_once(tree, hub, work / f"site-{index}"))
+                seconds, cpu, peak = builds[label][-1]
+                print(f"  第 {run + 1} 轮 {label}：{seconds:.1f} 秒（CPU {cpu:.1f} 秒），内存峰值 {peak / 2**20:.0f} MB", flush=True)
+
+        previews: dict[str, list[float]] = {}
+        for label, tree in trees.items():
+            result = subprocess.run([sys.executable, "-c", PREVIEW, str(tree), str(hub)], capture_output=True, text=True, check=True)
+            previews[label] = [float(value) for value in result.stdout.split()]
+
+        print()
+        for label in trees:
+            seconds = [t for t, _, _ in builds[label]]
+            cpu = [c for _, c, _ in builds[label]]
+            peak = max(p for _, _, p in builds[label])
+            latency = previews[label]
+            print(f"{label}")
+            print(f"  完整构建：中位数 {statistics.median(seconds):.1f} 秒（{', '.join(f'{t:.1f}' for t in seconds)}），"
+                  f"CPU 中位数 {statistics.median(cpu):.1f} 秒（{', '.join(f'{c:.1f}' for c in cpu)}），内存峰值 {peak / 2**20:.0f} MB")
+            print(f"  保存到预览更新：中位数 {statistics.median(latency):.2f} 秒（{', '.join(f'{t:.2f}' for t in latency)}）")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

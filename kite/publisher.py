@@ -26,7 +26,6 @@ from .compress import precompress, text_files
 from .media import MEDIA_DIR
 from .models import Hub
 from .pages import PageSpec, template_data
-from .engine import RenderFailed
 from .parallel import default_workers, render_pages
 from .progress import Progress
 from .search import SearchIndexFailed, index_search, reindex_search
@@ -76,7 +75,7 @@ class Publisher:
         data = template_data(hub, published_media(hub).values())
         try:
             warnings = render_pages(hub, specs, self.folder, data, self.progress.advance, self.workers)
-        except RenderFailed as error:
+        except engine.RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
         self._pages = self._fingerprints.of(specs) if self.incremental else {}
         self._files, self._made = {}, {}  # the folder was emptied; templates or config may differ
@@ -92,7 +91,7 @@ class Publisher:
             data = template_data(hub, published_media(hub).values())
             try:
                 engine.render(hub, specs, self.folder, data, engine.Job(write=changed, static=False, clean=False))
-            except RenderFailed as error:
+            except engine.RenderFailed as error:
                 raise BuildFailed(f"生成页面时出错：{error}")
         self._pages = current
         return len(changed)

@@ -98,6 +98,13 @@ class _PlacedElsewhere(File):
         pass
 
 
+# Material's base.html puts its drawer and search toggles on every page, outside any block a
+# template can override; without Material's JavaScript they do nothing, and `autocomplete` on a
+# checkbox is invalid HTML.
+_UNUSED_TOGGLES = re.compile(r'\s*<input class="md-toggle" data-md-toggle="(?:drawer|search)"[^>]*>'
+                             r'|\s*<label class="md-overlay" for="__drawer"></label>')
+
+
 class KitePlugin(BasePlugin):
     """Feeds Kite's pages and shared template data into a MkDocs build."""
 
@@ -149,7 +156,10 @@ class KitePlugin(BasePlugin):
         if not self._writes(page):
             return ""  # MkDocs writes nothing for empty output
         self.job.on_page()
-        return output
+        return _UNUSED_TOGGLES.sub("", output)
+
+    def on_post_template(self, output: str, *, template_name: str, config: MkDocsConfig) -> str:
+        return _UNUSED_TOGGLES.sub("", output)  # 404.html
 
     def on_page_context(self, context: dict[str, Any], *, page, config: MkDocsConfig, nav) -> dict[str, Any]:
         spec = self.specs[page.file.src_uri]

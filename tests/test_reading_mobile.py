@@ -150,3 +150,118 @@ def test_a_wide_table_scrolls_in_its_own_box_with_a_cue_and_by_keyboard(browser,
     end = wide.screenshot(path="/tmp/shots/wide-end.png")
     assert shading(end, "left") > shading(end, "right") + 15
     context.close()
+
+
+PAGES = [
+    "",
+    "lessons/",
+    "lessons/tags/" + quote("党史") + "/",
+    WAGE_LESSON,
+    "lessons/" + quote("技能证书怎么考") + "/",
+    "episodes/",
+    "episodes/xiangyin-01-huangmeitian/",
+    "announcements/",
+    "announcements/2026-12-hongyan-yexue/",
+    "search/?q=" + quote("工资"),
+]
+
+# Every piece of visible text with the size it is drawn at.
+TEXT_SIZES = """() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    const element = node.parentElement;
+    if (!node.data.trim() || element.closest('.md-skip, [aria-hidden=true]')) continue;
+    const box = element.getBoundingClientRect();
+    if (box.width < 2 || box.height < 2 || getComputedStyle(element).visibility === 'hidden') continue;
+    found.push([parseFloat(getComputedStyle(element).fontSize), node.data.trim().slice(0, 20)]);
+  }
+  return found;
+}"""
+
+
+def open_everything(page, url: str) -> None:
+    open_page(page, url)
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    if "search/" in url:
+        page.locator("#kite-search-results li").first.wait_for()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_text_a_member_needs_is_under_14px(phone_at, site_url, path):
+    open_everything(phone_at, site_url + path)
+    small = [(size, text) for size, text in phone_at.evaluate(TEXT_SIZES) if size < 14]
+    assert small == []
+    body = phone_at.locator(".md-typeset :is(p, li, td, dd, summary)").evaluate_all(
+        "els => els.filter(e => e.offsetParent && e.textContent.trim()).map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert body and min(body) >= 16
+
+
+def test_the_chinese_font_stack_is_the_one_used(phone, site_url):
+    open_page(phone, site_url + WAGE_LESSON)
+    for selector in ("body", "article p", "#checkin-name", "button[type=submit]"):
+        family = phone.locator(selector).first.evaluate("e => getComputedStyle(e).fontFamily")
+        assert family.startswith('system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC"'), (selector, family)
+
+
+def test_the_tag_box_is_readable_and_in_the_site_colours(phone, site_url):
+    open_page(phone, site_url + "lessons/")
+    summary = phone.locator("details.kite-more > summary")
+    assert summary.inner_text().startswith("按标签浏览")
+    style = summary.evaluate("""s => ({size: parseFloat(getComputedStyle(s).fontSize), color: getComputedStyle(s).color,
+        icon: getComputedStyle(s, '::before').display, border: getComputedStyle(s.parentElement).borderTopColor})""")
+    assert style["size"] >= 16
+    assert style["color"] == "rgb(183, 28, 28)"  # the theme's red, not Material's blue note
+    assert style["icon"] == "none"  # no pencil
+    assert "68, 138, 255" not in style["border"]
+    summary.click()
+    counts = phone.locator(".kite-terms small").evaluate_all("els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert counts and min(counts) >= 14
+
+
+def test_series_and_tag_buttons_have_their_text_in_the_middle(phone, site_url):
+    open_page(phone, site_url + "lessons/tags/" + quote("党史") + "/")
+    phone.evaluate("document.querySelector('details.kite-more').open = true")
+    offsets = phone.locator(".kite-terms a, .kite-tags a").evaluate_all("""links => links.map(a => {
+        const range = document.createRange();
+        range.selectNodeContents(a);
+        const text = range.getBoundingClientRect(), box = a.getBoundingClientRect();
+        return (text.top + text.bottom) / 2 - (box.top + box.bottom) / 2;
+    })""")
+    assert len(offsets) > 10
+    assert max(map(abs, offsets)) <= 2, offsets
+
+
+@pytest.mark.parametrize("path", ["", "lessons/", "search/"])
+def test_every_tab_and_search_are_on_screen(phone_at, site_url, path):
+    page = phone_at
+    open_page(page, site_url + path)
+    tabs = page.get_by_role("navigation", name="栏目").get_by_role("link")
+    assert tabs.all_inner_texts() == ["首页", "党课开讲啦", "乡音e课堂", "活动通知"]
+    search = page.locator("header").get_by_role("link", name="搜索")
+    for link in [*tabs.all(), search]:
+        box = link.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= page.width, link.inner_text()
+        assert box["height"] >= 40
+    assert (search.get_attribute("aria-current") == "page") == (path == "search/")
+
+
+# Paragraph-like elements only: a list item holding a title and a paragraph is two blocks, not one.
+ORPHANS = """(elements) => elements
+  .filter(e => e.offsetParent && e.textContent.trim())
+  .filter(e => ![...e.children].some(c => !getComputedStyle(c).display.startsWith('inline')))
+  .map(e => {
+  const lines = (%s)(e);
+  const last = (lines[lines.length - 1] || '').replace(/[\\s，、。；：！？,.;:!?“”‘’（）()…—·-]/g, '');
+  return [lines.length, last, e.textContent.trim().slice(0, 30)];
+})""" % LINES_OF
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_single_character_alone_on_the_last_line(phone_at, site_url, path):
+    open_everything(phone_at, site_url + path)
+    found = phone_at.locator(
+        ".md-typeset :is(h1, h2, h3, p, li, dd, td, summary), .md-typeset .kite-card__title"
+    ).evaluate_all(ORPHANS)
+    orphans = [text for lines, last, text in found if lines > 1 and len(last) == 1]
+    assert orphans == []

@@ -155,17 +155,16 @@ def _full_width_colons(text: str, shown: str, first_line: int) -> tuple[list[Pro
         indent = len(line) - len(line.lstrip(" "))
         if block_indent is not None and (not line.strip() or indent > block_indent):
             continue
-        block_indent = indent if _BLOCK_SCALAR.search(line) else None
         slip = _FULL_WIDTH_KEY.match(line)
-        if slip is None:
-            continue
-        key, value = slip["key"], slip["value"].rstrip()
-        shown_value = value if len(value) <= 20 else value[:20] + "…"
-        problems.append(Problem(
-            shown, first_line + number, key,
-            f"字段名后的冒号必须是半角“:”，这里是全角“：”（用中文输入法时最常见的笔误），应写成 {key}: {shown_value}",
-        ))
-        lines[number] = f"{slip['lead']}{key}: {value}"
+        if slip is not None:
+            key, value = slip["key"], slip["value"].rstrip()
+            shown_value = value if len(value) <= 20 else value[:20] + "…"
+            problems.append(Problem(
+                shown, first_line + number, key,
+                f"字段名后的冒号必须是半角“:”，这里是全角“：”（用中文输入法时最常见的笔误），应写成 {key}: {shown_value}",
+            ))
+            lines[number] = line = f"{slip['lead']}{key}: {value}"
+        block_indent = indent if _BLOCK_SCALAR.search(line) else None
     return problems, "\n".join(lines)
 
 

@@ -312,6 +312,13 @@ def test_every_full_width_colon_and_other_syntax_errors_in_one_run(hub):
     assert "引号没有闭合" in found[2]
 
 
+def test_a_text_block_opened_with_a_full_width_colon_is_still_text(hub):
+    hub.lesson("a", "title: 甲\ndate: 2026-03-01\nsummary：|\n  note：系好安全带")
+    assert problems(hub) == [
+        "lessons/a.md:4: summary: 字段名后的冒号必须是半角“:”，这里是全角“：”（用中文输入法时最常见的笔误），应写成 summary: |",
+    ]
+
+
 def test_full_width_colons_inside_values_and_text_blocks_are_text(hub):
     hub.lesson("a", "title: 注意：安全第一\ndate: 2026-03-01\nsummary: |\n  要点：戴好安全帽\n  note：系好安全带")
     (lesson,) = load_hub(hub.config).lessons

@@ -6,16 +6,21 @@ as CommonMark would read them:
 
 - a list right under a paragraph, without a blank line, is a list;
 - a web address right after Chinese punctuation (``详见：https://…``) is a link.
+
+It also gets tables ready for a phone (see ``_PhoneTables``).
 """
 
 from __future__ import annotations
 
+import html
 import re
+import xml.etree.ElementTree as etree
 
 from markdown import Markdown
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import HTML_PLACEHOLDER_RE
 
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|1[.)])\s+\S")
@@ -69,11 +74,73 @@ class _LazyImages(Treeprocessor):
             image.set("decoding", image.get("decoding", "async"))
 
 
+class _PhoneTables(Treeprocessor):
+    """Puts each table in a box of its own and says how it should read on a phone.
+
+    The box scrolls sideways where a table is wider than the screen, and a keyboard can focus
+    it (a scrolling region nobody can reach is an axe violation).  Cells break lines only at
+    punctuation and spaces (kite.css); a table too wide for a 360 px phone that way is marked to be
+    read there as stacked rows, each cell under its column's name, instead of breaking words
+    every few characters or hiding columns off screen.
+    """
+
+    def run(self, root):
+        for parent in list(root.iter()):
+            for index, table in enumerate(list(parent)):
+                if table.tag != "table":
+                    continue
+                rows = [[self._text(cell) for cell in row if cell.tag in ("th", "td")] for row in table.iter("tr")]
+                headers = [self._text(cell) for cell in table.iter("th")]
+                # Named by its columns, so a screen reader says which table the region holds.
+                label = "表格：" + "、".join(h for h in headers if h) if any(headers) else "表格"
+                box = etree.Element("div", {"class": "kite-table", "role": "region", "tabindex": "0",
+                                            "aria-label": label})
+                if _width_in_em(rows) > _PHONE_EM:
+                    box.set("class", "kite-table kite-table--stack")
+                    for row in table.iter("tr"):
+                        for cell, name in zip((c for c in row if c.tag == "td"), headers):
+                            if name:
+                                cell.set("data-label", name)
+                box.tail, table.tail = table.tail, None
+                parent[index] = box
+                box.append(table)
+
+    def _text(self, cell) -> str:
+        # Raw HTML and entities are held back by Python-Markdown until the end; put back their text.
+        def stashed(found: re.Match) -> str:
+            raw = self.md.htmlStash.rawHtmlBlocks[int(found[1])]
+            return html.unescape(re.sub(r"<[^>]*>", "", str(raw)))
+
+        return HTML_PLACEHOLDER_RE.sub(stashed, "".join(cell.itertext())).strip()
+
+
+# The text column of a 360 px phone, in em of 16 px body text (the page keeps .8rem each side).
+_PHONE_EM = (360 - 2 * 16) / 16
+_CELL_PADDING_EM = 1.2
+# Where a line may break in a cell: kite.css keeps the characters between these together.
+_BREAKS = re.compile(r"[\s，、。；：！？,;:!?/（）()]+")
+
+
+def _width_in_em(rows: list[list[str]]) -> float:
+    """How wide a table is with no word broken, roughly: a CJK character is 1 em, Latin about .55."""
+    widths: dict[int, float] = {}
+    for row in rows:
+        for column, text in enumerate(row):
+            longest = max((_em(word) + 1 for word in _BREAKS.split(text)), default=0)  # + the punctuation
+            widths[column] = max(widths.get(column, 0), longest)
+    return sum(width + _CELL_PADDING_EM for width in widths.values())
+
+
+def _em(text: str) -> float:
+    return sum(1 if ord(char) > 0x2E7F else 0.55 for char in text)
+
+
 class KiteMarkup(Extension):
     def extendMarkdown(self, md: Markdown) -> None:
         md.preprocessors.register(_ListsAfterParagraphs(md), "kite_lists_after_paragraphs", 25)
         md.preprocessors.register(_AddressesAfterChinese(md), "kite_addresses_after_chinese", 24)
         md.treeprocessors.register(_LazyImages(md), "kite_lazy_images", 0)
+        md.treeprocessors.register(_PhoneTables(md), "kite_phone_tables", 0)
 
 
 def makeExtension(**kwargs) -> KiteMarkup:  # the name Python-Markdown looks for

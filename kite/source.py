@@ -7,6 +7,7 @@ into False never reach validation; the schema decides what a string means.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,10 @@ def read_yaml(path: Path, shown: str) -> RawDocument:
 
 def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tuple[dict[str, Any], dict[Loc, int]]:
     """Parse a YAML mapping, keeping the file line of every key and list item."""
+    # A full-width colon after a field name makes YAML fail a line or more further on, with advice
+    # that does not fit; each such line is reported itself, and the rest is read as if it were fixed
+    # so that any other syntax error is still found in this run.
+    slips, text = _full_width_colons(text, shown, first_line)
     try:
         root = yaml.compose(text, Loader=yaml.BaseLoader)
     except yaml.MarkedYAMLError as error:
@@ -92,9 +97,11 @@ def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tu
         scanning = (error.context or "").startswith("while scanning") and error.context_mark is not None
         mark = (error.context_mark if scanning else None) or error.problem_mark or error.context_mark
         line = first_line + (mark.line if mark else 0)
-        raise SourceError([Problem(shown, line, FRONT_MATTER, f"YAML 语法错误：{_explain(error, text, mark)}")])
+        raise SourceError([*slips, Problem(shown, line, FRONT_MATTER, f"YAML 语法错误：{_explain(error, text, mark)}")])
     except yaml.YAMLError as error:
-        raise SourceError([Problem(shown, empty_line, FRONT_MATTER, f"YAML 语法错误：{error}")])
+        raise SourceError([*slips, Problem(shown, empty_line, FRONT_MATTER, f"YAML 语法错误：{error}")])
+    if slips:
+        raise SourceError(slips)
     if root is None:
         return {}, {}
     if not isinstance(root, yaml.MappingNode):
@@ -130,6 +137,33 @@ def _to_python(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[
         mapping[key] = _to_python(value_node, loc + (key,), lines, problems, shown, first_line)
     return mapping
 
+
+# A field name (all of Kite's are ASCII) followed by a full-width colon.
+_FULL_WIDTH_KEY = re.compile(r"^(?P<lead>[ \t]*(?:-[ \t]+)?)(?P<key>[A-Za-z_][A-Za-z0-9_-]*)[ \t]*：[ \t]*(?P<value>.*)$")
+# A key whose value is a block of text (``summary: |``): the lines under it are text, not fields.
+_BLOCK_SCALAR = re.compile(r"(?:^|[ \t])(?:-|[^ \t#][^#]*:)[ \t]+[|>][-+0-9]*[ \t]*(?:#.*)?$")
+
+
+def _full_width_colons(text: str, shown: str, first_line: int) -> tuple[list[Problem], str]:
+    """The lines whose field name is followed by ``：`` instead of ``:``, and the text with them fixed."""
+    problems: list[Problem] = []
+    lines = text.split("\n")
+    block_indent: int | None = None
+    for number, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip(" "))
+        if block_indent is not None and (not line.strip() or indent > block_indent):
+            continue
+        slip = _FULL_WIDTH_KEY.match(line)
+        if slip is not None:
+            key, value = slip["key"], slip["value"].rstrip()
+            shown_value = value if len(value) <= 20 else value[:20] + "…"
+            problems.append(Problem(
+                shown, first_line + number, key,
+                f"字段名后的冒号必须是半角“:”，这里是全角“：”（用中文输入法时最常见的笔误），应写成 {key}: {shown_value}",
+            ))
+            lines[number] = line = f"{slip['lead']}{key}: {value}"
+        block_indent = indent if _BLOCK_SCALAR.search(line) else None
+    return problems, "\n".join(lines)
 
 
 _YAML_HINTS = [

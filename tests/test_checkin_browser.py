@@ -94,3 +94,27 @@ def test_form_fits_a_phone_and_has_grouped_branches(phone, checkin_site):
     assert phone.locator("input[name=session]").get_attribute("value") == "lessons/签到课"
     trap = phone.locator("#checkin-website").bounding_box()
     assert trap is None or trap["x"] + trap["width"] <= 0  # the honeypot is off screen
+
+
+def test_an_old_answer_goes_once_the_form_changes(phone, checkin_site):
+    page_url, endpoint = checkin_site
+    phone.goto(page_url)
+    status = phone.locator(".kite-form__status")
+    for _ in range(2):
+        fill(phone, "陈国华")
+        phone.click("form[data-kite-checkin] button[type=submit]")
+        phone.wait_for_function("/成功|已经/.test(document.querySelector('.kite-form__status').textContent)")
+    assert "已经签到" in status.inner_text()
+    # Cleared name, tap 签到: the browser's "required" bubble must not stand beside the old green message.
+    phone.fill("#checkin-name", "")
+    phone.click("form[data-kite-checkin] button[type=submit]")
+    assert phone.evaluate("document.querySelector('#checkin-name').validity.valueMissing")
+    assert status.inner_text() == ""
+    # An error answer goes too when the field it names is corrected.
+    fill(phone, "   ")
+    phone.click("form[data-kite-checkin] button[type=submit]")
+    phone.wait_for_function("document.querySelector('#checkin-name').getAttribute('aria-invalid') === 'true'")
+    phone.locator("#checkin-name").press_sequentially("李")
+    assert status.inner_text() == ""
+    assert phone.locator("#checkin-name").get_attribute("aria-invalid") is None
+    assert exported_names(endpoint) == ["陈国华"]

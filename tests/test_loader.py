@@ -290,3 +290,42 @@ def test_a_podcast_cover_podcast_apps_would_refuse_is_a_warning(hub):
     (hub.root / "content/media/cover.png").unlink()
     assert [str(w) for w in load_hub(hub.config).warnings] == [
         "site_config.yml:10: podcast.image: 找不到封面图片 content/media/cover.png"]
+
+
+def test_full_width_colon_after_a_field_name_is_reported_on_its_own_line(hub):
+    # The commonest slip with a Chinese input method; YAML alone would blame line 3 and talk about quotes.
+    hub.lesson("a", "title：测试新课\ndate: 2026-03-01")
+    assert problems(hub) == [
+        "lessons/a.md:2: title: 字段名后的冒号必须是半角“:”，这里是全角“：”（用中文输入法时最常见的笔误），应写成 title: 测试新课",
+    ]
+
+
+def test_every_full_width_colon_and_other_syntax_errors_in_one_run(hub):
+    hub.lesson("a", 'title: 甲\ndate： 2026-03-01\ntags：[党章]\nspeaker: "未闭合')
+    found = problems(hub)
+    assert [p.split(": ", 2)[:2] for p in found] == [
+        ["lessons/a.md:3", "date"],
+        ["lessons/a.md:4", "tags"],
+        ["lessons/a.md:5", "front-matter"],
+    ]
+    assert found[0].endswith("应写成 date: 2026-03-01")
+    assert "引号没有闭合" in found[2]
+
+
+def test_a_text_block_opened_with_a_full_width_colon_is_still_text(hub):
+    hub.lesson("a", "title: 甲\ndate: 2026-03-01\nsummary：|\n  note：系好安全带")
+    assert problems(hub) == [
+        "lessons/a.md:4: summary: 字段名后的冒号必须是半角“:”，这里是全角“：”（用中文输入法时最常见的笔误），应写成 summary: |",
+    ]
+
+
+def test_full_width_colons_inside_values_and_text_blocks_are_text(hub):
+    hub.lesson("a", "title: 注意：安全第一\ndate: 2026-03-01\nsummary: |\n  要点：戴好安全帽\n  note：系好安全带")
+    (lesson,) = load_hub(hub.config).lessons
+    assert lesson.title == "注意：安全第一"
+    assert lesson.summary == "要点：戴好安全帽\nnote：系好安全带"
+
+
+def test_full_width_colon_in_the_config_is_reported(hub):
+    hub.write("site_config.yml", hub.config.read_text(encoding="utf-8").replace("site_name: ", "site_name："))
+    assert problems(hub)[0].startswith("site_config.yml:1: site_name: 字段名后的冒号必须是半角“:”")

@@ -51,3 +51,16 @@ def test_code_is_not_touched():
 def test_images_load_lazily():
     html = render("![工地](../content/media/a.jpg)")
     assert 'loading="lazy"' in html and 'decoding="async"' in html
+
+
+def test_tables_get_a_focusable_box_named_by_their_columns():
+    html = render("| 序号 | 姓名 &amp; 职务 |\n|---|---|\n| 1 | 张三 |\n")
+    assert html.startswith('<div aria-label="表格：序号、姓名 &amp; 职务" class="kite-table" role="region" tabindex="0"><table>')
+    assert "data-label" not in html  # fits a phone as a table
+
+
+def test_a_table_too_wide_for_a_phone_is_marked_to_stack_with_its_column_names():
+    html = render("| 环节 | 时间 | 谁来做 | 自己要做什么 |\n|---|---|---|---|\n"
+                  "| 考勤确认 | 每月1日至5日 | 班组长、劳资专管员 | 核对出勤天数，签字确认 |\n")
+    assert 'class="kite-table kite-table--stack"' in html
+    assert '<td data-label="环节">考勤确认</td>' in html and '<td data-label="谁来做">班组长、劳资专管员</td>' in html

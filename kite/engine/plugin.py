@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from html import escape
 from pathlib import Path
@@ -33,6 +34,13 @@ class _PlacedElsewhere(File):
 
     def copy_file(self, dirty: bool = False) -> None:
         pass
+
+
+# Material's base.html puts its drawer and search toggles on every page, outside any block a
+# template can override; without Material's JavaScript they do nothing, and `autocomplete` on a
+# checkbox is invalid HTML.
+_UNUSED_TOGGLES = re.compile(r'\s*<input class="md-toggle" data-md-toggle="(?:drawer|search)"[^>]*>'
+                             r'|\s*<label class="md-overlay" for="__drawer"></label>')
 
 
 class KitePlugin(BasePlugin):
@@ -103,7 +111,10 @@ class KitePlugin(BasePlugin):
         if not self._writes(page):
             return ""  # MkDocs writes nothing for empty output
         self.page_written()
-        return output
+        return _UNUSED_TOGGLES.sub("", output)
+
+    def on_post_template(self, output: str, *, template_name: str, config: MkDocsConfig) -> str:
+        return _UNUSED_TOGGLES.sub("", output)  # 404.html
 
 
 def bytecode_folder() -> str:

@@ -28,6 +28,18 @@
       }
     }
 
+    // An answer belongs to what was sent: once the member changes the form, or the browser refuses
+    // it (its own "please fill in" bubble), an old 签到成功 or error beside it would mislead.
+    function forget(event) {
+      if (button.disabled) return; // a request is on its way; its answer replaces the message
+      status.className = "kite-form__status";
+      status.textContent = "";
+      if (event.target && event.target.removeAttribute) event.target.removeAttribute("aria-invalid");
+    }
+    form.addEventListener("input", forget);
+    form.addEventListener("change", forget);
+    form.addEventListener("invalid", forget, true); // `invalid` does not bubble
+
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (el) {

@@ -17,6 +17,54 @@ async function engine() {
   return pagefind;
 }
 
+// What a hit is, for pages whose template does not say (a hub's own templates).
+const KINDS = { "lessons/": "党课", "episodes/": "乡音e课堂", "announcements/": "活动" };
+
+function kindOf(data) {
+  if (data.meta && data.meta.kind) return data.meta.kind;
+  const path = new URL(data.url, location.href).pathname;
+  const section = Object.keys(KINDS).find((prefix) => path.startsWith(siteRoot + prefix));
+  return section ? KINDS[section] : "";
+}
+
+// Pagefind's excerpt is a window of words around the match; where that window starts or ends
+// inside a sentence, say so with an ellipsis instead of a stray 、 or a cut-off word.
+const SENTENCE_END = /[。！？!?.…；;]$/;
+const LEADING_PUNCTUATION = /^[\s，、；：,;:）)」』”’]+/;
+
+function snippet(data) {
+  const excerpt = document.createElement("p");
+  excerpt.className = "kite-card__summary";
+  const parsed = document.createElement("template");
+  parsed.innerHTML = data.excerpt; // page text, escaped by Pagefind, with <mark> around the words found
+  const plain = parsed.content.textContent.trim();
+  const content = data.content || "";
+  const at = plain ? content.indexOf(plain) : -1;
+  const before = at > 0 ? content.slice(0, at).trimEnd() : "";
+  const startsInside = at < 0 ? !content.startsWith(plain) : before !== "" && !SENTENCE_END.test(before);
+  const endsInside = (at < 0 || content.slice(at + plain.length).trim() !== "") && !SENTENCE_END.test(plain);
+  excerpt.append(...parsed.content.childNodes);
+  excerpt.normalize();
+  const first = excerpt.firstChild;
+  if (startsInside) {
+    if (first && first.nodeType === Node.TEXT_NODE) first.data = first.data.replace(LEADING_PUNCTUATION, "");
+    excerpt.prepend("…");
+  }
+  // The last two characters (and the ellipsis) stay together: no lone character on the last line.
+  // (CSS text-wrap: pretty gives up on a paragraph with <mark> in it.)
+  const last = excerpt.lastChild;
+  const tail = document.createElement("span");
+  tail.className = "kite-nobr";
+  if (last && last.nodeType === Node.TEXT_NODE && last.data.trimEnd().length >= 2) {
+    last.data = last.data.trimEnd();
+    tail.textContent = last.data.slice(-2);
+    last.data = last.data.slice(0, -2);
+  }
+  if (endsInside) tail.append("…");
+  if (tail.textContent) excerpt.append(tail);
+  return excerpt;
+}
+
 function show(results, query) {
   list.replaceChildren();
   for (const data of results) {
@@ -26,10 +74,16 @@ function show(results, query) {
     link.className = "kite-card__title";
     link.href = data.url;
     link.textContent = (data.meta && data.meta.title) || data.url;
-    const excerpt = document.createElement("p");
-    excerpt.className = "kite-card__summary";
-    excerpt.innerHTML = data.excerpt;
-    item.append(link, excerpt);
+    const about = document.createElement("p");
+    about.className = "kite-card__meta";
+    const kind = document.createElement("span");
+    kind.className = "kite-kind";
+    kind.textContent = kindOf(data);
+    about.append(kind);
+    if (data.meta && data.meta.date) about.append(` · ${data.meta.date}`);
+    item.append(link);
+    if (kind.textContent) item.append(about);
+    item.append(snippet(data));
     list.append(item);
   }
   status.textContent = results.length ? `“${query}”找到 ${results.length} 条结果` : `没有找到与“${query}”相关的内容，换个词试试`;

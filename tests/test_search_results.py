@@ -1,0 +1,44 @@
+"""Search results at phone size: what each hit is, and where its snippet is cut."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def site_url(sample_site, serve_dir):
+    return serve_dir(sample_site)
+
+
+def results(page, site_url: str, query: str) -> list[dict]:
+    assert page.goto(site_url + "search/?q=" + quote(query)).ok
+    page.locator("#kite-search-results li").first.wait_for()
+    return page.locator("#kite-search-results li").evaluate_all("""items => items.map(li => ({
+        title: li.querySelector('.kite-card__title').textContent,
+        kind: li.querySelector('.kite-kind') ? li.querySelector('.kite-kind').textContent : '',
+        about: li.querySelector('.kite-card__meta') ? li.querySelector('.kite-card__meta').textContent : '',
+        snippet: li.querySelector('.kite-card__summary').textContent,
+    }))""")
+
+
+def test_each_hit_says_what_it_is_and_when(phone, site_url):
+    found = {r["title"]: r for r in results(phone, site_url, "工资")}
+    assert found["工钱怎么发、什么时候发，心里要有本账"]["kind"] == "党课"
+    assert found["腊月里算工钱，不慌不乱"]["kind"] == "乡音e课堂"
+    assert found["9月主题党日：学条例、护工钱"]["kind"] == "活动"
+    assert found["工钱怎么发、什么时候发，心里要有本账"]["about"] == "党课 · 2025年6月10日"
+    assert all(r["kind"] in ("党课", "乡音e课堂", "活动") for r in found.values())
+
+
+def test_a_snippet_cut_inside_a_sentence_shows_an_ellipsis(phone, site_url):
+    found = {r["title"]: r["snippet"] for r in results(phone, site_url, "工资")}
+    # Pagefind's window starts after a comma here: the comma goes, an ellipsis says text came before.
+    helpers = found["搭把手：工地上的党员互助小组"]
+    assert helpers.startswith("…小组通过联合党委")
+    assert helpers.endswith("陪着走正规渠道反映。")  # ends with its sentence: no ellipsis
+    wages = found["工钱怎么发、什么时候发，心里要有本账"]
+    assert wages.startswith("…通过银行直接把工资") and wages.endswith("一张工资支付时间…")
+    for snippet in found.values():
+        assert not snippet.startswith(("，", "、", "；", "：", "…，", "…、"))

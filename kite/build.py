@@ -24,6 +24,7 @@ from . import feeds, ics
 from .errors import ContentErrors, Problem
 from .loader import Hub, load_hub
 from .media import MEDIA_DIR
+from .offline import OfflineFilesFailed, offline_files
 from .pages import PageSpec, site_pages
 from .compress import precompress, text_files
 from .parallel import RenderFailed, default_workers, render_pages
@@ -81,6 +82,11 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, end
         report.feeds = write_files(staging, files, progress.advance)
         progress.stage("复制媒体")
         report.media = copy_media(hub, staging, progress.advance)
+        progress.stage("离线阅读")
+        try:
+            write_files(staging, offline_files(staging, hub.config), progress.advance)
+        except OfflineFilesFailed as error:
+            raise BuildFailed(str(error))
         progress.stage("搜索索引")
         index_search(staging)
         progress.advance()
@@ -169,10 +175,14 @@ def site_files(hub: Hub, specs: list[PageSpec], memo: dict | None = None) -> dic
     return files
 
 
-def write_files(staging: Path, files: dict[str, str], advance: Callable[[], None]) -> int:
+def write_files(staging: Path, files: dict[str, str | bytes], advance: Callable[[], None]) -> int:
     for path, text in files.items():
         target = staging / path
         target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            target.write_bytes(text)
+            advance()
+            continue
         # newline="" keeps the calendar's CRLF line ends exactly as RFC 5545 wants them.
         with open(target, "w", encoding="utf-8", newline="") as out:
             out.write(text)

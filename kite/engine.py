@@ -160,7 +160,7 @@ class KitePlugin(BasePlugin):
 
 # Kite's own assets get their content's hash in their names, so servers can let phones
 # cache them for a year: a changed file is a new URL.
-FINGERPRINTED = ("assets/kite.css", "assets/search.js", "assets/checkin.js", "assets/kite.svg")
+FINGERPRINTED = ("assets/kite.css", "assets/search.js", "assets/checkin.js", "assets/offline.js", "assets/kite.svg")
 
 
 def fingerprint_assets(files: Files, config: MkDocsConfig) -> dict[str, str]:
@@ -238,7 +238,10 @@ def mkdocs_config(hub: Hub, specs: list[PageSpec], site_dir: Path, docs_dir: Pat
         # A hub's own templates override the built-in ones file by file.
         config.theme.dirs.insert(0, str(hub_templates))
     # Kite writes its own sitemap.xml (see feeds.sitemap) so that parallel jobs agree on it.
+    # offline.html is the page the service worker shows offline (kite/offline.py).
     config.theme.static_templates.intersection_update({"404.html"} if job.static else set())
+    if job.static:
+        config.theme.static_templates.add("offline.html")
     config.plugins["kite"] = KitePlugin(specs, globals_, job)
     return config
 

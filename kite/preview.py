@@ -27,6 +27,7 @@ from . import engine
 from .build import build, copy_media, index_search, site_files, subscriptions, template_globals, write_files
 from .errors import ContentErrors, Problem
 from .loader import CONTENT_DIRS, Hub, ItemCache, load_hub
+from .offline import remove_worker
 from .pages import PageSpec, site_pages
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class Preview:
             self.memo = {}
             self.written = {}
             report = build(self.config_path, self.site_dir, now=now, endpoint=self.endpoint, memo=self.memo)
+            remove_worker(self.site_dir)
             self.fingerprints = self.hasher.of(specs)
             self.written = subscriptions(hub, self.memo)  # what the build wrote, as the memo holds it
             self.everything_stamp = stamp

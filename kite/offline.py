@@ -6,8 +6,8 @@ every page and asset is written and writes what it returns.  The worker's logic 
 
 - ``version``: the content hash of the shell it precaches (and of the worker's own code), so
   a changed stylesheet or offline page is a new cache and old builds' caches can be dropped;
-- ``pages``: the content hash of every page, so that a new build of the lessons (and only
-  that) makes browsers fetch the new worker, which then refreshes the lessons members saved.
+- ``pages``: the content hash of the lessons and episodes, so that a new build of them (and
+  only that) makes browsers fetch the new worker, which then refreshes what members saved.
 """
 
 from __future__ import annotations
@@ -117,10 +117,15 @@ def shell_paths(site: Path) -> list[str]:
     return sorted(found)
 
 
+# What members save: lessons, and episodes with their audio.  Lists and the home page change
+# with the time of the build (upcoming activities), which must not refresh every saved lesson.
+SAVED_SECTIONS = ("lessons", "episodes")
+
+
 def page_hash(site: Path) -> str:
-    """The content hash of every page: it changes when a build changes what members read."""
+    """The content hash of the pages members save: it changes when a build changes what they read."""
     digest = hashlib.sha256()
-    for path in sorted(site.rglob("*.html")):
+    for path in sorted(path for section in SAVED_SECTIONS for path in (site / section).rglob("*.html")):
         digest.update(path.relative_to(site).as_posix().encode("utf-8") + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]

@@ -1,6 +1,6 @@
 // Kite's service worker: lessons that stay on the phone when the network does not.
 // The build puts `const BUILD = {...}` above this line (kite/offline.py): `version` (hash of
-// the shell), `pages` (hash of every page), `precache`, `offline`, `siteName`, `endpoint`.
+// the shell), `pages` (hash of the lessons and episodes), `precache`, `offline`, `siteName`, `endpoint`.
 //
 // Workbox's strategies are the model: the shell is precached once the page has loaded;
 // pages are stale-while-revalidate; fingerprinted assets and images cache-first; audio is
@@ -194,8 +194,10 @@ function imagesOf(html, base) {
 
 // Visited pages are kept up to KEEP_VISITED, the most recently checked first.
 async function evictVisited(pages) {
+  const requests = await pages.keys();
+  if (requests.length <= KEEP_VISITED) return;
   const visited = [];
-  for (const request of await pages.keys()) {
+  for (const request of requests) {
     const response = await pages.match(request);
     if (response && !response.headers.get("X-Kite-Saved")) {
       visited.push([Number(response.headers.get("X-Kite-Stored")) || 0, request]);

@@ -105,6 +105,10 @@ def test_a_content_change_keeps_the_shell_version_but_not_the_pages_hash(small_h
     edited = worker_build(built(small_hub, tmp_path, "three"))
     assert edited["version"] == first["version"]  # same shell: nothing to precache again
     assert edited["pages"] != first["pages"]  # a new worker, which refreshes saved lessons
+    # An activity moving from 即将开始 to 往期 changes lists, not what members save.
+    small_hub.announcement("活动", "title: 主题党日\ndate: 2026-03-01\nstarts: 2026-03-10 19:30")
+    listed = worker_build(built(small_hub, tmp_path, "listed"))
+    assert listed["pages"] == edited["pages"]
     small_hub.write("templates/partials/kite/footer_extra.html", "<p>新的页脚</p>\n")
     restyled = worker_build(built(small_hub, tmp_path, "four"))
     assert restyled["version"] != first["version"]  # the offline page changed: a new shell cache

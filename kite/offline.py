@@ -47,8 +47,9 @@ def offline_files(site: Path, config: SiteConfig) -> dict[str, bytes]:
     icons = {size: f"assets/icon-{size}.{_digest(png)}.png" for size, png in pngs.items()}
     files = {icons[size]: png for size, png in pngs.items()}
     files[MANIFEST] = manifest(config, icons).encode("utf-8")
+    # The PNG icons are not precached: browsers fetch them when a member installs the site, and
+    # every first visit would pay for them.  The logo the pages show is in the shell.
     shell = {path: (site / path).read_bytes() for path in shell_paths(site)}
-    shell.update({path: data for path, data in files.items() if path.startswith("assets/")})
     files[WORKER] = worker(config, shell, page_hash(site)).encode("utf-8")
     return files
 
@@ -147,7 +148,9 @@ def worker(config: SiteConfig, shell: dict[str, bytes], pages: str) -> str:
         # The check-in endpoint may share the site's host; its answers are never the worker's business.
         "endpoint": endpoint,
     }
-    return f"const BUILD = {json.dumps(build, ensure_ascii=False)};\n{source}"
+    # Every member downloads the worker: its whole-line comments stay in kite/worker.js.
+    code = "".join(line for line in source.splitlines(keepends=True) if not line.lstrip().startswith("//"))
+    return f'"use strict";\nconst BUILD = {json.dumps(build, ensure_ascii=False)};\n{code}'
 
 
 def _digest(data: bytes) -> str:

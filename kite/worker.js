@@ -1,5 +1,5 @@
 // Kite's service worker: lessons that stay on the phone when the network does not.
-// The build puts `const BUILD = {...}` above this line (kite/offline.py): `version` (hash of
+// The build puts `"use strict"; const BUILD = {...}` above this line (kite/offline.py): `version` (hash of
 // the shell), `pages` (hash of the lessons and episodes), `precache`, `offline`, `siteName`, `endpoint`.
 //
 // Workbox's strategies are the model: the shell is precached once the page has loaded;
@@ -8,7 +8,6 @@
 // the check-in endpoint's answers are never touched.  Saved lessons (header X-Kite-Saved)
 // are refreshed in the background when a new build arrives; old builds' shells are dropped
 // once no kept page needs their stylesheets.
-"use strict";
 
 const SCOPE = new URL(self.registration.scope);
 const TAG = `kite:${SCOPE.pathname}:`; // two hubs on one host keep apart

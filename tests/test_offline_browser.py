@@ -398,3 +398,27 @@ def test_without_service_workers_the_site_reads_as_before(browser, offline_site)
         else:
             assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
         context.close()
+
+
+def test_the_endpoint_on_the_sites_own_host_is_left_alone(context, offline_site):
+    # Deployed as the guide suggests, the endpoint's pages live under the site's host: never kept.
+    from playwright.sync_api import Error as BrowserError
+
+    config = offline_site.hub.config
+    config.write_text(config.read_text(encoding="utf-8").replace("https://example.org/checkin", offline_site.url + "checkin"),
+                      encoding="utf-8")
+    offline_site.build()
+    done = offline_site.site / "checkin/checkin/done/index.html"  # what nginx would proxy to the endpoint
+    done.parent.mkdir(parents=True)
+    done.write_text("<!doctype html><html lang=zh><meta charset=utf-8><title>签到成功</title><h1>签到成功</h1></html>", encoding="utf-8")
+    page = context.new_page()
+    page.goto(offline_site.url)
+    controlled(page)
+    page.goto(offline_site.url + "checkin/checkin/done/?name=" + quote("陈国华"))
+    assert page.locator("h1").inner_text() == "签到成功"
+    page.goto(offline_site.lesson(1))
+    wait_for(lambda: "风筝精神第1课" in kept_text(page, offline_site.lesson(1)), "a page of the site to be kept")
+    assert kept_text(page, offline_site.url + "checkin/checkin/done/") == ""
+    context.set_offline(True)
+    with pytest.raises(BrowserError, match="ERR_INTERNET_DISCONNECTED"):
+        page.goto(offline_site.url + "checkin/checkin/done/")  # not even the offline page: not the site's

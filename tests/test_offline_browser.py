@@ -136,10 +136,18 @@ def save_series(page, site: OfflineSite) -> str:
     page.goto(site.series)
     controlled(page)
     box = page.locator("[data-kite-offline=save]")
+    # Every line the status shows on the way, to see the progress.
+    page.evaluate("""() => {
+      const status = document.querySelector('[data-kite-offline=save] .kite-offline__status');
+      window.shownStatus = [];
+      new MutationObserver(() => window.shownStatus.push(status.textContent)).observe(status, { childList: true });
+    }""")
     box.get_by_role("button", name="保存离线阅读").click()
     status = box.locator(".kite-offline__status")
     page.wait_for_function(f"document.querySelector('[data-kite-offline=save] .kite-offline__status').textContent.startsWith('已保存 {SERIES}/')",
                            timeout=60_000)
+    progress = [text for text in page.evaluate("window.shownStatus") if text.startswith("正在保存")]
+    assert progress and all(re.fullmatch(rf"正在保存 \d+/{SERIES} 篇，约 \d+ KB……", text) for text in progress), progress
     return status.inner_text()
 
 

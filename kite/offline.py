@@ -67,7 +67,7 @@ def icon(svg: bytes, size: int) -> bytes:
     try:
         png = cairosvg.svg2png(bytestring=svg, output_width=size, output_height=size)
     except Exception as error:  # CairoSVG raises a variety of parser errors
-        raise OfflineFilesFailed(f"站点标志 assets/kite.svg 无法转换成图标：{error}") from error
+        raise OfflineFilesFailed(f"站点标志 kite.svg（站点自己的放在 templates/assets/kite.svg）无法画成主屏幕图标：{error}") from error
     image = Image.open(io.BytesIO(png))
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)

@@ -53,6 +53,7 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
         report.warnings += site.render_pages(hub, specs)
         report.feeds = site.write_subscriptions(hub, specs)
         report.media = site.copy_media(hub)
+        site.write_offline_files(hub)
         site.index_search()
         site.precompress()
         site.publish(site_dir)

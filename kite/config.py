@@ -91,6 +91,7 @@ class SiteConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     site_name: Text
+    short_name: Text | None = None  # under the icon on a phone's home screen (offline.short_name)
     site_url: Annotated[str, BeforeValidator(_site_url)]
     site_description: Text | None = None
     language: Text = "zh"

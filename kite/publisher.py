@@ -25,6 +25,7 @@ from . import engine, feeds, ics
 from .compress import precompress, text_files
 from .media import MEDIA_DIR
 from .models import Hub
+from .offline import OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
@@ -174,6 +175,18 @@ class Publisher:
             except OSError:
                 shutil.copy2(source, target)
             self.progress.advance()
+        return len(files)
+
+    def write_offline_files(self, hub: Hub) -> int:
+        """The web app manifest, its icons and the service worker, made from the pages as written."""
+        self.progress.stage("离线阅读")
+        try:
+            files = offline_files(self.folder, hub.config)
+        except OfflineFilesFailed as error:
+            raise BuildFailed(str(error))
+        for path, content in files.items():
+            self.write_file(path, content)
+        self.progress.advance()
         return len(files)
 
     def index_search(self) -> None:

@@ -131,6 +131,9 @@ def mkdocs_config(hub: Hub, plugin: KitePlugin, site_dir: Path, docs_dir: Path, 
         config.theme.dirs.insert(0, str(hub_templates))
     # Kite writes its own sitemap.xml (see feeds.sitemap) so that parallel jobs agree on it.
     config.theme.static_templates.intersection_update({"404.html"} if static else set())
+    if static:
+        # The page the service worker shows offline (kite/offline.py).
+        config.theme.static_templates.add("offline.html")
     config.plugins["kite"] = plugin
     return config
 

@@ -66,9 +66,10 @@
             );
           },
           function () {
-            // No answer at all (an old browser refusing the request, or offline): post plainly,
-            // which shows the browser's own message if the network is really down.
             button.disabled = false;
+            // Offline: say that nothing was sent and keep what was typed (assets/offline.js).
+            if (navigator.onLine === false && window.kiteNotSent) return window.kiteNotSent(form);
+            // No answer at all (an old browser refusing the request): post plainly.
             form.submit();
           }
         );

@@ -1,0 +1,282 @@
+// Offline reading on the page; the service worker (kite/worker.js) does the keeping.
+// main.html loads this after the page, where the page has one of these parts:
+//   form[data-kite-offline-form="签到"]  a form that says so plainly when it cannot be sent;
+//   [data-kite-offline=save]   保存离线阅读 on a lessons list (data-kite-group, -count, -pages);
+//   [data-kite-offline=audio]  save an episode's audio (data-kite-audio);
+//   [data-kite-offline=saved]  what the phone keeps (data-kite-visited, data-kite-empty).
+// Plain ES5: the form part runs on old WeChat kernels too, which have no service worker.
+(function () {
+  "use strict";
+
+  // --- Forms.  Offline, a submit goes nowhere: say so, and leave what was typed in place.
+  // A form's own script calls kiteNotSent(form) when its request fails while offline.
+  function notSent(form) {
+    var status = form.querySelector(".kite-form__status");
+    var button = form.querySelector("button[type=submit]");
+    var what = form.getAttribute("data-kite-offline-form") || "表单";
+    var label = button ? button.textContent.replace(/^\s+|\s+$/g, "") : "提交";
+    if (button) button.disabled = false;
+    if (!status) return;
+    status.className = "kite-form__status kite-form__status--error";
+    status.textContent = "没有网络，" + what + "没有发出。填好的内容还在，连上网络后再点一次“" + label + "”。";
+  }
+  window.kiteNotSent = notSent;
+
+  // Capturing on the document runs before the form's own listeners (checkin.js and the like).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (navigator.onLine !== false || !form.hasAttribute || !form.hasAttribute("data-kite-offline-form")) return;
+    event.preventDefault();
+    event.stopPropagation();
+    notSent(form);
+  }, true);
+
+  var worker = navigator.serviceWorker;
+  if (!worker || !window.MessageChannel || !window.Promise) return;
+
+  // --- Talking to the worker: one request, progress messages, then a result.
+  function ask(message, onProgress) {
+    return worker.ready.then(function (registration) {
+      return new Promise(function (resolve, reject) {
+        var channel = new MessageChannel();
+        channel.port1.onmessage = function (event) {
+          var data = event.data || {};
+          if (data.progress) {
+            if (onProgress) onProgress(data.progress);
+          } else if (data.error) {
+            reject(new Error(data.error));
+          } else {
+            resolve(data.result);
+          }
+        };
+        registration.active.postMessage(message, [channel.port2]);
+      });
+    });
+  }
+
+  function size(bytes) {
+    if (bytes < 1024 * 1024) return "约 " + Math.max(1, Math.round(bytes / 1024)) + " KB";
+    return "约 " + (bytes / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  function absolute(href, base) {
+    return new URL(href, base || location.href).href;
+  }
+
+  function element(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text) node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+
+  // Saved lessons should survive the phone running short of space.
+  function keepForGood() {
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
+  }
+
+  function parts(box) {
+    return {
+      save: box.querySelector(".kite-offline__save"),
+      remove: box.querySelector(".kite-offline__remove"),
+      status: box.querySelector(".kite-offline__status"),
+    };
+  }
+
+  var OFFLINE_NOW = "没有网络，现在存不了。连上网络后再点一次。";
+
+  // --- 保存离线阅读 on a lessons list.
+  function lessonLinks(doc, base) {
+    return Array.prototype.map.call(doc.querySelectorAll(".kite-cards .kite-card__title"), function (link) {
+      return absolute(link.getAttribute("href"), base);
+    });
+  }
+
+  // Every lesson of the list: this page's links, then those of its other pages (a long series).
+  function listedLessons(box) {
+    var found = lessonLinks(document, location.href);
+    var pages = (box.getAttribute("data-kite-pages") || "").split(" ").filter(Boolean);
+    return pages.reduce(function (chain, href) {
+      var url = absolute(href);
+      if (new URL(url).pathname === location.pathname) return chain;
+      return chain.then(function () {
+        return fetch(url, { credentials: "same-origin" }).then(function (response) {
+          if (!response.ok) throw new Error(url + ": " + response.status);
+          return response.text();
+        }).then(function (html) {
+          found = found.concat(lessonLinks(new DOMParser().parseFromString(html, "text/html"), url));
+        });
+      });
+    }, Promise.resolve()).then(function () {
+      return found.filter(function (url, index) { return found.indexOf(url) === index; });
+    });
+  }
+
+  function setUpSave(box) {
+    var group = box.getAttribute("data-kite-group");
+    var count = Number(box.getAttribute("data-kite-count")) || 0;
+    var ui = parts(box);
+
+    function showSaved() {
+      return ask({ type: "status", group: group }).then(function (result) {
+        ui.remove.hidden = !result.saved;
+        ui.status.textContent = result.saved ? "已保存 " + result.saved + "/" + count + " 篇，" + size(result.bytes) : "";
+      });
+    }
+
+    ui.save.addEventListener("click", function () {
+      if (navigator.onLine === false) {
+        ui.status.textContent = OFFLINE_NOW;
+        return;
+      }
+      ui.save.disabled = true;
+      keepForGood();
+      ui.status.textContent = "正在查找要保存的党课……";
+      listedLessons(box).then(function (urls) {
+        return ask({ type: "save", urls: urls, group: group }, function (progress) {
+          ui.status.textContent = "正在保存 " + progress.done + "/" + progress.total + " 篇，" + size(progress.bytes) + "……";
+        });
+      }).then(function (result) {
+        ui.remove.hidden = !result.done;
+        ui.status.textContent = "已保存 " + result.done + "/" + result.total + " 篇，" + size(result.bytes) +
+          (result.failed ? "。有 " + result.failed + " 篇没有存上，请连上网络后再点一次“保存离线阅读”。" : "");
+      }, function () {
+        ui.status.textContent = "没有保存成功，请检查网络后再点一次“保存离线阅读”。";
+      }).then(function () {
+        ui.save.disabled = false;
+      });
+    });
+
+    ui.remove.addEventListener("click", function () {
+      ask({ type: "remove", group: group }).then(function () {
+        ui.remove.hidden = true;
+        ui.status.textContent = "已从手机上删除。";
+      });
+    });
+    showSaved();
+  }
+
+  // --- An episode's audio, saved only when the member asks.
+  function setUpAudio(box) {
+    var audio = absolute(box.getAttribute("data-kite-audio"));
+    var ui = parts(box);
+
+    function showSaved() {
+      return ask({ type: "status", audio: audio }).then(function (result) {
+        ui.save.hidden = !!result.saved;
+        ui.remove.hidden = !result.saved;
+        ui.status.textContent = result.saved ? "已保存在手机上（" + size(result.bytes) + "），没有网络也能播放。" : "";
+      });
+    }
+
+    ui.save.addEventListener("click", function () {
+      if (navigator.onLine === false) {
+        ui.status.textContent = OFFLINE_NOW;
+        return;
+      }
+      ui.save.disabled = true;
+      keepForGood();
+      ui.status.textContent = "正在保存……";
+      ask({ type: "audio", url: audio, page: location.href }, function (progress) {
+        ui.status.textContent = "正在保存 " + (progress.total ? Math.round(progress.bytes * 100 / progress.total) + "%" : size(progress.bytes)) + "……";
+      }).then(showSaved, function () {
+        ui.status.textContent = "没有保存成功，请检查网络后再试一次。";
+      }).then(function () {
+        ui.save.disabled = false;
+      });
+    });
+
+    ui.remove.addEventListener("click", function () {
+      ask({ type: "remove", audio: audio }).then(function () {
+        showSaved().then(function () { ui.status.textContent = "已从手机上删除。"; });
+      });
+    });
+    showSaved();
+  }
+
+  // --- What the phone keeps: saved lessons by the list they came from, audio, recent pages.
+  var AUDIO = "已保存的音频";
+  var VISITED = "最近看过的页面（没有网络也能打开）";
+  var SHOWN_VISITED = 20;
+
+  function setUpSaved(section) {
+    var holder = section.querySelector(".kite-saved__groups");
+    var withVisited = section.hasAttribute("data-kite-visited");
+    var empty = section.getAttribute("data-kite-empty");
+
+    function render() {
+      return ask({ type: "list" }).then(function (entries) {
+        var groups = {};
+        var order = [];
+        entries.forEach(function (entry) {
+          var name = entry.kind === "lesson" ? entry.group || "党课" : entry.kind === "audio" ? AUDIO :
+            entry.kind === "" && withVisited ? VISITED : null;
+          if (!name) return;
+          if (!groups[name]) {
+            groups[name] = [];
+            order.push(name);
+          }
+          groups[name].push(entry);
+        });
+        // Saved lessons first (most recently saved first), then audio, then pages only opened.
+        order.sort(function (a, b) { return rank(a) - rank(b); });
+        holder.textContent = "";
+        order.forEach(function (name) {
+          holder.appendChild(groupOf(name, groups[name]));
+        });
+        if (!order.length && empty) holder.appendChild(element("p", empty));
+        section.hidden = !order.length && !empty;
+      });
+    }
+
+    function rank(name) {
+      return name === VISITED ? 2 : name === AUDIO ? 1 : 0;
+    }
+
+    function groupOf(name, entries) {
+      var box = element("div", "", "kite-saved__group");
+      var bytes = 0;
+      var list = element("ul", "", "kite-saved__list");
+      entries.slice(0, name === VISITED ? SHOWN_VISITED : entries.length).forEach(function (entry) {
+        var item = element("li");
+        var link = element("a", entry.title);
+        link.href = entry.url;
+        item.appendChild(link);
+        bytes += entry.bytes;
+        if (name === AUDIO) {
+          item.appendChild(document.createTextNode(" "));
+          item.appendChild(removeButton("删除", { type: "remove", audio: entry.audio }));
+        }
+        list.appendChild(item);
+      });
+      box.appendChild(element("h3", name === VISITED ? name : name === AUDIO ? name + "（" + size(bytes) + "）" :
+        name + "（" + entries.length + " 篇，" + size(bytes) + "）"));
+      box.appendChild(list);
+      if (name !== AUDIO && name !== VISITED) {
+        var request = entries[0].group ? { type: "remove", group: entries[0].group } :
+          { type: "remove", urls: entries.map(function (entry) { return entry.url; }) };
+        box.appendChild(removeButton("删除这 " + entries.length + " 篇", request));
+      }
+      return box;
+    }
+
+    function removeButton(label, request) {
+      var button = element("button", label, "kite-saved__remove");
+      button.type = "button";
+      button.addEventListener("click", function () {
+        button.disabled = true;
+        ask(request).then(render);
+      });
+      return button;
+    }
+
+    render();
+  }
+
+  function each(selector, setUp) {
+    Array.prototype.forEach.call(document.querySelectorAll(selector), setUp);
+  }
+  each("[data-kite-offline=save]", setUpSave);
+  each("[data-kite-offline=audio]", setUpAudio);
+  each("[data-kite-offline=saved]", setUpSaved);
+})();

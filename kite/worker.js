@@ -1,0 +1,468 @@
+// Kite's service worker: lessons that stay on the phone when the network does not.
+// The build puts `"use strict"; const BUILD = {...}` above this line (kite/offline.py): `version` (hash of
+// the shell), `pages` (hash of the lessons and episodes), `precache`, `offline`, `siteName`, `endpoint`.
+//
+// Workbox's strategies are the model: the shell is precached once the page has loaded;
+// pages are stale-while-revalidate; fingerprinted assets and images cache-first; audio is
+// left to the network unless the member saved that episode.  Feeds, the search index and
+// the check-in endpoint's answers are never touched.  Saved lessons (header X-Kite-Saved)
+// are refreshed in the background when a new build arrives; old builds' shells are dropped
+// once no kept page needs their stylesheets.
+
+const SCOPE = new URL(self.registration.scope);
+const TAG = `kite:${SCOPE.pathname}:`; // two hubs on one host keep apart
+const SHELL = `${TAG}shell:${BUILD.version}`;
+const PAGES = `${TAG}pages`;
+const MEDIA = `${TAG}media`;
+const KEEP_VISITED = 200; // pages kept only because they were opened; saved ones stay
+const at = (path) => new URL(path, SCOPE).href;
+const OFFLINE_PAGE = at(BUILD.offline);
+const PRECACHE = BUILD.precache.map(at);
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const shell = await caches.open(SHELL);
+    for (const url of PRECACHE) {
+      if (await shell.match(url)) continue;
+      // Fingerprinted files may come from the HTTP cache: the page has just loaded them.
+      const response = await fetch(url, { cache: url === OFFLINE_PAGE ? "no-cache" : "default" });
+      if (!response.ok) throw new Error(`${url}: ${response.status}`);
+      await shell.put(url, response);
+    }
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    await self.clients.claim();
+    // The page that registered the worker loaded before it: keep it like any page opened later.
+    const pages = await caches.open(PAGES);
+    for (const client of await self.clients.matchAll({ type: "window" })) {
+      const key = pageKey(client.url);
+      if (!key.startsWith(SCOPE.href) || await pages.match(key)) continue;
+      try {
+        const response = await fetch(key); // most likely from the HTTP cache: it has just loaded
+        if (storable(response)) await keep(key, response, {});
+      } catch (error) {
+        // offline already: nothing to keep
+      }
+    }
+    // Refreshing saved lessons may take a while on a slow line: it runs after activation, so
+    // pages are not held up; if the worker is stopped first, the next page opened resumes it.
+    setTimeout(maintain, 0);
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== SCOPE.origin || !url.pathname.startsWith(SCOPE.pathname)) return;
+  if (isEndpoint(url.href) || url.href === at("sw.js")) return;
+  const path = url.pathname.slice(SCOPE.pathname.length);
+  if (/\.(xml|ics)$/.test(path) || path.startsWith("pagefind/")) return; // feeds, calendars, search index
+  if (request.mode === "navigate") {
+    event.respondWith(page(event));
+  } else if (path.startsWith("assets/")) {
+    event.respondWith(asset(request));
+  } else if (path.startsWith("media/")) {
+    event.respondWith(request.destination === "image" ? image(request) : savedOrNetwork(request));
+  }
+});
+
+function isEndpoint(href) {
+  const endpoint = BUILD.endpoint;
+  return Boolean(endpoint) && (href === endpoint || href.startsWith(endpoint + "/") || href.startsWith(endpoint + "?"));
+}
+
+// --- Pages: stale-while-revalidate, the offline page when neither cache nor network has one.
+
+function pageKey(href) {
+  const url = new URL(href);
+  url.search = "";
+  url.hash = "";
+  return url.href;
+}
+
+async function page(event) {
+  const key = pageKey(event.request.url);
+  const cached = await (await caches.open(PAGES)).match(key);
+  event.waitUntil(maintain());
+  if (cached) {
+    event.waitUntil(revalidate(key, cached).catch(() => {}));
+    return cached;
+  }
+  try {
+    const response = await fetch(event.request);
+    if (storable(response)) event.waitUntil(keep(key, response.clone(), {}).catch(() => {}));
+    return response;
+  } catch (error) {
+    return (await caches.match(OFFLINE_PAGE)) || Response.error();
+  }
+}
+
+function storable(response) {
+  return response.status === 200 && response.type === "basic" && !response.redirected &&
+    (response.headers.get("Content-Type") || "").includes("text/html");
+}
+
+// A conditional request of our own, past the HTTP cache: HTML may be cached there for minutes.
+function fetchFresh(url, cached) {
+  const headers = {};
+  const etag = cached && cached.headers.get("ETag");
+  const modified = cached && cached.headers.get("Last-Modified");
+  if (etag) headers["If-None-Match"] = etag;
+  if (modified) headers["If-Modified-Since"] = modified;
+  return fetch(url, { cache: "no-store", headers, credentials: "same-origin" });
+}
+
+async function revalidate(key, cached) {
+  const response = await fetchFresh(key, cached);
+  const meta = { saved: cached.headers.get("X-Kite-Saved"), group: header(cached, "X-Kite-Group") };
+  if (response.status === 304) return touch(key, cached);
+  if (response.status === 404 || response.status === 410) return (await caches.open(PAGES)).delete(key);
+  if (storable(response)) return keep(key, response, meta);
+}
+
+// Store a page with what the lists need to know about it; its images come along.
+async function keep(key, response, meta) {
+  const blob = await response.blob();
+  const html = await blob.text();
+  const images = imagesOf(html, key);
+  let bytes = blob.size;
+  for (const src of images) bytes += await cacheImage(src);
+  const headers = new Headers({
+    "Content-Type": response.headers.get("Content-Type") || "text/html; charset=utf-8",
+    "X-Kite-Title": encodeURIComponent(titleOf(html)),
+    "X-Kite-Media": images.join(" "),
+    "X-Kite-Bytes": String(bytes),
+  });
+  for (const name of ["ETag", "Last-Modified"]) {
+    if (response.headers.get(name)) headers.set(name, response.headers.get(name));
+  }
+  if (meta.saved) headers.set("X-Kite-Saved", meta.saved);
+  if (meta.group) headers.set("X-Kite-Group", encodeURIComponent(meta.group));
+  stamp(headers);
+  const pages = await caches.open(PAGES);
+  await pages.put(key, new Response(blob, { headers }));
+  if (!meta.saved) await evictVisited(pages);
+  return bytes;
+}
+
+// The build a page was checked against, and when.
+function stamp(headers) {
+  headers.set("X-Kite-Shell", BUILD.version);
+  headers.set("X-Kite-Pages", BUILD.pages);
+  headers.set("X-Kite-Stored", String(Date.now()));
+}
+
+async function touch(key, cached, changes = {}) {
+  const headers = new Headers(cached.headers);
+  stamp(headers);
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === null) headers.delete(name);
+    else headers.set(name, value);
+  }
+  await (await caches.open(PAGES)).put(key, new Response(await cached.blob(), { headers }));
+  return Number(cached.headers.get("X-Kite-Bytes")) || 0;
+}
+
+function header(response, name) {
+  const value = response.headers.get(name);
+  return value ? decodeURIComponent(value) : "";
+}
+
+function titleOf(html) {
+  const found = /<title>([^<]*)<\/title>/.exec(html);
+  let title = found ? found[1].trim().replace(/&(#\d+|amp|lt|gt|quot);/g, (entity, name) =>
+    name[0] === "#" ? String.fromCharCode(Number(name.slice(1))) : { amp: "&", lt: "<", gt: ">", quot: '"' }[name]) : "";
+  const suffix = ` - ${BUILD.siteName}`;
+  if (title.endsWith(suffix)) title = title.slice(0, -suffix.length);
+  return title || BUILD.siteName;
+}
+
+function imagesOf(html, base) {
+  const found = new Set();
+  for (const match of html.matchAll(/<img\b[^>]*?\ssrc="([^"]+)"/g)) {
+    const url = new URL(match[1].replace(/&amp;/g, "&"), base);
+    if (url.origin === SCOPE.origin && url.pathname.startsWith(SCOPE.pathname + "media/")) found.add(url.href);
+  }
+  return [...found];
+}
+
+// Visited pages are kept up to KEEP_VISITED, the most recently checked first.
+async function evictVisited(pages) {
+  const requests = await pages.keys();
+  if (requests.length <= KEEP_VISITED) return;
+  const visited = [];
+  for (const request of requests) {
+    const response = await pages.match(request);
+    if (response && !response.headers.get("X-Kite-Saved")) {
+      visited.push([Number(response.headers.get("X-Kite-Stored")) || 0, request]);
+    }
+  }
+  if (visited.length <= KEEP_VISITED) return;
+  visited.sort((a, b) => a[0] - b[0]);
+  for (const [, request] of visited.slice(0, visited.length - KEEP_VISITED)) await pages.delete(request);
+  await pruneMedia();
+}
+
+// --- Assets, images and audio.
+
+async function asset(request) {
+  const cached = await caches.match(request, { ignoreSearch: true });
+  if (cached) return cached;
+  const response = await fetch(request);
+  // An asset of a newer build than this worker knows: keep it beside the shell.
+  if (response.ok && response.type === "basic") await (await caches.open(SHELL)).put(request, response.clone());
+  return response;
+}
+
+async function image(request) {
+  const cached = await (await caches.open(MEDIA)).match(request.url);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && response.type === "basic") await putMedia(request.url, response.clone(), {});
+  return response;
+}
+
+async function cacheImage(url) {
+  const media = await caches.open(MEDIA);
+  const cached = await media.match(url);
+  if (cached) return Number(cached.headers.get("X-Kite-Bytes")) || 0;
+  try {
+    const response = await fetch(url);
+    return response.ok && response.type === "basic" ? await putMedia(url, response, {}) : 0;
+  } catch (error) {
+    return 0; // the page is kept without it; the member still has the text
+  }
+}
+
+async function putMedia(url, response, extra) {
+  const blob = await response.blob();
+  const headers = new Headers({ "Content-Type": response.headers.get("Content-Type") || "", "X-Kite-Bytes": String(blob.size) });
+  for (const [name, value] of Object.entries(extra)) headers.set(name, value);
+  await (await caches.open(MEDIA)).put(url, new Response(blob, { headers }));
+  return blob.size;
+}
+
+async function savedOrNetwork(request) {
+  const cached = await (await caches.open(MEDIA)).match(request.url);
+  return cached ? ranged(request, cached) : fetch(request);
+}
+
+// Players ask for byte ranges; a saved file answers them as the server would (206).
+async function ranged(request, cached) {
+  const range = request.headers.get("Range");
+  if (!range) return cached;
+  const blob = await cached.blob();
+  const size = blob.size;
+  const found = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+  let start = found && found[1] !== "" ? Number(found[1]) : NaN;
+  let end = found && found[2] !== "" ? Number(found[2]) : size - 1;
+  if (found && found[1] === "" && found[2] !== "") {
+    start = Math.max(0, size - Number(found[2]));
+    end = size - 1;
+  }
+  end = Math.min(end, size - 1);
+  if (!(start >= 0 && start <= end)) {
+    return new Response(null, { status: 416, headers: { "Content-Range": `bytes */${size}` } });
+  }
+  const part = blob.slice(start, end + 1);
+  return new Response(part, {
+    status: 206,
+    statusText: "Partial Content",
+    headers: {
+      "Content-Type": cached.headers.get("Content-Type") || "",
+      "Content-Range": `bytes ${start}-${end}/${size}`,
+      "Content-Length": String(part.size),
+      "Accept-Ranges": "bytes",
+    },
+  });
+}
+
+// Images no kept page shows any more go; saved audio stays until the member removes it.
+async function pruneMedia() {
+  const pages = await caches.open(PAGES);
+  const used = new Set();
+  for (const request of await pages.keys()) {
+    const response = await pages.match(request);
+    for (const url of ((response && response.headers.get("X-Kite-Media")) || "").split(" ")) used.add(url);
+  }
+  const media = await caches.open(MEDIA);
+  for (const request of await media.keys()) {
+    const response = await media.match(request);
+    if (!used.has(request.url) && !(response && response.headers.get("X-Kite-Saved"))) await media.delete(request);
+  }
+}
+
+// --- After a new build: refresh what is kept, then drop old builds' shells.
+
+let maintaining = null;
+
+function maintain() {
+  if (!maintaining) {
+    maintaining = refreshKept().catch((error) => {
+      maintaining = null; // offline or interrupted: the next page the member opens tries again
+      throw error;
+    });
+  }
+  return maintaining.catch(() => {});
+}
+
+async function refreshKept() {
+  const old = (await caches.keys()).filter((name) => name.startsWith(`${TAG}shell:`) && name !== SHELL);
+  const pages = await caches.open(PAGES);
+  for (const request of await pages.keys()) {
+    const cached = await pages.match(request);
+    if (!cached) continue;
+    // A page from an older shell needs its stylesheets; a saved lesson should be the latest.
+    const oldShell = cached.headers.get("X-Kite-Shell") !== BUILD.version;
+    const newPages = cached.headers.get("X-Kite-Saved") && cached.headers.get("X-Kite-Pages") !== BUILD.pages;
+    if (oldShell || newPages) await revalidate(request.url, cached);
+  }
+  for (const name of old) await caches.delete(name);
+}
+
+// --- What the pages ask (assets/offline.js): save, list and remove.
+
+self.addEventListener("message", (event) => {
+  const port = event.ports && event.ports[0];
+  const data = event.data || {};
+  const job = { save: saveLessons, audio: saveAudio, status, list, remove }[data.type];
+  if (!port || !job) return;
+  event.waitUntil(job(data, (progress) => port.postMessage({ progress })).then(
+    (result) => port.postMessage({ result }),
+    (error) => port.postMessage({ error: String((error && error.message) || error) })));
+});
+
+async function saveLessons({ urls, group }, progress) {
+  const total = urls.length;
+  let next = 0;
+  let done = 0;
+  let failed = 0;
+  let bytes = 0;
+  // A few at a time: on a mobile line the round trips, not the bytes, take the time.
+  const saveNext = async () => {
+    while (next < total) {
+      const url = urls[next++];
+      try {
+        bytes += await savePage(url, group);
+        done += 1;
+      } catch (error) {
+        failed += 1;
+      }
+      progress({ done, failed, total, bytes });
+    }
+  };
+  await Promise.all([saveNext(), saveNext(), saveNext()]);
+  return { done, failed, total, bytes };
+}
+
+// `kind` is "lesson" (saved with its group) or "episode" (saved with its audio).
+async function savePage(url, group, kind = "lesson") {
+  const key = pageKey(url);
+  const cached = await (await caches.open(PAGES)).match(key);
+  const marks = { "X-Kite-Saved": kind, "X-Kite-Group": group ? encodeURIComponent(group) : null };
+  // Opened under this very build: mark it saved without downloading it again.
+  if (cached && cached.headers.get("X-Kite-Pages") === BUILD.pages) return touch(key, cached, marks);
+  const response = await fetchFresh(key, cached);
+  if (response.status === 304 && cached) return touch(key, cached, marks);
+  if (!storable(response)) throw new Error(`${key}: ${response.status}`);
+  return keep(key, response, { saved: kind, group });
+}
+
+async function saveAudio({ url, page: pageUrl }, progress) {
+  const response = await fetch(url, { cache: "no-store" });
+  if (!response.ok || response.type !== "basic") throw new Error(`${url}: ${response.status}`);
+  const total = Number(response.headers.get("Content-Length")) || 0;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    bytes += value.length;
+    progress({ bytes, total });
+  }
+  const type = response.headers.get("Content-Type") || "";
+  const saved = new Response(new Blob(chunks, { type }), { headers: { "Content-Type": type } });
+  let pageBytes = 0;
+  if (pageUrl) pageBytes = await savePage(pageUrl, "", "episode").catch(() => 0);
+  await putMedia(url, saved, { "X-Kite-Saved": "audio", "X-Kite-Page": pageUrl ? pageKey(pageUrl) : "" });
+  return { bytes: bytes + pageBytes };
+}
+
+// How much of a group (or one audio file) is saved, for the line beside its button.
+async function status({ group, audio }) {
+  if (audio) {
+    const cached = await (await caches.open(MEDIA)).match(audio);
+    const saved = Boolean(cached && cached.headers.get("X-Kite-Saved"));
+    return { saved: saved ? 1 : 0, bytes: saved ? Number(cached.headers.get("X-Kite-Bytes")) || 0 : 0 };
+  }
+  let saved = 0;
+  let bytes = 0;
+  for (const entry of await list()) {
+    if (entry.kind === "lesson" && entry.group === group) {
+      saved += 1;
+      bytes += entry.bytes;
+    }
+  }
+  return { saved, bytes };
+}
+
+async function list() {
+  const entries = [];
+  const pages = await caches.open(PAGES);
+  for (const request of await pages.keys()) {
+    const response = await pages.match(request);
+    if (!response) continue;
+    entries.push({
+      url: request.url,
+      title: header(response, "X-Kite-Title"),
+      group: header(response, "X-Kite-Group"),
+      kind: response.headers.get("X-Kite-Saved") || "", // "" for a page kept because it was opened
+      bytes: Number(response.headers.get("X-Kite-Bytes")) || 0,
+      stored: Number(response.headers.get("X-Kite-Stored")) || 0,
+    });
+  }
+  const titles = new Map(entries.map((entry) => [entry.url, entry.title]));
+  const media = await caches.open(MEDIA);
+  for (const request of await media.keys()) {
+    const response = await media.match(request);
+    if (!response || response.headers.get("X-Kite-Saved") !== "audio") continue;
+    const pageUrl = response.headers.get("X-Kite-Page") || "";
+    entries.push({
+      url: pageUrl || request.url,
+      audio: request.url,
+      title: titles.get(pageUrl) || decodeURIComponent(new URL(request.url).pathname.split("/").pop()),
+      group: "",
+      kind: "audio",
+      bytes: Number(response.headers.get("X-Kite-Bytes")) || 0,
+      stored: 0,
+    });
+  }
+  return entries.sort((a, b) => b.stored - a.stored);
+}
+
+// Remove saved lessons (a group's, or by URL) or a saved episode (its audio and page);
+// images no kept page shows any more go too.
+async function remove({ group, urls, audio }) {
+  const pages = await caches.open(PAGES);
+  const keys = new Set((urls || []).map(pageKey));
+  for (const entry of await list()) {
+    if (audio) {
+      if (entry.audio === audio) {
+        await (await caches.open(MEDIA)).delete(audio);
+        const episode = await pages.match(entry.url);
+        if (episode && episode.headers.get("X-Kite-Saved") === "episode") await pages.delete(entry.url);
+      }
+    } else if (entry.kind === "lesson" && (urls ? keys.has(entry.url) : entry.group === group)) {
+      await pages.delete(entry.url);
+    }
+  }
+  await pruneMedia();
+  return {};
+}

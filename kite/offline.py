@@ -155,12 +155,3 @@ def worker(config: SiteConfig, shell: dict[str, bytes], pages: str) -> str:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:10]
-
-
-def remove_worker(site: Path) -> None:
-    """Take the worker out of a preview: it would show an editor the page as it was before a save.
-
-    A browser whose earlier worker finds ``sw.js`` gone unregisters it.
-    """
-    for name in (WORKER, WORKER + ".gz", WORKER + ".br"):
-        (site / name).unlink(missing_ok=True)

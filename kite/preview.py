@@ -107,6 +107,7 @@ class Preview:
             site.render_pages(hub, specs)
             site.write_subscriptions(hub, specs)
             site.copy_media(hub)
+            site.write_offline_files(hub, worker=False)
             if first:
                 site.index_search()  # before the server starts, so search works from the first visit
             site.publish(self.site_dir)

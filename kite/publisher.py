@@ -25,7 +25,7 @@ from . import engine, feeds, ics
 from .compress import precompress, text_files
 from .media import MEDIA_DIR
 from .models import Hub
-from .offline import OfflineFilesFailed, offline_files
+from .offline import WORKER, OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
@@ -177,13 +177,18 @@ class Publisher:
             self.progress.advance()
         return len(files)
 
-    def write_offline_files(self, hub: Hub) -> int:
-        """The web app manifest, its icons and the service worker, made from the pages as written."""
+    def write_offline_files(self, hub: Hub, *, worker: bool = True) -> int:
+        """The web app manifest, its icons and the service worker, made from the pages as written.
+
+        The preview leaves the worker out: it would show an editor a page as it was before a save.
+        """
         self.progress.stage("离线阅读")
         try:
             files = offline_files(self.folder, hub.config)
         except OfflineFilesFailed as error:
             raise BuildFailed(str(error))
+        if not worker:
+            files.pop(WORKER)
         for path, content in files.items():
             self.write_file(path, content)
         self.progress.advance()

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from ..formatting import BEIJING
+from ..spreadsheet import safe_cell as _cell
 from .checkin import Outcome, record
 from .sessions import Roster
 from .store import Store
@@ -194,14 +195,6 @@ def _page(heading: str, body: str) -> str:
         "h1{color:#b71c1c;font-size:1.6rem}a{color:#b71c1c;display:inline-block;padding:.5rem 0}</style>"
         f"</head><body><h1>{escape(heading)}</h1>{body}</body></html>"
     )
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    # A leading apostrophe stops Excel and WPS from running a cell as a formula.
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def export_csv(store: Store, roster: Roster, session: str | None) -> str:

@@ -280,3 +280,26 @@ def test_a_workbook_with_a_broken_sheet(tmp_path):
 
 def test_a_file_that_cannot_be_opened(tmp_path):
     assert problems(tmp_path / "没有.csv") == ["没有.csv:1: 文件: 无法读取文件：No such file or directory"]
+
+
+def test_damaged_files_only_ever_give_problems(tmp_path):
+    """Seeded damage to a real workbook and a real CSV: a roster or a message, never an exception."""
+    import random
+
+    randomness = random.Random(20261127)
+    workbook = xlsx(tmp_path, [["姓名", "支部"], *[[f"成员{i}", "鼓韵堂党支部"] for i in range(30)]]).read_bytes()
+    text = ("姓名,支部\n" + "".join(f"成员{i},栖息栈党支部\n" for i in range(30))).encode("gb18030")
+    outcomes = {"roster": 0, "problems": 0}
+    for original, name in [(workbook, "名册.xlsx")] * 150 + [(text, "名册.csv")] * 150:
+        data = bytearray(original)
+        for _ in range(randomness.randint(1, 8)):
+            data[randomness.randrange(len(data))] = randomness.randrange(256)
+        if randomness.random() < 0.3:
+            data = data[: randomness.randrange(len(data))]
+        try:
+            read_roster(bytes(data), name, CONFIG, ALL)
+            outcomes["roster"] += 1
+        except ContentErrors as errors:
+            assert errors.problems and all(str(p).startswith(name + ":") for p in errors.problems)
+            outcomes["problems"] += 1
+    assert outcomes["roster"] and outcomes["problems"]

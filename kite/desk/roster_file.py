@@ -133,7 +133,7 @@ def _open_sheet(data: bytes, filename: str) -> Iterator[_Sheet]:
         return
     if data.startswith(_OLE):
         raise _FileProblem(f"这是旧版 Excel（.xls）或加了密码的文件，无法读取；{SAVE_AS}，不要设密码")
-    if filename.lower().endswith((".xlsx", ".xlsm")):
+    if (filename or "").lower().endswith((".xlsx", ".xlsm")):
         raise _FileProblem(f"不是有效的 Excel 工作簿（.xlsx）；{SAVE_AS}")
     yield _csv_sheet(_decode(data))
 

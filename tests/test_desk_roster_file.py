@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -268,6 +269,14 @@ def test_a_zip_that_is_not_a_workbook(tmp_path):
         f"名册.zip:1: 文件: 这是压缩包或其他 Office 文件，不是 Excel 工作簿（.xlsx）；{SAVE_AS}"]
 
 
+def test_a_zip_from_a_newer_zip_version(tmp_path):
+    data = bytearray(xlsx(tmp_path, [["姓名", "支部"], ["张三", "鼓韵堂党支部"]]).read_bytes())
+    directory = data.index(b"PK\x01\x02")
+    data[directory + 6: directory + 8] = (68).to_bytes(2, "little")  # "version needed to extract": 6.8
+    assert problems(write(tmp_path, "新.xlsx", bytes(data))) == [
+        f"新.xlsx:1: 文件: 不是有效的 Excel 工作簿（.xlsx），文件可能已损坏；{SAVE_AS}"]
+
+
 def test_a_workbook_with_a_broken_sheet(tmp_path):
     path = xlsx(tmp_path, [["姓名", "支部"], ["张三", "鼓韵堂党支部"]])
     broken = tmp_path / "坏.xlsx"
@@ -282,12 +291,22 @@ def test_a_file_that_cannot_be_opened(tmp_path):
     assert problems(tmp_path / "没有.csv") == ["没有.csv:1: 文件: 无法读取文件：No such file or directory"]
 
 
+def frozen(path: Path) -> bytes:
+    """The workbook with its save times fixed, so that seeded damage is the same every run."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            data = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2026-01-01T00:00:00Z", source.read(entry))
+            target.writestr(zipfile.ZipInfo(entry.filename, (2026, 1, 1, 0, 0, 0)), data)
+    return out.getvalue()
+
+
 def test_damaged_files_only_ever_give_problems(tmp_path):
     """Seeded damage to a real workbook and a real CSV: a roster or a message, never an exception."""
     import random
 
     randomness = random.Random(20261127)
-    workbook = xlsx(tmp_path, [["姓名", "支部"], *[[f"成员{i}", "鼓韵堂党支部"] for i in range(30)]]).read_bytes()
+    workbook = frozen(xlsx(tmp_path, [["姓名", "支部"], *[[f"成员{i}", "鼓韵堂党支部"] for i in range(30)]]))
     text = ("姓名,支部\n" + "".join(f"成员{i},栖息栈党支部\n" for i in range(30))).encode("gb18030")
     outcomes = {"roster": 0, "problems": 0}
     for original, name in [(workbook, "名册.xlsx")] * 150 + [(text, "名册.csv")] * 150:

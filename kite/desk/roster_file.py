@@ -183,7 +183,7 @@ def _csv_sheet(text: str) -> _Sheet:
 def _xlsx_sheet(data: bytes) -> Iterator[_Sheet]:
     try:
         entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+    except Exception:  # BadZipFile, NotImplementedError for unknown versions, struct errors, …
         raise _FileProblem(f"不是有效的 Excel 工作簿（.xlsx），文件可能已损坏；{SAVE_AS}")
     unpacked = sum(entry.file_size for entry in entries)
     if len(entries) > MAX_ZIP_ENTRIES or unpacked > MAX_UNPACKED_BYTES:
@@ -274,9 +274,15 @@ def _find_header(head: list[list[str]]) -> tuple[int, dict[str, int]]:
 def _members(rows: Numbered, header_row: int, columns: dict[str, int], shown: str,
              config: SiteConfig, scope: Scope) -> RosterFile:
     known = [branch for group in config.branches for branch in group.branches]
-    by_key = {}
-    for branch in reversed(known):  # an exact name wins over one that only matches loosely
-        by_key[match_key(branch)] = branch
+    loose: dict[str, str] = {}
+    for branch in known:
+        loose.setdefault(match_key(branch), branch)
+
+    def configured(cell: str) -> str | None:
+        # Spaces typed inside a branch's name do not make it another branch; an exact name wins.
+        text = tidy_name(cell)
+        return text if text in known else loose.get(match_key(text))
+
     problems: list[Problem] = []
     members: dict[str, list[str]] = {}
     seen: dict[tuple[str, str], int] = {}
@@ -291,11 +297,11 @@ def _members(rows: Numbered, header_row: int, columns: dict[str, int], shown: st
             raise _FileProblem(f"行数太多：一个名单文件最多 {MAX_MEMBER_ROWS} 人", number)
 
         found = [Problem(shown, number, column, message) for column, message in (
-            (NAME, _name_problem(name_cell)), (BRANCH, _branch_problem(branch_cell, by_key, known, scope))) if message]
+            (NAME, _name_problem(name_cell)), (BRANCH, _branch_problem(branch_cell, configured, known, scope))) if message]
         problems.extend(found)
         if found:
             continue
-        name, branch = tidy_name(name_cell), by_key.get(match_key(branch_cell))
+        name, branch = tidy_name(name_cell), configured(branch_cell)
         key = (branch, match_key(name))
         if key in seen:
             problems.append(Problem(shown, number, NAME, f"与第 {seen[key]} 行重名：同一支部里姓名不能重复"
@@ -331,11 +337,11 @@ def _name_problem(cell: str) -> str | None:
     return _cell_problem(cell, NAME_LIMIT)
 
 
-def _branch_problem(cell: str, by_key: dict[str, str], known: list[str], scope: Scope) -> str | None:
+def _branch_problem(cell: str, configured: Callable[[str], str | None], known: list[str], scope: Scope) -> str | None:
     problem = _cell_problem(cell, 100)
     if problem:
         return problem
-    branch = by_key.get(match_key(cell))
+    branch = configured(cell)
     if branch is None:
         guess = difflib.get_close_matches(cell.strip(), known, n=1, cutoff=0.6)
         hint = f"是不是“{guess[0]}”？" if guess else ""

@@ -66,6 +66,18 @@ def _branch_item(value: Any) -> Any:
     return {"name": value, "branches": [value]} if isinstance(value, str) else value
 
 
+def _whole(low: int, high: int, unit: str = ""):
+    def check(value: Any) -> int:
+        text = value.strip() if isinstance(value, str) else value
+        if isinstance(text, int) and not isinstance(text, bool):
+            text = str(text)
+        if isinstance(text, str) and text.isascii() and text.isdigit() and low <= int(text) <= high:
+            return int(text)
+        raise fail(f"应为 {low} 到 {high} 之间的整数{unit}，实际为{shown(value)}")
+
+    return BeforeValidator(check)
+
+
 class Attendance(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -73,6 +85,19 @@ class Attendance(BaseModel):
     # How long before an activity starts, and after it ends, members may check in.
     opens_before: Minutes = CHECKIN_MARGIN
     closes_after: Minutes = CHECKIN_MARGIN
+    late_after: Minutes = timedelta(minutes=10)  # after `starts`, a check-in is 迟到
+    code_seconds: Annotated[int, _whole(10, 3600, "（秒）")] = 120  # how long one live check-in code lasts
+
+
+class Points(BaseModel):
+    """积分 per record in the desk's 三个一 table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    study: Annotated[int, _whole(0, 1000)] = 1  # a check-in to a lesson or an activity
+    report: Annotated[int, _whole(0, 1000)] = 2  # a quarter with a quarterly report
+    suggestion: Annotated[int, _whole(0, 1000)] = 1  # a suggestion with the member's name
+    review: Annotated[int, _whole(0, 1000)] = 2  # a yearly review attended
 
 
 class Podcast(BaseModel):
@@ -98,6 +123,7 @@ class SiteConfig(BaseModel):
     timezone: Text = DEFAULT_TIMEZONE
     copyright: Text | None = None
     attendance: Attendance | None = None
+    points: Points = Points()
     branches: list[Annotated[BranchGroup, BeforeValidator(_branch_item)]] = []
     podcast: Podcast | None = None
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import ClassVar, Iterator
+from typing import Annotated, Any, ClassVar, Iterator, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from .config import CHECKIN_MARGIN, SiteConfig
 from .errors import Problem
-from .fields import Day, Duration, Flag, Moment, Slug, Tags, Text, Title, fail
+from .fields import Day, Duration, Flag, Moment, Slug, Tags, Text, Title, _flag, fail, shown
 from .media import MEDIA_DIR, MediaRef, media_field
 
 # Where each kind of content lives in a hub folder.
@@ -73,6 +74,13 @@ class LessonFront(Front):
     tags: Tags = []
     attendance: Flag = False
 
+    @field_validator("attendance", mode="before")
+    @classmethod
+    def no_live_code(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "code":
+            raise fail("现场签到码（code）只用于活动通知；党课请写 true 或 false")
+        return value
+
 
 class Lesson(LessonFront, Content):
     kind: ClassVar[str] = "lesson"
@@ -90,13 +98,27 @@ class Episode(EpisodeFront, Content):
     section: ClassVar[str] = "episodes"
 
 
+def _checkin_mode(value: Any) -> bool | str:
+    if isinstance(value, str) and value.strip().lower() == "code":
+        return "code"
+    try:
+        return _flag(value)
+    except PydanticCustomError:
+        raise fail(f"应为 true、false 或 code（现场签到码），实际为{shown(value)}")
+
+
+# Truthy either way: "code" is a check-in session that also needs the live code.
+CheckinMode = Annotated[bool | Literal["code"], BeforeValidator(_checkin_mode)]
+
+
 class AnnouncementFront(Front):
     starts: Moment
     ends: Moment | None = None
     location: Text | None = None
     online_url: Text | None = None
     organizer: Text | None = None
-    attendance: Flag = False
+    attendance: CheckinMode = False
+    review: Flag = False  # a yearly review (每年一评比): attending it counts as 评议 in the desk
 
     @field_validator("online_url")
     @classmethod

@@ -34,7 +34,8 @@ FIELDS = {
         ("online_url", "https://example.org/room/1", "线上活动室网址"),
         ("organizer", "海安市委组织部", "主办单位"),
         ("summary", "一句话说明活动内容", "摘要"),
-        ("attendance", "true", "开启签到：活动前后可在页面上签到"),
+        ("attendance", "true", "开启签到：活动前后可在页面上签到；写 code 还要填现场签到码"),
+        ("review", "true", "评议活动（每年一评比）：参加的人在工作台记为“评议”"),
     ],
 }
 

@@ -126,7 +126,7 @@ def test_every_problem_in_every_file_is_reported_with_its_line(hub):
     assert problems(hub) == [
         "content/announcements/a.md:4: starts: 应为日期和时间，例如 2026-03-01 19:30（北京时间）或 2026-03-01T19:30:00+08:00，实际为'2026-01-02'",
         "content/announcements/a.md:6: online_url: 应为以 https:// 或 http:// 开头的网址，实际为 'example.org/room'",
-        "content/announcements/a.md:7: where: 未知字段。可用的字段有：title, date, slug, summary, draft, starts, ends, location, online_url, organizer, attendance",
+        "content/announcements/a.md:7: where: 未知字段。可用的字段有：title, date, slug, summary, draft, starts, ends, location, online_url, organizer, attendance, review",
         "content/episodes/e.md:4: media: 找不到媒体文件 content/media/missing.mp3：请先把文件放进 content/media/",
         "content/episodes/e.md:5: duration: 应为秒数、MM:SS 或 HH:MM:SS（例如 06:30），且在 24 小时以内，实际为'半小时'",
         "lessons/bad.md:1: title: 缺少必填字段",
@@ -244,7 +244,7 @@ def test_config_problems_are_reported_with_content_problems(hub):
         "lessons/a.md:3: date: 日期不存在：'2026-13-01'",
         "site_config.yml:2: site_url: 应为以 https:// 开头的完整网址（不带 ? 或 #），实际为 'example.org'",
         "site_config.yml:3: timezone: 未知时区 'Mars/Olympus'，例如 Asia/Shanghai",
-        "site_config.yml:6: attendance.opens_befor: 未知字段。是不是想写 opens_before？可用的字段有：endpoint, opens_before, closes_after",
+        "site_config.yml:6: attendance.opens_befor: 未知字段。是不是想写 opens_before？可用的字段有：endpoint, opens_before, closes_after, late_after, code_seconds",
         "site_config.yml:9: branches[0].branches: 支部 '甲支部' 出现了不止一次；签到时无法区分",
         "site_config.yml:10: branches[1].name: 不能为空",
         "site_config.yml:11: branches[1].branches: 至少要有一项",

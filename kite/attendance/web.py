@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from ..formatting import Dates, zone_label
+from ..spreadsheet import safe_cell as _cell
 from .checkin import Outcome, clean, record
 from .confirmation import MAX_AGE, Confirmation, Confirmations, LinkInvalid
 from .sessions import Roster
@@ -196,14 +197,6 @@ def _json_answer(outcome: Outcome) -> Response:
     if outcome.stored:
         return JSONResponse({"status": outcome.state, "message": outcome.message}, status_code=outcome.status)
     return JSONResponse({"error": outcome.message, "field": outcome.field}, status_code=outcome.status)
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    # A leading apostrophe stops Excel and WPS from running a cell as a formula.
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def export_csv(store: Store, roster: Roster, session: str | None) -> str:

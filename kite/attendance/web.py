@@ -1,7 +1,9 @@
 """The check-in endpoint over HTTP (Starlette, served by uvicorn).
 
 The HTTP layer only parses, answers and guards (body size, content type, origin);
-``checkin.record`` decides, and ``store.Store`` owns the database.
+``checkin.record`` decides, and ``kite.storage`` owns the database.  Work that
+touches the database runs on a worker thread, so one slow disk or server round
+trip never holds up the other requests.
 """
 
 from __future__ import annotations
@@ -12,26 +14,29 @@ import io
 import json
 import logging
 import os
-import sqlite3
 from html import escape
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..formatting import BEIJING
+from ..storage import Store, StorageUnavailable
 from .checkin import Outcome, record
 from .sessions import Roster
-from .store import Store
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024
 TOKEN_VARIABLE = "ATTENDANCE_EXPORT_TOKEN"
 FORM = "application/x-www-form-urlencoded"
+# Seconds a client should wait before trying again when the database cannot write.
+RETRY_AFTER = "5"
+NOT_SAVED = "数据库暂时无法写入，这次签到没有保存，请稍等片刻再提交一次"
 
 
 class BadRequest(Exception):
@@ -78,12 +83,9 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             outcome = Outcome(bad.status, "error", bad.message, bad.field)
         else:
             try:
-                outcome = record(store, roster(), fields)
-            except sqlite3.OperationalError:
-                log.exception("签到数据库暂时不可用")
-                response = JSONResponse({"error": "签到服务繁忙，请稍后再试", "field": None}, status_code=503,
-                                        headers={"Retry-After": "5"})
-                return cors(request, response)
+                outcome = await run_in_threadpool(record, store, roster(), fields)
+            except StorageUnavailable as fault:
+                return cors(request, _unavailable(fault, NOT_SAVED, page=not wants_json))
         return cors(request, _answer(request, outcome, fields if outcome.stored else {}, wants_json))
 
     async def done(request: Request) -> Response:
@@ -102,18 +104,27 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
     async def export(request: Request) -> Response:
         supplied = request.headers.get("authorization", "")
         expected = f"Bearer {token}"
-        if not token or not hmac.compare_digest(supplied.encode(), expected.encode()):
+        if not token:
+            return JSONResponse({"error": f"导出功能已关闭：签到服务没有设置环境变量 {TOKEN_VARIABLE}", "field": "authorization"},
+                                status_code=401, headers={"WWW-Authenticate": 'Bearer realm="kite-attendance"'})
+        if not hmac.compare_digest(supplied.encode(), expected.encode()):
             return JSONResponse({"error": "需要正确的导出口令（Authorization: Bearer …）", "field": "authorization"},
                                 status_code=401, headers={"WWW-Authenticate": 'Bearer realm="kite-attendance"'})
         session = request.query_params.get("session") or None
         current = roster()
-        text = export_csv(store, current, session)
+        try:
+            text = await run_in_threadpool(export_csv, store, current, session)
+        except StorageUnavailable as fault:
+            return _unavailable(fault, "数据库暂时无法读取，请稍后再导出")
         filename = "attendance.csv"
         return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
     async def health(request: Request) -> Response:
-        store.connection.execute("SELECT 1").fetchone()
+        try:
+            await run_in_threadpool(store.ping)
+        except StorageUnavailable as fault:
+            return _unavailable(fault, "数据库暂时无法连接")
         return JSONResponse({"status": "ok"})
 
     routes = [
@@ -183,6 +194,20 @@ def _answer(request: Request, outcome: Outcome, fields: dict[str, Any], wants_js
         return RedirectResponse(f"checkin/done?{query}", status_code=303)
     back = f'<p><a href="{escape(outcome.page_url)}">返回页面</a></p>' if outcome.page_url else "<p>请返回上一页修改后再提交。</p>"
     return HTMLResponse(_page("签到没有成功", f"<p>{escape(outcome.message)}</p>{back}"), status_code=outcome.status)
+
+
+def _unavailable(fault: StorageUnavailable, message: str, *, page: bool = False) -> Response:
+    """503 with Retry-After: the database could not take the request, and nothing was saved.
+
+    ``page``: a form post gets a readable page instead of JSON.
+    """
+    # Only the driver's error class is logged: an error's text could carry a member's name.
+    log.warning("数据库暂时不可用（%s），已回答 503", fault)
+    headers = {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"}
+    if not page:
+        return JSONResponse({"error": message}, status_code=503, headers=headers)
+    body = "<p>数据库暂时无法写入，<strong>这次签到没有保存</strong>。</p><p>请稍等片刻，返回上一页再提交一次。</p>"
+    return HTMLResponse(_page("签到没有保存", body), status_code=503, headers=headers)
 
 
 def _page(heading: str, body: str) -> str:

@@ -1,0 +1,104 @@
+"""The store: small named functions over the database, the only code that runs SQL.
+
+The web layer calls these and never sees SQL, a connection or a driver's error:
+a database that cannot take a request raises ``StorageUnavailable``, nothing else.
+Each write is one transaction, committed durably before the method returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from .database import Checkpointer, is_sqlite
+from .errors import StorageUnavailable
+from .schema import checkins
+
+
+@dataclass(frozen=True)
+class Checkin:
+    session: str
+    branch: str
+    name: str
+    checked_in_at: datetime  # aware, UTC
+
+
+class Store:
+    """Kite's database, SQLite or PostgreSQL, safe to use from many threads."""
+
+    def __init__(self, engine: Engine, checkpointer: Checkpointer | None = None):
+        self.engine = engine
+        self._checkpointer = checkpointer
+        self._writer = engine.execution_options(kite_write=True)
+        self._insert = sqlite.insert if is_sqlite(engine.url) else postgresql.insert
+        # SQLite has one writer at a time.  Threads queue here, in order, instead of
+        # polling the file lock with busy_timeout's growing sleeps (a ruinous p99).
+        self._write_lock = threading.Lock() if is_sqlite(engine.url) else contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        with self._write_lock, _unavailable_on_failure(), self._writer.connect() as connection:
+            try:
+                with connection.begin():
+                    yield connection
+            except DBAPIError:
+                # After a disk or I/O fault a SQLite connection may stay read-only or
+                # half-broken: start afresh on the next write, so recovery needs no restart.
+                connection.invalidate()
+                raise
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with _unavailable_on_failure(), self.engine.connect() as connection:
+            yield connection
+
+    def record_checkin(self, session: str, branch: str, name: str, at: datetime | None = None) -> bool:
+        """Store a check-in; True if it is new, False if this person had already checked in.
+
+        One statement: a repeat is a no-op of the same insert, never a constraint error,
+        and concurrent repeats (from several processes too) store exactly one row.
+        """
+        statement = (
+            self._insert(checkins)
+            .values(session=session, branch=branch, name=name, checked_in_at=at or datetime.now(timezone.utc))
+            .on_conflict_do_nothing(index_elements=["session", "branch", "name"])
+            # A row comes back only when one was inserted (rowcount is not reliable
+            # across drivers once SQLAlchemy adds RETURNING itself).
+            .returning(checkins.c.id)
+        )
+        with self._writing() as connection:
+            return connection.execute(statement).first() is not None
+
+    def checkins(self, session: str | None = None) -> list[Checkin]:
+        """Check-ins in the order they were recorded, of one session or all."""
+        query = select(checkins.c.session, checkins.c.branch, checkins.c.name, checkins.c.checked_in_at)
+        if session is not None:
+            query = query.where(checkins.c.session == session)
+        with self._reading() as connection:
+            return [Checkin(*row) for row in connection.execute(query.order_by(checkins.c.id))]
+
+    def ping(self) -> None:
+        """Raise StorageUnavailable unless the database answers."""
+        with self._reading() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def close(self) -> None:
+        if self._checkpointer:
+            self._checkpointer.stop()
+        self.engine.dispose()
+
+
+@contextlib.contextmanager
+def _unavailable_on_failure() -> Iterator[None]:
+    try:
+        yield
+    except (DBAPIError, PoolTimeout) as error:
+        raise StorageUnavailable(type(error.orig if isinstance(error, DBAPIError) else error).__name__) from error

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from ..formatting import BEIJING
 from ..storage import Store, StorageUnavailable
-from .checkin import Outcome, record
+from .checkin import Outcome, clean, record
 from .sessions import Roster
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,10 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             return JSONResponse({"error": "需要正确的导出口令（Authorization: Bearer …）", "field": "authorization"},
                                 status_code=401, headers={"WWW-Authenticate": 'Bearer realm="kite-attendance"'})
         session = request.query_params.get("session") or None
+        if session is not None:
+            session, problem = clean("session", session)
+            if problem:
+                return JSONResponse({"error": problem.message, "field": "session"}, status_code=400)
         current = roster()
         try:
             text = await run_in_threadpool(export_csv, store, current, session)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from .database import Checkpointer, is_sqlite
@@ -38,7 +38,16 @@ class Store:
         self.engine = engine
         self._checkpointer = checkpointer
         self._writer = engine.execution_options(kite_write=True)
-        self._insert = sqlite.insert if is_sqlite(engine.url) else postgresql.insert
+        insert = sqlite.insert if is_sqlite(engine.url) else postgresql.insert
+        # Built once: constructing a statement costs more than running it on SQLite.
+        self._insert_checkin = (
+            insert(checkins)
+            .values({column: bindparam(column) for column in ("session", "branch", "name", "checked_in_at")})
+            .on_conflict_do_nothing(index_elements=["session", "branch", "name"])
+            # A row comes back only when one was inserted (rowcount is not reliable
+            # across drivers once SQLAlchemy adds RETURNING itself).
+            .returning(checkins.c.id)
+        )
         # SQLite has one writer at a time.  Threads queue here, in order, instead of
         # polling the file lock with busy_timeout's growing sleeps (a ruinous p99).
         self._write_lock = threading.Lock() if is_sqlite(engine.url) else contextlib.nullcontext()
@@ -66,16 +75,10 @@ class Store:
         One statement: a repeat is a no-op of the same insert, never a constraint error,
         and concurrent repeats (from several processes too) store exactly one row.
         """
-        statement = (
-            self._insert(checkins)
-            .values(session=session, branch=branch, name=name, checked_in_at=at or datetime.now(timezone.utc))
-            .on_conflict_do_nothing(index_elements=["session", "branch", "name"])
-            # A row comes back only when one was inserted (rowcount is not reliable
-            # across drivers once SQLAlchemy adds RETURNING itself).
-            .returning(checkins.c.id)
-        )
+        values = {"session": session, "branch": branch, "name": name,
+                  "checked_in_at": at or datetime.now(timezone.utc)}
         with self._writing() as connection:
-            return connection.execute(statement).first() is not None
+            return connection.execute(self._insert_checkin, values).first() is not None
 
     def checkins(self, session: str | None = None) -> list[Checkin]:
         """Check-ins in the order they were recorded, of one session or all."""
@@ -96,9 +99,21 @@ class Store:
         self.engine.dispose()
 
 
+def _is_fault(error: DBAPIError) -> bool:
+    """A fault of the database or its disk, not of Kite's SQL or of the data given."""
+    # Operational: disk full, read-only, I/O error, server down or shutting down, lock timeout.
+    # Interface: the connection is gone.  Internal: e.g. a read-only PostgreSQL standby.
+    # A bare DatabaseError: SQLite's "not a database" or "malformed" file.
+    return isinstance(error, (OperationalError, InterfaceError, InternalError)) or type(error) is DatabaseError
+
+
 @contextlib.contextmanager
 def _unavailable_on_failure() -> Iterator[None]:
     try:
         yield
-    except (DBAPIError, PoolTimeout) as error:
-        raise StorageUnavailable(type(error.orig if isinstance(error, DBAPIError) else error).__name__) from error
+    except PoolTimeout as error:
+        raise StorageUnavailable("PoolTimeout") from error
+    except DBAPIError as error:
+        if not _is_fault(error):
+            raise  # a bug, which must show as one
+        raise StorageUnavailable(type(error.orig).__name__) from error

@@ -27,6 +27,14 @@ GOOD = {"session": "lessons/签到课", "branch": "鼓韵堂党支部", "name": 
 JSON = {"Accept": "application/json"}
 
 
+@pytest.fixture(autouse=True)
+def as_root():
+    # Mounting a tmpfs and chattr need root.  CI runs `make test` as root; a run without
+    # root fails here, saying so, rather than skipping the faults that matter most.
+    if os.geteuid() != 0:
+        pytest.fail("这些故障测试需要 root（挂载 tmpfs、chattr）：请像 CI 一样以 root 运行 make test")
+
+
 @pytest.fixture
 def lesson_hub(hub):
     hub.lesson("签到课", "title: 可以签到的党课\ndate: 2026-03-01\nattendance: true")

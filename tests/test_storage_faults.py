@@ -27,7 +27,7 @@ GOOD = {"session": "lessons/签到课", "branch": "鼓韵堂党支部", "name": 
 JSON = {"Accept": "application/json"}
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def as_root():
     # Mounting a tmpfs and chattr need root.  CI runs `make test` as root; a run without
     # root fails here, saying so, rather than skipping the faults that matter most.
@@ -77,7 +77,7 @@ def fill_up(folder: Path) -> Path:
 
 
 @pytest.fixture
-def small_disk(tmp_path):
+def small_disk(as_root, tmp_path):
     """A 2 MiB tmpfs of its own, unmounted afterwards."""
     folder = tmp_path / "disk"
     folder.mkdir()
@@ -100,7 +100,7 @@ def test_a_full_disk_answers_503_and_recovers_when_space_is_freed(lesson_hub, sm
     store.close()
 
 
-def test_a_read_only_database_answers_503_and_recovers_when_writable_again(lesson_hub, tmp_path):
+def test_a_read_only_database_answers_503_and_recovers_when_writable_again(as_root, lesson_hub, tmp_path):
     database = tmp_path / "attendance.sqlite3"
     client, store = app_for(lesson_hub, str(database))
     files = [str(database), f"{database}-wal"]
@@ -117,7 +117,7 @@ def test_a_read_only_database_answers_503_and_recovers_when_writable_again(lesso
     store.close()
 
 
-def test_an_endpoint_started_on_a_read_only_database_recovers_when_writable_again(lesson_hub, tmp_path):
+def test_an_endpoint_started_on_a_read_only_database_recovers_when_writable_again(as_root, lesson_hub, tmp_path):
     # Its connections were opened read-only; they must not stay in the pool once the file is fixed.
     database = tmp_path / "attendance.sqlite3"
     open_store(database).close()

@@ -7,7 +7,7 @@ stored: every check-in answered 201 must be there.
     .venv/bin/python bench/checkin_load.py [--connections 50] [--seconds 10] [--runs 3]
         SQLite, one instance.
     .venv/bin/python bench/checkin_load.py --compare /path/to/other/checkout
-        SQLite, this checkout and another one side by side, alternating run by run.
+        SQLite, this checkout and another one (or more) side by side, alternating run by run.
     .venv/bin/python bench/checkin_load.py --db postgresql [--instances 2]
         A throwaway PostgreSQL server (Debian's, as in the tests), two `attend`
         processes sharing one database behind a private nginx, as the deployment guide sets up.
@@ -85,7 +85,17 @@ def wait_for(url: str, process: subprocess.Popen | None = None) -> None:
     raise SystemExit(f"没有启动：{url}")
 
 
-def start_endpoint(repo: Path, db: str, port: int, stack: ExitStack) -> None:
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def start_endpoint(repo: Path, db: str, port: int, stack: ExitStack) -> int:
     # The database comes in KITE_DB, as in production (an older checkout ignores it and gets --db).
     command = [sys.executable, str(repo / "build.py"), "attend", "-f", str(repo / "site_config.yml"), "--port", str(port)]
     if "://" not in db:
@@ -93,6 +103,7 @@ def start_endpoint(repo: Path, db: str, port: int, stack: ExitStack) -> None:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env={**os.environ, "KITE_DB": db}, cwd=repo)
     stack.callback(_terminate, process)
     wait_for(f"http://127.0.0.1:{port}/health", process)
+    return process.pid
 
 
 def _terminate(process: subprocess.Popen) -> None:
@@ -112,15 +123,19 @@ def start_nginx(work: Path, ports: list[int], stack: ExitStack) -> int:
     return port
 
 
-def drive(port: int, connections: int, seconds: int, threads: int) -> dict[str, float]:
+def drive(port: int, connections: int, seconds: int, threads: int, pids: list[int]) -> dict[str, float]:
+    cpu_before = cpu_seconds(pids)
     result = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
          "-s", str(REPO / "bench/checkin.lua"), f"http://127.0.0.1:{port}", "--", SESSION, BRANCH],
         capture_output=True, text=True, check=True,
     )
+    cpu = cpu_seconds(pids) - cpu_before
     figures = dict(re.findall(r"(\w+)=([\d.]+)", result.stdout.split("KITE", 1)[1]))
     recorded = int(figures["recorded"])
     return {
+        # CPU per check-in barely depends on what else the machine runs: the steadier comparison.
+        "cpu_ms": cpu * 1000 / max(1, recorded + int(figures["other"])),
         "per_second": recorded / float(figures["seconds"]),
         "p50_ms": int(figures["p50_us"]) / 1000,
         "p99_ms": int(figures["p99_us"]) / 1000,
@@ -133,8 +148,8 @@ def sqlite_run(repo: Path, arguments: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         db = Path(folder) / "bench.sqlite3"
         port = free_port()
-        start_endpoint(repo, str(db), port, stack)
-        run = drive(port, arguments.connections, arguments.seconds, arguments.threads)
+        pid = start_endpoint(repo, str(db), port, stack)
+        run = drive(port, arguments.connections, arguments.seconds, arguments.threads, [pid])
         stack.close()
         with sqlite3.connect(db) as connection:
             run["stored"] = connection.execute("SELECT count(*) FROM checkins").fetchone()[0]
@@ -148,10 +163,9 @@ def postgres_run(server, number: int, arguments: argparse.Namespace) -> dict[str
     url = server.create_database(name)
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         ports = [free_port() for _ in range(arguments.instances)]
-        for port in ports:
-            start_endpoint(REPO, url, port, stack)
+        pids = [start_endpoint(REPO, url, port, stack) for port in ports]
         front = start_nginx(Path(folder), ports, stack) if len(ports) > 1 else ports[0]
-        run = drive(front, arguments.connections, arguments.seconds, arguments.threads)
+        run = drive(front, arguments.connections, arguments.seconds, arguments.threads, pids)
     with psycopg.connect(url) as connection:
         run["stored"] = connection.execute("SELECT count(*) FROM checkins").fetchone()[0]
     server.drop_database(name)
@@ -162,20 +176,23 @@ def report(label: str, number: int, run: dict[str, float]) -> None:
     # Requests still in flight when wrk stops are stored but never counted: stored >= recorded.
     lost = max(0, run["recorded"] - run["stored"])
     print(f"  {label}第 {number} 轮：{run['per_second']:.0f} 次签到/秒，p50 {run['p50_ms']:.1f} ms，p99 {run['p99_ms']:.1f} ms，"
+          f"签到服务每次 CPU {run['cpu_ms']:.2f} ms，"
           f"应答 201 共 {run['recorded']} 次，其他应答 {run['other']} 次，库里 {run['stored']} 条，已应答却丢失 {lost} 条",
           flush=True)
 
 
 def summary(label: str, runs: list[dict[str, float]]) -> None:
     print(f"{label}中位数：{statistics.median(r['per_second'] for r in runs):.0f} 次签到/秒，"
-          f"p50 {statistics.median(r['p50_ms'] for r in runs):.1f} ms，p99 {statistics.median(r['p99_ms'] for r in runs):.1f} ms")
+          f"p50 {statistics.median(r['p50_ms'] for r in runs):.1f} ms，p99 {statistics.median(r['p99_ms'] for r in runs):.1f} ms，"
+          f"每次 CPU {statistics.median(r['cpu_ms'] for r in runs):.2f} ms")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--instances", type=int, default=2, help="attend processes on PostgreSQL (default 2)")
-    parser.add_argument("--compare", type=Path, help="another checkout to measure side by side (SQLite)")
+    parser.add_argument("--compare", type=Path, action="append", default=[],
+                        help="another checkout to measure side by side (SQLite); may be given more than once")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (the endpoint needs the other core)")
@@ -201,7 +218,7 @@ def main() -> int:
         finally:
             server.destroy()
     else:
-        checkouts = [("本版", REPO)] + ([("对照", arguments.compare.resolve())] if arguments.compare else [])
+        checkouts = [("本版", REPO)] + [(f"对照 {path.resolve().name}", path.resolve()) for path in arguments.compare]
         for number in range(1, arguments.runs + 1):
             # Alternate, so that a change in the machine's load hits both alike.
             for label, repo in (checkouts if number % 2 else checkouts[::-1]):

@@ -89,17 +89,7 @@ def _sqlite_engine(url: URL, autocheckpoint: bool) -> Engine:
 
     @event.listens_for(engine, "connect")
     def configure(dbapi_connection: sqlite3.Connection, record) -> None:
-        # SQLAlchemy, not the sqlite3 module, decides when a transaction begins (see below).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        # With WAL, a commit returns only after the log is on disk: answered means kept,
-        # through kill -9 and power loss alike.
-        cursor.execute("PRAGMA synchronous = FULL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        if not autocheckpoint:
-            cursor.execute("PRAGMA wal_autocheckpoint = 0")
-        cursor.close()
+        configure_sqlite(dbapi_connection, autocheckpoint)
 
     @event.listens_for(engine, "begin")
     def begin(connection) -> None:
@@ -109,6 +99,22 @@ def _sqlite_engine(url: URL, autocheckpoint: bool) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def configure_sqlite(connection: sqlite3.Connection, autocheckpoint: bool) -> None:
+    """Settings every SQLite connection of Kite's has."""
+    # Kite, not the sqlite3 module, decides when a transaction begins: SQLAlchemy's
+    # "begin" hook below, or a single statement in autocommit.
+    connection.isolation_level = None
+    cursor = connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # With WAL, a commit returns only after the log is on disk: answered means kept,
+    # through kill -9 and power loss alike.
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    if not autocheckpoint:
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
+    cursor.close()
 
 
 class Checkpointer:

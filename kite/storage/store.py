@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from .database import Checkpointer, is_sqlite
 from .errors import StorageUnavailable
 from .schema import checkins
+from .sqlite_writer import SqliteWriter
 
 
 @dataclass(frozen=True)
@@ -34,23 +35,30 @@ class Checkin:
 class Store:
     """Kite's database, SQLite or PostgreSQL, safe to use from many threads."""
 
-    def __init__(self, engine: Engine, checkpointer: Checkpointer | None = None):
+    def __init__(self, engine: Engine, *, checkpointer: Checkpointer | None = None, autocheckpoint: bool = True):
         self.engine = engine
         self._checkpointer = checkpointer
         self._writer = engine.execution_options(kite_write=True)
-        insert = sqlite.insert if is_sqlite(engine.url) else postgresql.insert
+        local = is_sqlite(engine.url)
+        insert = (sqlite.insert if local else postgresql.insert)(checkins)
         # Built once: constructing a statement costs more than running it on SQLite.
-        self._insert_checkin = (
-            insert(checkins)
-            .values({column: bindparam(column) for column in ("session", "branch", "name", "checked_in_at")})
+        new_checkin = (
+            insert.values({column: bindparam(column) for column in ("session", "branch", "name", "checked_in_at")})
             .on_conflict_do_nothing(index_elements=["session", "branch", "name"])
-            # A row comes back only when one was inserted (rowcount is not reliable
-            # across drivers once SQLAlchemy adds RETURNING itself).
-            .returning(checkins.c.id)
         )
+        # A row comes back only when one was inserted (psycopg's rowcount is not
+        # reliable once SQLAlchemy adds RETURNING of its own).
+        self._insert_checkin = new_checkin.returning(checkins.c.id)
+        self._sqlite_writer = SqliteWriter(engine, checkins, new_checkin, autocheckpoint=autocheckpoint) if local else None
         # SQLite has one writer at a time.  Threads queue here, in order, instead of
         # polling the file lock with busy_timeout's growing sleeps (a ruinous p99).
-        self._write_lock = threading.Lock() if is_sqlite(engine.url) else contextlib.nullcontext()
+        self._write_lock = threading.Lock() if local else contextlib.nullcontext()
+
+    @property
+    def in_process(self) -> bool:
+        """True for SQLite: a write is a few hundred microseconds of this process's own work,
+        less than handing it to another thread costs.  A server's round trips are not."""
+        return self._sqlite_writer is not None
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -75,8 +83,13 @@ class Store:
         One statement: a repeat is a no-op of the same insert, never a constraint error,
         and concurrent repeats (from several processes too) store exactly one row.
         """
+        if at is not None and at.utcoffset() is None:
+            raise ValueError("record_checkin needs an aware datetime")
         values = {"session": session, "branch": branch, "name": name,
                   "checked_in_at": at or datetime.now(timezone.utc)}
+        if self._sqlite_writer is not None:
+            with self._write_lock:
+                return self._sqlite_writer.execute(values) == 1
         with self._writing() as connection:
             return connection.execute(self._insert_checkin, values).first() is not None
 
@@ -96,6 +109,9 @@ class Store:
     def close(self) -> None:
         if self._checkpointer:
             self._checkpointer.stop()
+        if self._sqlite_writer is not None:
+            with self._write_lock:
+                self._sqlite_writer.close()
         self.engine.dispose()
 
 

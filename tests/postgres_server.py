@@ -91,6 +91,10 @@ class PostgresServer:
         with self.admin() as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def rename_database(self, name: str, new_name: str) -> None:
+        with self.admin() as connection:
+            connection.execute(f'ALTER DATABASE "{name}" RENAME TO "{new_name}"')
+
     def dump(self, database: str) -> str:
         """The database as pg_dump writes it: schema and rows."""
         result = subprocess.run([str(self.bin / "pg_dump"), "--no-owner", self.url(database)],

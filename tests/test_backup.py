@@ -95,7 +95,7 @@ def test_backup_of_a_missing_file_creates_no_database(tmp_path):
 
 
 def test_restore_drill_sqlite(lesson_hub, tmp_path):
-    """docs/deployment.md, 恢复 SQLite: stop, set the damaged files aside, restore, start, verify."""
+    """docs/deployment.md, 恢复演练 SQLite: stop, set the files aside together, restore, check, start, verify."""
     data = tmp_path / "var-lib-kite"
     db = data / "attendance.sqlite3"
     process = AttendProcess(lesson_hub.config, str(db), env=TOKEN).wait_until_serving()
@@ -123,7 +123,7 @@ def test_restore_drill_sqlite(lesson_hub, tmp_path):
 
 
 def test_restore_drill_postgresql(lesson_hub, tmp_path, postgres, postgres_url):
-    """docs/deployment.md, 恢复 PostgreSQL: pg_dump, stop, recreate the database, pg_restore, start, verify."""
+    """docs/deployment.md, 恢复演练 PostgreSQL: pg_dump, stop, set the database aside, restore into a new one, start, verify."""
     database = postgres_url.rsplit("/", 1)[1]
     process = AttendProcess(lesson_hub.config, postgres_url, env=TOKEN).wait_until_serving()
     for name in ("王建军", "李秀英", "陈国华"):
@@ -133,7 +133,7 @@ def test_restore_drill_postgresql(lesson_hub, tmp_path, postgres, postgres_url):
     assert check_in(process, "张海涛") == 201
     process.stop()
 
-    postgres.drop_database(database)
+    postgres.rename_database(database, f"{database}_broken")
     postgres.create_database(database)
     subprocess.run([str(postgres.bin / "pg_restore"), "--no-owner", "--exit-on-error", "--dbname", postgres_url, str(dump)],
                    check=True, capture_output=True)
@@ -145,3 +145,4 @@ def test_restore_drill_postgresql(lesson_hub, tmp_path, postgres, postgres_url):
         assert check_in(process, "周立新") == 201  # the id sequence came back too: no clash with old rows
     finally:
         process.stop()
+        postgres.drop_database(f"{database}_broken")

@@ -28,10 +28,16 @@ def commands() -> list[str]:
 
 def test_every_command_is_documented_in_the_readme():
     names = commands()
-    assert set(names) == {"build", "check", "serve", "new", "attend"}
+    assert set(names) == {"build", "check", "serve", "new", "attend", "backup"}
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for name in names:
         assert f"build.py {name}" in readme, f"README does not show `build.py {name}`"
+
+
+def test_every_environment_variable_the_endpoint_reads_is_in_the_readme():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for variable in ("KITE_DB", "ATTENDANCE_EXPORT_TOKEN"):
+        assert f"`{variable}`" in readme, f"README does not mention {variable}"
 
 
 @pytest.mark.parametrize("schema", [LessonFront, EpisodeFront, AnnouncementFront])

@@ -41,7 +41,7 @@ class Store:
         self._writer = engine.execution_options(kite_write=True)
         local = is_sqlite(engine.url)
         insert = (sqlite.insert if local else postgresql.insert)(checkins)
-        # Built once: constructing a statement costs more than running it on SQLite.
+        # Built once: building a statement costs about as much as running it.
         new_checkin = (
             insert.values({column: bindparam(column) for column in ("session", "branch", "name", "checked_in_at")})
             .on_conflict_do_nothing(index_elements=["session", "branch", "name"])

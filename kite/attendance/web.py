@@ -1,9 +1,9 @@
 """The check-in endpoint over HTTP (Starlette, served by uvicorn).
 
 The HTTP layer only parses, answers and guards (body size, content type, origin);
-``checkin.record`` decides, and ``kite.storage`` owns the database.  Work that
-touches the database runs on a worker thread, so one slow disk or server round
-trip never holds up the other requests.
+``checkin.record`` decides, and ``kite.storage`` owns the database.  Database work
+runs on a worker thread, so a server's round trips or a long export never hold up
+other requests; only SQLite's check-in write, shorter than a thread hop, runs in place.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -46,6 +47,10 @@ def run(config_path: Path, db: str | Path, host: str, port: int) -> int:
     print(f"签到服务已启动：http://{host}:{port}/checkin  数据库：{describe(database_url(db))}  （按 Ctrl+C 停止）", flush=True)
     if not os.environ.get(TOKEN_VARIABLE):
         print(f"提示：没有设置环境变量 {TOKEN_VARIABLE}，导出名单（/export.csv）已关闭。", flush=True)
+    # Everything loaded so far (SQLAlchemy, Alembic, the hub) lives as long as the process:
+    # leave it out of the garbage collector's full passes, which would otherwise walk it
+    # again and again under load.
+    gc.freeze()
     try:
         server.run()
     finally:

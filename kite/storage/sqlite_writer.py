@@ -26,17 +26,15 @@ class SqliteWriter:
     def __init__(self, engine: Engine, table: Table, statement: Insert, *, autocheckpoint: bool):
         compiled = statement.compile(dialect=engine.dialect)
         self._sql = str(compiled)
-        self._names = compiled.positiontup
-        self._convert = {name: table.c[name].type.bind_processor(engine.dialect) for name in self._names}
+        # Each parameter in order, with its column type's conversion (None: taken as it is).
+        self._parameters = [(name, table.c[name].type.bind_processor(engine.dialect)) for name in compiled.positiontup]
         self._path = engine.url.database
         self._autocheckpoint = autocheckpoint
         self._connection: sqlite3.Connection | None = None
 
     def execute(self, values: Mapping[str, Any]) -> int:
         """Run the statement once; the number of rows it changed."""
-        parameters = tuple(
-            convert(values[name]) if (convert := self._convert[name]) else values[name] for name in self._names
-        )
+        parameters = [convert(values[name]) if convert else values[name] for name, convert in self._parameters]
         try:
             if self._connection is None:
                 self._connection = sqlite3.connect(self._path, check_same_thread=False)

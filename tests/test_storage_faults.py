@@ -86,12 +86,13 @@ def small_disk(as_root, tmp_path):
     subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
-def test_a_full_disk_answers_503_and_recovers_when_space_is_freed(lesson_hub, small_disk):
+def test_a_full_disk_answers_503_and_recovers_when_space_is_freed(lesson_hub, small_disk, caplog):
     client, store = app_for(lesson_hub, str(small_disk / "attendance.sqlite3"))
     with client:
         assert client.post("/checkin", json=GOOD, headers=JSON).status_code == 201
         filler = fill_up(small_disk)
         assert_not_saved(client, "李秀英")
+        assert "503" in caplog.text and "李秀英" not in caplog.text  # logged, but nothing personal
         assert client.get("/health").status_code == 200  # reading still works; the disk is only full
         filler.unlink()
         again = client.post("/checkin", json={**GOOD, "name": "李秀英"}, headers=JSON)
@@ -135,13 +136,14 @@ def test_an_endpoint_started_on_a_read_only_database_recovers_when_writable_agai
     store.close()
 
 
-def test_postgresql_down_answers_503_and_recovers_when_it_is_back(lesson_hub, postgres, postgres_url):
+def test_postgresql_down_answers_503_and_recovers_when_it_is_back(lesson_hub, postgres, postgres_url, caplog):
     client, store = app_for(lesson_hub, postgres_url)
     with client:
         assert client.post("/checkin", json=GOOD, headers=JSON).status_code == 201
         postgres.stop()
         try:
             assert_not_saved(client, "李秀英")
+            assert "503" in caplog.text and "李秀英" not in caplog.text
             health = client.get("/health")
             assert health.status_code == 503 and health.headers["retry-after"].isdigit()
             export = client.get("/export.csv", headers={"Authorization": "Bearer t"})

@@ -1,12 +1,18 @@
 """Load benchmark for the check-in endpoint: check-ins per second and p99 latency.
 
-Starts `build.py attend` on the sample hub with a fresh SQLite file, drives it with
-wrk (50 connections by default, every request a new member), then counts the rows
-on disk: every check-in answered 201 must be there.
+Starts `build.py attend` on the sample hub with a fresh database, drives it with wrk
+(50 connections by default, every request a new member), then counts the rows
+stored: every check-in answered 201 must be there.
 
     .venv/bin/python bench/checkin_load.py [--connections 50] [--seconds 10] [--runs 3]
+        SQLite, one instance.
+    .venv/bin/python bench/checkin_load.py --compare /path/to/other/checkout
+        SQLite, this checkout and another one (or more) side by side, alternating run by run.
+    .venv/bin/python bench/checkin_load.py --db postgresql [--instances 2]
+        A throwaway PostgreSQL server (Debian's, as in the tests), two `attend`
+        processes sharing one database behind a private nginx, as the deployment guide sets up.
 
-Needs wrk (Debian: apt-get install wrk).
+Needs wrk (Debian: apt-get install wrk); with --db postgresql also postgresql and nginx.
 """
 
 from __future__ import annotations
@@ -22,83 +28,204 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 from kite.ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
 SESSION = "lessons/抓牢引线放风筝"
 BRANCH = "鼓韵堂党支部"
 
+NGINX_CONF = """\
+# Private nginx for bench/checkin_load.py: two endpoint instances, as in docs/deployment.md.
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {work}/body;
+    proxy_temp_path {work}/proxy;
+    fastcgi_temp_path {work}/fastcgi;
+    uwsgi_temp_path {work}/uwsgi;
+    scgi_temp_path {work}/scgi;
+    upstream kite_attend {{
+{servers}
+        keepalive 32;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://kite_attend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_next_upstream error timeout;
+        }}
+    }}
+}}
+"""
 
 
 
-def start_endpoint(db: Path, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "build.py"), "attend", "-f", str(REPO / "site_config.yml"),
-         "--db", str(db), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(200):
+
+def wait_for(url: str, process: subprocess.Popen | None = None) -> None:
+    for _ in range(400):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            return process
+            urllib.request.urlopen(url, timeout=1)
+            return
         except OSError:
+            if process is not None and process.poll() is not None:
+                raise SystemExit(f"进程已退出（{process.returncode}）：{url}")
             time.sleep(0.05)
-    process.kill()
-    raise SystemExit("签到服务没有启动")
+    raise SystemExit(f"没有启动：{url}")
 
 
-def one_run(connections: int, seconds: int, threads: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as folder:
-        db = Path(folder) / "bench.sqlite3"
-        port = free_port()
-        endpoint = start_endpoint(db, port)
-        try:
-            result = subprocess.run(
-                ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-                 "-s", str(REPO / "bench/checkin.lua"), f"http://127.0.0.1:{port}", "--", SESSION, BRANCH],
-                capture_output=True, text=True, check=True,
-            )
-        finally:
-            endpoint.terminate()
-            endpoint.wait()
-        figures = dict(re.findall(r"(\w+)=([\d.]+)", result.stdout.split("KITE", 1)[1]))
-        with sqlite3.connect(db) as connection:
-            stored = connection.execute("SELECT count(*) FROM checkins").fetchone()[0]
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def start_endpoint(repo: Path, db: str, port: int, stack: ExitStack) -> int:
+    # The database comes in KITE_DB, as in production (an older checkout ignores it and gets --db).
+    command = [sys.executable, str(repo / "build.py"), "attend", "-f", str(repo / "site_config.yml"), "--port", str(port)]
+    if "://" not in db:
+        command += ["--db", db]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env={**os.environ, "KITE_DB": db}, cwd=repo)
+    stack.callback(_terminate, process)
+    wait_for(f"http://127.0.0.1:{port}/health", process)
+    return process.pid
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait()
+
+
+def start_nginx(work: Path, ports: list[int], stack: ExitStack) -> int:
+    port = free_port()
+    servers = "\n".join(f"        server 127.0.0.1:{p};" for p in ports)
+    conf = work / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(work=work, servers=servers, port=port))
+    process = subprocess.Popen([os.environ.get("NGINX", "/usr/sbin/nginx"), "-p", str(work), "-c", str(conf),
+                                "-e", str(work / "error.log"), "-g", "daemon off;"])
+    stack.callback(_terminate, process)
+    wait_for(f"http://127.0.0.1:{port}/health", process)
+    return port
+
+
+def drive(port: int, connections: int, seconds: int, threads: int, pids: list[int]) -> dict[str, float]:
+    cpu_before = cpu_seconds(pids)
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-s", str(REPO / "bench/checkin.lua"), f"http://127.0.0.1:{port}", "--", SESSION, BRANCH],
+        capture_output=True, text=True, check=True,
+    )
+    cpu = cpu_seconds(pids) - cpu_before
+    figures = dict(re.findall(r"(\w+)=([\d.]+)", result.stdout.split("KITE", 1)[1]))
     recorded = int(figures["recorded"])
     return {
+        # CPU per check-in barely depends on what else the machine runs: the steadier comparison.
+        "cpu_ms": cpu * 1000 / max(1, recorded + int(figures["other"])),
         "per_second": recorded / float(figures["seconds"]),
         "p50_ms": int(figures["p50_us"]) / 1000,
         "p99_ms": int(figures["p99_us"]) / 1000,
         "recorded": recorded,
         "other": int(figures["other"]),
-        "stored": stored,
     }
+
+
+def sqlite_run(repo: Path, arguments: argparse.Namespace) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        db = Path(folder) / "bench.sqlite3"
+        port = free_port()
+        pid = start_endpoint(repo, str(db), port, stack)
+        run = drive(port, arguments.connections, arguments.seconds, arguments.threads, [pid])
+        stack.close()
+        with sqlite3.connect(db) as connection:
+            run["stored"] = connection.execute("SELECT count(*) FROM checkins").fetchone()[0]
+    return run
+
+
+def postgres_run(server, number: int, arguments: argparse.Namespace) -> dict[str, float]:
+    import psycopg
+
+    name = f"bench_{number}"
+    url = server.create_database(name)
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        ports = [free_port() for _ in range(arguments.instances)]
+        pids = [start_endpoint(REPO, url, port, stack) for port in ports]
+        front = start_nginx(Path(folder), ports, stack) if len(ports) > 1 else ports[0]
+        run = drive(front, arguments.connections, arguments.seconds, arguments.threads, pids)
+    with psycopg.connect(url) as connection:
+        run["stored"] = connection.execute("SELECT count(*) FROM checkins").fetchone()[0]
+    server.drop_database(name)
+    return run
+
+
+def report(label: str, number: int, run: dict[str, float]) -> None:
+    # Requests still in flight when wrk stops are stored but never counted: stored >= recorded.
+    lost = max(0, run["recorded"] - run["stored"])
+    print(f"  {label}第 {number} 轮：{run['per_second']:.0f} 次签到/秒，p50 {run['p50_ms']:.1f} ms，p99 {run['p99_ms']:.1f} ms，"
+          f"签到服务每次 CPU {run['cpu_ms']:.2f} ms，"
+          f"应答 201 共 {run['recorded']} 次，其他应答 {run['other']} 次，库里 {run['stored']} 条，已应答却丢失 {lost} 条",
+          flush=True)
+
+
+def summary(label: str, runs: list[dict[str, float]]) -> None:
+    print(f"{label}中位数：{statistics.median(r['per_second'] for r in runs):.0f} 次签到/秒，"
+          f"p50 {statistics.median(r['p50_ms'] for r in runs):.1f} ms，p99 {statistics.median(r['p99_ms'] for r in runs):.1f} ms，"
+          f"每次 CPU {statistics.median(r['cpu_ms'] for r in runs):.2f} ms")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--instances", type=int, default=2, help="attend processes on PostgreSQL (default 2)")
+    parser.add_argument("--compare", type=Path, action="append", default=[],
+                        help="another checkout to measure side by side (SQLite); may be given more than once")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (the endpoint has the other core)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (the endpoint needs the other core)")
     parser.add_argument("--runs", type=int, default=3)
     arguments = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("需要 wrk：apt-get install wrk")
-    print(f"签到压测：{arguments.connections} 个连接，每轮 {arguments.seconds} 秒，共 {arguments.runs} 轮（{os.cpu_count()} 核）")
-    runs = []
-    for number in range(1, arguments.runs + 1):
-        run = one_run(arguments.connections, arguments.seconds, arguments.threads)
-        runs.append(run)
-        # Requests still in flight when wrk stops are stored but never counted: stored >= recorded.
-        lost = max(0, run["recorded"] - run["stored"])
-        print(f"  第 {number} 轮：{run['per_second']:.0f} 次签到/秒，p50 {run['p50_ms']:.1f} ms，p99 {run['p99_ms']:.1f} ms，"
-              f"应答 201 共 {run['recorded']} 次，其他应答 {run['other']} 次，磁盘上 {run['stored']} 条，"
-              f"已应答却丢失 {lost} 条")
-    print(f"中位数：{statistics.median(r['per_second'] for r in runs):.0f} 次签到/秒，"
-          f"p99 {statistics.median(r['p99_ms'] for r in runs):.1f} ms")
-    return 0 if all(r["stored"] >= r["recorded"] and r["other"] == 0 for r in runs) else 1
+    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"签到压测（{arguments.db}）：{arguments.connections} 个连接，每轮 {arguments.seconds} 秒，共 {arguments.runs} 轮"
+          f"（{os.cpu_count()} 核；开始时 {load}）", flush=True)
+    results: dict[str, list[dict[str, float]]] = {}
+    if arguments.db == "postgresql":
+        from postgres_server import PostgresServer
+
+        server = PostgresServer()
+        try:
+            server.start()
+            label = f"PostgreSQL，{arguments.instances} 个实例"
+            for number in range(1, arguments.runs + 1):
+                run = postgres_run(server, number, arguments)
+                results.setdefault(label, []).append(run)
+                report(label, number, run)
+        finally:
+            server.destroy()
+    else:
+        checkouts = [("本版", REPO)] + [(f"对照 {path.resolve().name}", path.resolve()) for path in arguments.compare]
+        for number in range(1, arguments.runs + 1):
+            # Alternate, so that a change in the machine's load hits both alike.
+            for label, repo in (checkouts if number % 2 else checkouts[::-1]):
+                run = sqlite_run(repo, arguments)
+                results.setdefault(label, []).append(run)
+                report(label, number, run)
+    for label, runs in results.items():
+        summary(label, runs)
+    every = [run for runs in results.values() for run in runs]
+    return 0 if all(r["stored"] >= r["recorded"] and r["other"] == 0 for r in every) else 1
 
 
 if __name__ == "__main__":

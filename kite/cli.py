@@ -1,8 +1,9 @@
-"""The command line: ``python build.py build|check|serve|new|attend``."""
+"""The command line: ``python build.py build|check|serve|new|attend|backup``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,16 +33,22 @@ def make_parser() -> argparse.ArgumentParser:
 
     attend = commands.add_parser("attend", help="运行签到服务（记录签到，导出名单）")
     _config_option(attend)
-    attend.add_argument("--db", default=None, help="签到数据库：SQLite 文件路径（默认：配置文件旁的 attendance.sqlite3）")
+    _db_option(attend)
     attend.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
     attend.add_argument("--port", type=int, default=8001, help="监听端口（默认 8001）")
+
+    backup = commands.add_parser("backup", help="签到服务运行时备份 SQLite 签到数据库")
+    backup.add_argument("out", metavar="OUT", help="备份文件路径（已有的会被整体替换）")
+    _config_option(backup)
+    _db_option(backup)
 
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = make_parser().parse_args(argv)
-    handler = {"build": _build, "check": _check, "serve": _serve, "new": _new, "attend": _attend}[arguments.command]
+    handler = {"build": _build, "check": _check, "serve": _serve, "new": _new, "attend": _attend,
+               "backup": _backup}[arguments.command]
     try:
         return handler(arguments)
     except ContentErrors as errors:
@@ -59,6 +66,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--config-file", default="site_config.yml", help="站点配置文件（默认：site_config.yml）")
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=None,
+                        help="数据库：SQLite 文件路径，或 postgresql://用户@主机/库名；也可以写在环境变量 KITE_DB 里"
+                             "（默认：配置文件旁的 attendance.sqlite3）")
+
+
+def _database(arguments: argparse.Namespace) -> str:
+    """--db, else KITE_DB (which keeps a password out of the process list), else the file beside the config."""
+    from .attendance.server import DEFAULT_DB
+
+    if arguments.db:
+        return arguments.db
+    return os.environ.get("KITE_DB") or str(Path(arguments.config_file).parent / DEFAULT_DB)
 
 
 def _build(arguments: argparse.Namespace) -> int:
@@ -105,14 +127,41 @@ def _serve(arguments: argparse.Namespace) -> int:
 
 
 def _attend(arguments: argparse.Namespace) -> int:
-    from .attendance.server import DEFAULT_DB, run
+    from .attendance.server import run
+    from .storage import StorageError, database_url
 
-    config = Path(arguments.config_file)
-    db = arguments.db or str(config.parent / DEFAULT_DB)
-    if "://" in db:
-        print(f"暂不支持这种数据库地址：{db}。目前只支持 SQLite 文件路径。", file=sys.stderr)
+    db = _database(arguments)
+    try:
+        url = database_url(db)
+        if arguments.db and url.password:
+            print("提示：数据库密码写在了命令行里，本机其他用户用 ps 就能看到；请改用环境变量 KITE_DB。", file=sys.stderr)
+        return run(Path(arguments.config_file), db, arguments.host, arguments.port)
+    except StorageError as error:
+        print(f"签到服务没有启动：{error}", file=sys.stderr)
+        return 1
+
+
+def _backup(arguments: argparse.Namespace) -> int:
+    from .storage import StorageError, database_url, describe, is_sqlite
+    from .storage.backup import backup_sqlite
+
+    try:
+        url = database_url(_database(arguments))
+    except StorageError as error:
+        print(error, file=sys.stderr)
         return 2
-    return run(config, Path(db), arguments.host, arguments.port)
+    if not is_sqlite(url):
+        print(f"{describe(url)} 是 PostgreSQL 数据库，请用 PostgreSQL 自带的 pg_dump 备份，例如：\n"
+              f"  pg_dump --format=custom --file {arguments.out} \"$KITE_DB\"\n"
+              "（做法和恢复步骤见 docs/deployment.md 的“备份与恢复”）", file=sys.stderr)
+        return 2
+    try:
+        count = backup_sqlite(Path(url.database), Path(arguments.out))
+    except StorageError as error:
+        print(f"备份失败：{error}", file=sys.stderr)
+        return 1
+    print(f"已备份 {url.database} 到 {arguments.out}：{count} 条签到，已通过完整性检查")
+    return 0
 
 
 def _new(arguments: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""Fixtures: tiny hubs in tmp_path, a static server on loopback, the endpoint, a real Chromium.
+"""Fixtures: tiny hubs in tmp_path, a static server on loopback, the endpoint, a real Chromium,
+a real PostgreSQL server, and a database of each kind for the endpoint's tests.
 
 Shared names that are not fixtures live in ``helpers.py``; import them from there.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -15,6 +17,8 @@ import pytest
 
 # Re-exported only for test modules that still import them from here (test_attendance.py);
 # new tests import from helpers.
+from postgres_server import PostgresServer
+
 from helpers import CHROMIUM_FLAGS, CONFIG, PHONE, REPO, HubFolder, chromium_path, free_port  # noqa: F401
 
 
@@ -67,18 +71,62 @@ def start_endpoint():
 
     def start(config: Path, db: Path, extra_origins: tuple[str, ...] = ()) -> str:
         port = free_port()
-        server, _ = make_server(config, db, "127.0.0.1", port, extra_origins=extra_origins)
+        server, _, store = make_server(config, db, "127.0.0.1", port, extra_origins=extra_origins)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         while not server.started:
             time.sleep(0.01)
-        servers.append((server, thread))
+        servers.append((server, thread, store))
         return f"http://127.0.0.1:{port}"
 
     yield start
-    for server, thread in servers:
+    for server, thread, store in servers:
         server.should_exit = True
         thread.join(5)
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the whole run, stopped and deleted whatever happens."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
+
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres):
+    """A new, empty PostgreSQL database for one test."""
+    name = f"kite_test_{next(_database_numbers)}"
+    url = postgres.create_database(name)
+    yield url
+    if not _answers(postgres):  # a fault test stopped it and failed before starting it again
+        postgres.start()
+    postgres.drop_database(name)
+
+
+def _answers(server: PostgresServer) -> bool:
+    import psycopg
+
+    try:
+        server.admin().close()
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> str:
+    """The endpoint's database, once of each kind: a SQLite file path or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "attendance.sqlite3")
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture(scope="session")

@@ -1,26 +1,29 @@
-"""The check-in endpoint over real HTTP on loopback, with a real SQLite file."""
+"""The check-in endpoint, in-process through Starlette's TestClient, on SQLite and on PostgreSQL.
+
+The tests that need real concurrency or a real process (kill -9) run real servers.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import inspect
+from starlette.testclient import TestClient
 
-from conftest import REPO, free_port
+from attend_process import AttendProcess
+from kite.attendance.sessions import RosterSource
+from kite.attendance.web import create_app
+from kite.storage import open_store
 
 TOKEN = "s3cret-export-token"
 SITE_ORIGIN = "https://example.org"
@@ -44,10 +47,11 @@ def fill_hub(hub) -> None:
 
 
 class Endpoint:
-    def __init__(self, url: str, db: Path):
-        self.url = url
-        self.db = db
-        self.client = httpx.Client(base_url=url, timeout=10)
+    """A client for the endpoint, and what its store holds."""
+
+    def __init__(self, client, store):
+        self.client = client
+        self.store = store
 
     def post_json(self, fields, **headers) -> httpx.Response:
         return self.client.post("/checkin", json=fields, headers={"Accept": "application/json", **headers})
@@ -56,8 +60,7 @@ class Endpoint:
         return self.client.post("/checkin", data=fields, headers=headers)
 
     def rows(self) -> list[tuple]:
-        with sqlite3.connect(self.db) as connection:
-            return connection.execute("SELECT session, branch, name FROM checkins ORDER BY id").fetchall()
+        return [(c.session, c.branch, c.name) for c in self.store.checkins()]
 
     def export(self, session: str | None = None) -> httpx.Response:
         params = {"session": session} if session else {}
@@ -65,11 +68,28 @@ class Endpoint:
 
 
 @pytest.fixture
-def endpoint(hub, tmp_path, monkeypatch, start_endpoint):
+def endpoint(hub, database):
+    """The endpoint app in-process, over a new database of each kind."""
+    fill_hub(hub)
+    store = open_store(database)
+    source = RosterSource(hub.config)
+    app = create_app(store, lambda: source.roster, export_token=TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1:8001", follow_redirects=False) as client:
+        yield Endpoint(client, store)
+    store.close()
+
+
+@pytest.fixture
+def live_endpoint(hub, database, monkeypatch, start_endpoint):
+    """The endpoint on a real uvicorn server, for real concurrency."""
     fill_hub(hub)
     monkeypatch.setenv("ATTENDANCE_EXPORT_TOKEN", TOKEN)
-    db = tmp_path / "attendance.sqlite3"
-    return Endpoint(start_endpoint(hub.config, db), db)
+    url = start_endpoint(hub.config, database)
+    store = open_store(database)
+    # One client for all threads (it is thread-safe), with as many connections as there are threads.
+    with httpx.Client(base_url=url, timeout=30, limits=httpx.Limits(max_connections=32)) as client:
+        yield Endpoint(client, store)
+    store.close()
 
 
 GOOD = {"session": "lessons/签到课", "branch": "鼓韵堂党支部", "name": "王建军"}
@@ -92,20 +112,21 @@ def test_json_checkin_is_recorded_once(endpoint):
 def test_form_post_redirects_to_a_confirmation_page(endpoint):
     first = endpoint.post_form(GOOD)
     assert first.status_code == 303
-    page = endpoint.client.get(first.headers["location"].replace("checkin/done", "/checkin/done"))
+    page = endpoint.client.get("/" + first.headers["location"])
     assert "签到成功" in page.text and "已经签到" not in page.text
     assert "可以签到的党课" in page.text
     again = endpoint.post_form(GOOD)
     assert again.status_code == 303
-    page = endpoint.client.get(again.headers["location"].replace("checkin/done", "/checkin/done"))
+    page = endpoint.client.get("/" + again.headers["location"])
     assert "已经签到" in page.text and "签到成功" not in page.text
     assert len(endpoint.rows()) == 1
 
 
 def test_the_confirmation_link_resolves_under_the_endpoint_path(endpoint):
     response = endpoint.post_form(GOOD)
-    target = httpx.URL(endpoint.url + "/checkin").join(response.headers["location"])
-    assert target.path == "/checkin/done"
+    # The form posts to …/checkin; a relative Location resolves against that.
+    target = urljoin("http://127.0.0.1:8001/checkin", response.headers["location"])
+    assert urlsplit(target).path == "/checkin/done"
     assert endpoint.client.get(target).status_code == 200
 
 
@@ -231,6 +252,29 @@ def test_export_needs_the_token(endpoint):
     assert endpoint.client.get("/export.csv").status_code == 401
     wrong = endpoint.client.get("/export.csv", headers={"Authorization": "Bearer wrong"})
     assert wrong.status_code == 401
+    assert "王建军" not in wrong.text
+
+
+def test_export_says_it_is_switched_off_without_a_token(hub, tmp_path, monkeypatch):
+    fill_hub(hub)
+    monkeypatch.delenv("ATTENDANCE_EXPORT_TOKEN", raising=False)
+    store = open_store(tmp_path / "attendance.sqlite3")
+    source = RosterSource(hub.config)
+    with TestClient(create_app(store, lambda: source.roster)) as client:
+        for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer anything"}):
+            response = client.get("/export.csv", headers=headers)
+            assert response.status_code == 401
+            assert "导出功能已关闭" in response.json()["error"]
+            assert "ATTENDANCE_EXPORT_TOKEN" in response.json()["error"]
+    store.close()
+
+
+def test_export_of_an_unknown_session_is_only_the_header(endpoint):
+    endpoint.post_json(GOOD)
+    response = endpoint.export("lessons/没有这课")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 1 and rows[0][5] == "姓名"
 
 
 def test_export_is_a_spreadsheet_friendly_csv(endpoint):
@@ -255,21 +299,19 @@ def test_export_is_a_spreadsheet_friendly_csv(endpoint):
 
 def test_no_ip_addresses_are_stored(endpoint):
     endpoint.post_json(GOOD)
-    with sqlite3.connect(endpoint.db) as connection:
-        columns = [row[1] for row in connection.execute("PRAGMA table_info(checkins)")]
-        assert columns == ["id", "session", "branch", "name", "checked_in_at"]
-        dump = "\n".join(connection.iterdump())
-    assert "127.0.0.1" not in dump
+    columns = [column["name"] for column in inspect(endpoint.store.engine).get_columns("checkins")]
+    assert columns == ["id", "session", "branch", "name", "checked_in_at"]
+    assert endpoint.rows() == [("lessons/签到课", "鼓韵堂党支部", "王建军")]
 
 
-def test_concurrent_check_ins_are_recorded_exactly_once(endpoint):
+def test_concurrent_check_ins_are_recorded_exactly_once(live_endpoint):
+    endpoint = live_endpoint
     people = [f"党员{n:03}" for n in range(60)]
     requests = [person for person in people for _ in range(5)]  # everyone checks in five times at once
 
     def check_in(name: str) -> int:
-        with httpx.Client(base_url=endpoint.url, timeout=30) as client:
-            response = client.post("/checkin", json={**GOOD, "name": name}, headers={"Accept": "application/json"})
-            return response.status_code
+        response = endpoint.client.post("/checkin", json={**GOOD, "name": name}, headers={"Accept": "application/json"})
+        return response.status_code
 
     with ThreadPoolExecutor(max_workers=24) as pool:
         statuses = list(pool.map(check_in, requests))
@@ -278,32 +320,15 @@ def test_concurrent_check_ins_are_recorded_exactly_once(endpoint):
     assert sorted(name for _, _, name in endpoint.rows()) == people
 
 
-def test_nothing_acknowledged_is_lost_to_kill_9(hub, tmp_path):
+def test_nothing_acknowledged_is_lost_to_kill_9(hub, database):
     fill_hub(hub)
-    port = free_port()
-    db = tmp_path / "attendance.sqlite3"
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "build.py"), "attend", "-f", str(hub.config), "--db", str(db), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(url + "/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
-
+    process = AttendProcess(hub.config, database).wait_until_serving()
     acknowledged: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
 
     def load(worker: int) -> None:
-        with httpx.Client(base_url=url, timeout=5) as client:
+        with httpx.Client(base_url=process.url, timeout=5) as client:
             for n in range(100_000):
                 if stop.is_set():
                     return
@@ -317,18 +342,22 @@ def test_nothing_acknowledged_is_lost_to_kill_9(hub, tmp_path):
                         acknowledged.append(name)
 
     threads = [threading.Thread(target=load, args=(w,)) for w in range(8)]
-    for thread in threads:
-        thread.start()
-    while len(acknowledged) < 300:
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    stop.set()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < 300 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.kill()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        process.stop()
 
-    with sqlite3.connect(db) as connection:
-        stored = {row[0] for row in connection.execute("SELECT name FROM checkins")}
+    store = open_store(database)
+    stored = {c.name for c in store.checkins()}
+    store.close()
     assert len(acknowledged) >= 300
     missing = set(acknowledged) - stored
     assert not missing, f"{len(missing)} acknowledged check-ins lost"

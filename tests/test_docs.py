@@ -84,9 +84,15 @@ def templates_without_notes(readme: str) -> list[str]:
 
 
 def test_every_command_is_documented_in_the_readme():
-    assert "build" in commands() and "serve" in commands()
+    assert {"build", "serve", "attend", "backup"} <= set(commands())
     assert undocumented_commands(read(README)) == set()
     assert undocumented_commands(read(README).replace("build.py serve", "build.py preview")) == {"serve"}
+
+
+def test_every_environment_variable_the_endpoint_reads_is_in_the_readme():
+    readme = read(README)
+    for variable in ("KITE_DB", "ATTENDANCE_EXPORT_TOKEN", "KITE_SECRET_KEY"):
+        assert f"`{variable}`" in readme, f"README does not mention {variable}"
 
 
 def test_the_content_table_lists_every_front_matter_field():

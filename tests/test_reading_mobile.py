@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from PIL import Image
 
-from conftest import PHONE
+from helpers import PHONE
 from kite.build import build
 
 WIDTHS = [360, 390]
@@ -90,7 +90,7 @@ def test_the_wage_table_reads_as_whole_words_on_screen(phone_at, site_url):
 @pytest.fixture(scope="module")
 def table_site(tmp_path_factory, serve_dir):
     """A hub with a narrow table, and a wide one of figures that no phone can show at once."""
-    from conftest import CONFIG, REPO, HubFolder
+    from helpers import CONFIG, REPO, HubFolder
 
     hub = HubFolder(tmp_path_factory.mktemp("tables") / "hub")
     hub.write("site_config.yml", CONFIG)

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from ..formatting import Dates
+from ..storage import Store
 from .sessions import Roster
-from .store import Store
 
 LIMITS = {"session": 200, "branch": 100, "name": 40}
 HONEYPOT = "website"  # a field people never see; bots fill it in

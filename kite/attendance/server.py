@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -9,16 +10,21 @@ from pathlib import Path
 
 import uvicorn
 
+from ..storage import Store, database_url, describe, open_store
 from .sessions import RosterSource
-from .store import Store
 from .web import TOKEN_VARIABLE, create_app
 
 DEFAULT_DB = "attendance.sqlite3"
 
 
-def make_server(config_path: Path, db: Path, host: str, port: int, extra_origins: tuple[str, ...] = ()) -> tuple[uvicorn.Server, RosterSource]:
+def make_server(config_path: Path, db: str | Path, host: str, port: int,
+                extra_origins: tuple[str, ...] = ()) -> tuple[uvicorn.Server, RosterSource, Store]:
+    """The endpoint, its roster and its store; the database is created or upgraded first.
+
+    Raises StorageError when the database must not or cannot be used.
+    """
     source = RosterSource(config_path)
-    store = Store(db, background_checkpoints=True)
+    store = open_store(db, background_checkpoints=True)
     app = create_app(store, lambda: source.roster, extra_origins=extra_origins)
     config = uvicorn.Config(
         app,
@@ -32,23 +38,30 @@ def make_server(config_path: Path, db: Path, host: str, port: int, extra_origins
         timeout_keep_alive=15,
         server_header=False,
     )
-    return uvicorn.Server(config), source
+    return uvicorn.Server(config), source, store
 
 
-def run(config_path: Path, db: Path, host: str, port: int) -> int:
-    server, source = make_server(config_path, db, host, port)
+def run(config_path: Path, db: str | Path, host: str, port: int) -> int:
+    server, source, store = make_server(config_path, db, host, port)
     source.start()
-    print(f"签到服务已启动：http://{host}:{port}/checkin  数据库：{db}  （按 Ctrl+C 停止）", flush=True)
+    print(f"签到服务已启动：http://{host}:{port}/checkin  数据库：{describe(database_url(db))}  （按 Ctrl+C 停止）", flush=True)
     if not os.environ.get(TOKEN_VARIABLE):
         print(f"提示：没有设置环境变量 {TOKEN_VARIABLE}，导出名单（/export.csv）已关闭。", flush=True)
-    server.run()
-    source.stop()
+    # Everything loaded so far (SQLAlchemy, Alembic, the hub) lives as long as the process:
+    # leave it out of the garbage collector's full passes, which would otherwise walk it
+    # again and again under load.
+    gc.freeze()
+    try:
+        server.run()
+    finally:
+        source.stop()
+        store.close()
     return 0
 
 
-def run_in_background(config_path: Path, db: Path, host: str, port: int, extra_origins: tuple[str, ...]) -> uvicorn.Server:
+def run_in_background(config_path: Path, db: str | Path, host: str, port: int, extra_origins: tuple[str, ...]) -> uvicorn.Server:
     """For the preview: the endpoint in a thread beside the live-reload server."""
-    server, source = make_server(config_path, db, host, port, extra_origins)
+    server, source, _ = make_server(config_path, db, host, port, extra_origins)
     source.start()
     threading.Thread(target=server.run, name="kite-attendance", daemon=True).start()
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)

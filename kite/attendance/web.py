@@ -1,7 +1,9 @@
 """The check-in endpoint over HTTP (Starlette, served by uvicorn).
 
 The HTTP layer only parses, answers and guards (body size, content type, origin);
-``checkin.record`` decides, and ``store.Store`` owns the database.
+``checkin.record`` decides, and ``kite.storage`` owns the database.  Database work
+runs on a worker thread, so a server's round trips or a long export never hold up
+other requests; only SQLite's check-in write, shorter than a thread hop, runs in place.
 """
 
 from __future__ import annotations
@@ -12,22 +14,22 @@ import io
 import json
 import logging
 import os
-import sqlite3
 from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..formatting import Dates, zone_label
 from ..spreadsheet import safe_cell as _cell
+from ..storage import Store, StorageUnavailable
 from .checkin import Outcome, clean, record
 from .confirmation import MAX_AGE, Confirmation, Confirmations, LinkInvalid
 from .sessions import Roster
-from .store import Store
 from .templating import EndpointPages
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024
 TOKEN_VARIABLE = "ATTENDANCE_EXPORT_TOKEN"
 FORM = "application/x-www-form-urlencoded"
+# Seconds a client should wait before trying again when the database cannot write.
+RETRY_AFTER = "5"
+NOT_SAVED = "数据库暂时无法写入，这次签到没有保存，请稍等片刻再提交一次"
 
 
 class BadRequest(Exception):
@@ -56,6 +61,22 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
     token = export_token if export_token is not None else os.environ.get(TOKEN_VARIABLE, "")
     pages = EndpointPages(lambda: roster().config)
     confirmations = Confirmations(signing_key)
+
+    def unavailable(request: Request, fault: StorageUnavailable, message: str, *, page: bool = False) -> Response:
+        """503 with Retry-After: the database could not take the request, and nothing was saved.
+
+        ``page``: a form post gets a readable page instead of JSON.
+        """
+        # Only the driver's error class is logged: an error's text could carry a member's name.
+        log.warning("数据库暂时不可用（%s），已回答 503", fault)
+        if page:
+            response = pages.render(request, "problem.html", 503, heading="签到没有保存",
+                                    message="数据库暂时无法写入，这次签到没有保存。请稍等片刻，返回上一页再提交一次。",
+                                    page_url="")
+        else:
+            response = JSONResponse({"error": message}, status_code=503, headers={"Cache-Control": "no-store"})
+        response.headers["Retry-After"] = RETRY_AFTER
+        return response
 
     def allowed_origins() -> set[str]:
         return {origin_of(roster().config.site_url), *extra_origins}
@@ -87,12 +108,12 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             outcome = Outcome(bad.status, "error", bad.message, bad.field)
         else:
             try:
-                outcome = record(store, roster(), fields, now)
-            except sqlite3.OperationalError:
-                log.exception("签到数据库暂时不可用")
-                response = JSONResponse({"error": "签到服务繁忙，请稍后再试", "field": None}, status_code=503,
-                                        headers={"Retry-After": "5"})
-                return cors(request, response)
+                if store.in_process:  # SQLite: cheaper in place than a thread hop (see Store.in_process)
+                    outcome = record(store, roster(), fields, now)
+                else:
+                    outcome = await run_in_threadpool(record, store, roster(), fields, now)
+            except StorageUnavailable as fault:
+                return cors(request, unavailable(request, fault, NOT_SAVED, page=not wants_json))
         if wants_json:
             return cors(request, _json_answer(outcome))
         if not outcome.stored:
@@ -123,18 +144,31 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
     async def export(request: Request) -> Response:
         supplied = request.headers.get("authorization", "")
         expected = f"Bearer {token}"
-        if not token or not hmac.compare_digest(supplied.encode(), expected.encode()):
+        if not token:
+            return JSONResponse({"error": f"导出功能已关闭：签到服务没有设置环境变量 {TOKEN_VARIABLE}", "field": "authorization"},
+                                status_code=401, headers={"WWW-Authenticate": 'Bearer realm="kite-attendance"'})
+        if not hmac.compare_digest(supplied.encode(), expected.encode()):
             return JSONResponse({"error": "需要正确的导出口令（Authorization: Bearer …）", "field": "authorization"},
                                 status_code=401, headers={"WWW-Authenticate": 'Bearer realm="kite-attendance"'})
         session = request.query_params.get("session") or None
+        if session is not None:
+            session, problem = clean("session", session)
+            if problem:
+                return JSONResponse({"error": problem.message, "field": "session"}, status_code=400)
         current = roster()
-        text = export_csv(store, current, session)
+        try:
+            text = await run_in_threadpool(export_csv, store, current, session)
+        except StorageUnavailable as fault:
+            return unavailable(request, fault, "数据库暂时无法读取，请稍后再导出")
         filename = "attendance.csv"
         return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
     async def health(request: Request) -> Response:
-        store.connection.execute("SELECT 1").fetchone()
+        try:
+            await run_in_threadpool(store.ping)
+        except StorageUnavailable as fault:
+            return unavailable(request, fault, "数据库暂时无法连接")
         return JSONResponse({"status": "ok"})
 
     routes = [

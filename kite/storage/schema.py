@@ -1,0 +1,35 @@
+"""The schema of Kite's database: every table, in one place.
+
+Queries in ``store.py`` use these table objects; migrations under ``migrations/``
+change a database from one version of this schema to the next.  A new table or
+column goes here *and* into a new migration.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text, UniqueConstraint
+
+from .types import UtcDateTime
+
+# Constraint names fixed by convention, so that migrations can refer to them on both backends.
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+# SQLite only makes INTEGER PRIMARY KEY the rowid; PostgreSQL gets a 64-bit identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+checkins = Table(
+    "checkins",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("session", Text, nullable=False),  # "lessons/SLUG" or "announcements/SLUG"
+    Column("branch", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("checked_in_at", UtcDateTime(), nullable=False),
+    # One check-in per person (name within a branch) and session: a repeat is a no-op.
+    UniqueConstraint("session", "branch", "name"),
+)

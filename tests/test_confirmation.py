@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from helpers import PHONE
 from kite.attendance.confirmation import Confirmation, Confirmations
 from kite.attendance.sessions import Roster
-from kite.attendance.store import Store
+from kite.storage import open_store
 from kite.attendance.web import create_app
 from kite.loader import load_hub
 
@@ -27,7 +27,7 @@ def client(hub, tmp_path):
     now = datetime.now(timezone.utc).astimezone(load_hub(hub.config).config.zone)
     hub.announcement("夜学", f"title: 正在进行的夜学\ndate: 2026-01-01\nstarts: {now:%Y-%m-%d %H:%M}\nattendance: true")
     roster = Roster.from_hub(load_hub(hub.config))
-    store = Store(tmp_path / "attendance.sqlite3")
+    store = open_store(tmp_path / "attendance.sqlite3")
     with TestClient(create_app(store, lambda: roster, signing_key=KEY), base_url="http://testserver") as client:
         yield client
     store.close()

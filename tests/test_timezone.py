@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from kite.attendance.checkin import record
 from kite.attendance.sessions import Roster
-from kite.attendance.store import Store
+from kite.storage import open_store
 from kite.attendance.web import create_app
 from kite.build import build
 from kite.errors import ContentErrors
@@ -92,7 +92,7 @@ def test_feeds_and_calendar_use_the_configured_zone(zoned_hub, tmp_path):
 def test_check_in_messages_and_the_export_use_the_configured_zone(zoned_hub, tmp_path):
     hub, zone, label = zoned_hub
     roster = Roster.from_hub(load_hub(hub.config))
-    store = Store(tmp_path / "attendance.sqlite3")
+    store = open_store(tmp_path / "attendance.sqlite3")
     fields = {"session": "announcements/夜学", "branch": "鼓韵堂党支部", "name": "王建军"}
     early = record(store, roster, fields, now=datetime(2026, 12, 5, 12, 0, tzinfo=zone))
     assert early.status == 403

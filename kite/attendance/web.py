@@ -207,7 +207,8 @@ def _parse(body: bytes, content_type: str) -> dict[str, Any]:
     if kind == "application/json":
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        # RecursionError: nesting deep enough to exhaust the parser still fits in the body limit.
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise BadRequest(400, "提交的数据不是有效的 JSON", "body")
         if not isinstance(data, dict):
             raise BadRequest(400, "提交的数据应为 JSON 对象", "body")

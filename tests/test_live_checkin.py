@@ -7,6 +7,7 @@ gets 429 for the rest of that session, the right code included.
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from kite.attendance.livecode import MAX_WRONG, live_codes
-from kite.attendance.secret import shared_secret
+from kite.attendance.secret import SECRET_VARIABLE, shared_secret
 from kite.attendance.sessions import RosterSource
 from kite.attendance.web import create_app
 from kite.desk.records import LATE, ON_TIME, checkin_status
@@ -267,3 +268,47 @@ def test_on_time_until_starts_plus_late_after(live, minutes, status):
     starts = roster.sessions[SESSION].starts
     assert starts == STARTS
     assert checkin_status(stored.checked_in_at, starts, roster.config.attendance.late_after) == status
+
+
+def test_postgresql_down_answers_503_for_a_live_code_and_recovers(hub, postgres, postgres_url, monkeypatch):
+    monkeypatch.delenv(SECRET_VARIABLE, raising=False)
+    live_hub(hub)
+    store = open_store(postgres_url)
+    source = RosterSource(hub.config)
+    clock = Clock(STARTS)
+    codes = live_codes(shared_secret(store), store)  # the host's screen, which read the secret earlier
+    code = codes.current(SESSION, 120, clock()).code
+    # This endpoint has not needed the secret yet: it must read it from the database that is down.
+    with TestClient(create_app(store, lambda: source.roster, clock=clock), follow_redirects=False) as client:
+        postgres.stop()
+        try:
+            answer = client.post("/checkin", json={**ME, "code": code}, headers=JSON)
+            assert answer.status_code == 503 and answer.headers["retry-after"].isdigit()
+            assert "没有保存" in answer.json()["error"]
+            page = client.post("/checkin", data={**ME, "code": code})
+            assert page.status_code == 503 and "没有保存" in page.text
+            link = client.get("/checkin/done?t=anything")
+            assert link.status_code == 503 and link.headers["retry-after"].isdigit()
+        finally:
+            postgres.start()
+        answer = client.post("/checkin", json={**ME, "code": code}, headers=JSON)
+        assert answer.status_code == 201, answer.text
+    assert [c.name for c in store.checkins(SESSION)] == ["王建军"]
+    store.close()
+
+
+def test_random_codes_never_get_a_5xx(live):
+    generator = random.Random(14)
+    alphabet = "0123456789０１２３４５６７８９ \t\n\u3000abc-+.%\u200b\U0001F600"
+    values: list[object] = [None, True, 0, 1234, 12.5, [], {}, ["0427"], {"code": "0427"}, "0" * 10_000]
+    values += ["".join(generator.choice(alphabet) for _ in range(generator.randint(0, 8))) for _ in range(120)]
+    for value in values:
+        answer = live.client.post("/checkin", json={**ME, "name": f"随机{generator.randint(0, 5)}", "code": value},
+                                  headers=JSON)
+        assert answer.status_code in (201, 200, 400, 403, 413, 429), (value, answer.status_code)
+        if answer.status_code >= 400:
+            assert answer.json()["field"] in ("code", "body")
+    for value in values[:40]:
+        if isinstance(value, str):
+            form = live.client.post("/checkin", data={**ME, "code": value})
+            assert form.status_code < 500

@@ -29,6 +29,8 @@ from ..spreadsheet import safe_cell as _cell
 from ..storage import Store, StorageUnavailable
 from .checkin import Outcome, clean, record
 from .confirmation import MAX_AGE, Confirmation, Confirmations, LinkInvalid
+from .livecode import live_codes
+from .secret import shared_secret
 from .sessions import Roster
 from .templating import EndpointPages
 
@@ -52,17 +54,28 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tuple[str, ...] = (),
-               export_token: str | None = None, signing_key: str | None = None) -> Starlette:
+               export_token: str | None = None, secret_key: str | None = None,
+               clock: Callable[[], datetime] = utc_now) -> Starlette:
     """The endpoint.  ``roster`` returns the current sessions and branches (they may be reloaded).
 
-    ``signing_key`` signs confirmation links (default: $KITE_SECRET_KEY, else a key of this process's own).
+    ``secret_key`` signs confirmation links and keys live codes (default: $KITE_SECRET_KEY,
+    else the secret every instance finds in the database).  ``clock`` gives the time
+    (aware): check-in windows, live codes and the time stored all follow it.
     """
     token = export_token if export_token is not None else os.environ.get(TOKEN_VARIABLE, "")
     pages = EndpointPages(lambda: roster().config)
-    confirmations = Confirmations(signing_key)
+    secret = shared_secret(store, secret_key)
+    confirmations = Confirmations(secret.value)
+    live = live_codes(secret, store)
 
-    def unavailable(request: Request, fault: StorageUnavailable, message: str, *, page: bool = False) -> Response:
+    def unavailable(request: Request, fault: StorageUnavailable, message: str, *, page: bool = False,
+                    heading: str = "签到没有保存",
+                    page_message: str = "数据库暂时无法写入，这次签到没有保存。请稍等片刻，返回上一页再提交一次。") -> Response:
         """503 with Retry-After: the database could not take the request, and nothing was saved.
 
         ``page``: a form post gets a readable page instead of JSON.
@@ -70,9 +83,7 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
         # Only the driver's error class is logged: an error's text could carry a member's name.
         log.warning("数据库暂时不可用（%s），已回答 503", fault)
         if page:
-            response = pages.render(request, "problem.html", 503, heading="签到没有保存",
-                                    message="数据库暂时无法写入，这次签到没有保存。请稍等片刻，返回上一页再提交一次。",
-                                    page_url="")
+            response = pages.render(request, "problem.html", 503, heading=heading, message=page_message, page_url="")
         else:
             response = JSONResponse({"error": message}, status_code=503, headers={"Cache-Control": "no-store"})
         response.headers["Retry-After"] = RETRY_AFTER
@@ -98,7 +109,7 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
 
     async def checkin(request: Request) -> Response:
         wants_json = _wants_json(request)
-        now = datetime.now(timezone.utc)
+        now = clock()
         origin = request.headers.get("origin")
         try:
             if origin is not None and origin not in allowed_origins():
@@ -108,10 +119,14 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             outcome = Outcome(bad.status, "error", bad.message, bad.field)
         else:
             try:
+                if not wants_json and not secret.known:
+                    # The confirmation link needs the secret: read it before storing, so
+                    # that a database fault answers 503 for a check-in that was not stored.
+                    await run_in_threadpool(secret.value)
                 if store.in_process:  # SQLite: cheaper in place than a thread hop (see Store.in_process)
-                    outcome = record(store, roster(), fields, now)
+                    outcome = record(store, roster(), fields, now, live)
                 else:
-                    outcome = await run_in_threadpool(record, store, roster(), fields, now)
+                    outcome = await run_in_threadpool(record, store, roster(), fields, now, live)
             except StorageUnavailable as fault:
                 return cors(request, unavailable(request, fault, NOT_SAVED, page=not wants_json))
         if wants_json:
@@ -127,7 +142,12 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
 
     async def done(request: Request) -> Response:
         try:
-            confirmation = confirmations.read(request.query_params.get("t", ""))
+            if not secret.known:
+                await run_in_threadpool(secret.value)
+            confirmation = confirmations.read(request.query_params.get("t", ""), clock())
+        except StorageUnavailable as fault:
+            return unavailable(request, fault, "数据库暂时无法读取，请稍后再打开这个链接", page=True, heading="暂时打不开",
+                               page_message="数据库暂时无法读取，请稍等片刻再打开这个链接。签到记录不受影响。")
         except LinkInvalid as problem:
             return pages.render(request, "checkin_link.html", 410 if problem.expired else 400,
                                 expired=problem.expired, max_days=MAX_AGE.days)
@@ -222,7 +242,7 @@ def _parse(body: bytes, content_type: str) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         for key, value in pairs:
             if key in fields:
-                raise BadRequest(400, "同一个字段提交了多次", key if key in ("session", "branch", "name") else "body")
+                raise BadRequest(400, "同一个字段提交了多次", key if key in ("session", "branch", "name", "code") else "body")
             fields[key] = value
         return fields
     raise BadRequest(400, "只接受表单或 JSON 格式的签到", "content-type")

@@ -7,7 +7,7 @@ column goes here *and* into a new migration.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Integer, MetaData, PrimaryKeyConstraint, Table, Text, UniqueConstraint
 
 from .types import UtcDateTime
 
@@ -32,4 +32,30 @@ checkins = Table(
     Column("checked_in_at", UtcDateTime(), nullable=False),
     # One check-in per person (name within a branch) and session: a repeat is a no-op.
     UniqueConstraint("session", "branch", "name"),
+)
+
+
+# --- Live check-in codes (issue 14; migration 0004) ---
+
+# The one secret every endpoint instance shares, made by whichever instance needs it first:
+# live codes and confirmation links are derived from it, so instances agree without talking.
+# Not used where KITE_SECRET_KEY is set.
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Wrong live codes per session and person.  ``person`` is a keyed digest of the branch and
+# the name as the desk matches it, so this table never holds a member's name.
+wrong_codes = Table(
+    "wrong_codes",
+    metadata,
+    Column("session", Text, nullable=False),
+    Column("person", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("session", "person"),
 )

@@ -14,8 +14,9 @@ from .database import Checkpointer, create, database_url, describe, is_sqlite
 from .errors import StorageError, StorageUnavailable
 from .migrate import upgrade
 from .store import Checkin, Store
+from .submissions import Submissions
 
-__all__ = ["Checkin", "Store", "StorageError", "StorageUnavailable", "database_url", "describe", "is_sqlite", "open_store"]
+__all__ = ["Checkin", "Store", "StorageError", "Submissions", "StorageUnavailable", "database_url", "describe", "is_sqlite", "open_store"]
 
 
 def open_store(db: str | Path, *, background_checkpoints: bool = False) -> Store:

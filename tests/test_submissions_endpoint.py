@@ -372,3 +372,30 @@ def test_nothing_personal_is_logged(endpoint, caplog):
     endpoint.client.get(f"/suggestion/{ref}")
     for private in ("王建军", "李秀英", "13912345678", "热水器", "安全生产"):
         assert private not in caplog.text
+
+
+def test_the_endpoints_pages_are_valid_html(hub, tmp_path):
+    from test_html_valid import nu_html_checker
+
+    store = open_store(tmp_path / "attendance.sqlite3")
+    source = RosterSource(hub.config)
+    with TestClient(create_app(store, lambda: source.roster), base_url="http://127.0.0.1:8001", follow_redirects=False) as client:
+        endpoint = Endpoint(client, store)
+        pages = {
+            "receipt": endpoint.follow(endpoint.form("/report", REPORT), "/report"),
+            "refused": endpoint.form("/report", {**REPORT, "text": "短"}),
+            "sent": endpoint.follow(endpoint.form("/suggestion", SUGGESTION), "/suggestion"),
+            "missing": client.get("/suggestion/K7Q2-M9XD-4R"),
+            "empty lookup": client.get("/suggestion?ref="),
+        }
+        (suggestion,) = endpoint.suggestions()
+        endpoint.submissions.answer(EVERYTHING, suggestion.id, status="answered", reply="已解决。\n谢谢。", by="x",
+                                    at=datetime.now(timezone.utc))
+        pages["answered"] = client.get(f"/suggestion/{suggestion.ref}")
+    store.close()
+    files = []
+    for label, response in pages.items():
+        assert response.headers["content-type"].startswith("text/html"), label
+        files.append(tmp_path / f"{label.replace(' ', '-')}.html")
+        files[-1].write_text(response.text, encoding="utf-8")
+    assert [f"{m.get('url', '').rsplit('/', 1)[-1]}: {m['message']}" for m in nu_html_checker(files) if m["type"] != "info"] == []

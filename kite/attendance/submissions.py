@@ -13,16 +13,12 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from ..desk.records import parse_quarter, quarter_of
+from ..forms import CATEGORIES, CONTACT_LIMIT, NAME_LIMIT, REPORT_TEXT, SUGGESTION_TEXT
 from ..storage.submissions import Submissions, SuggestionProgress
 from .checkin import HONEYPOT
 from .refs import new_ref, read_ref, show_ref
 from .sessions import Roster
 
-CATEGORIES = ("项目招引", "民生实事", "组织建设", "其他")
-REPORT_TEXT = (10, 5000)  # characters, fewest and most
-SUGGESTION_TEXT = (5, 2000)
-NAME_LIMIT = 40  # as for check-in
-CONTACT_LIMIT = 100
 BRANCH_LIMIT = 100
 
 _QUARTERS = "一二三四"
@@ -133,7 +129,7 @@ def record_report(submissions: Submissions, roster: Roster, fields: Mapping[str,
     """Validate a quarterly report and store it once; the quarter is ``now``'s in the hub's time zone."""
     try:
         values = {"name": _line(fields, "name", "姓名", NAME_LIMIT), "branch": _branch(fields, roster),
-                  "text": clean_text(fields.get("text"), "汇报内容", *REPORT_TEXT)}
+                  "text": clean_text(fields.get("text"), "汇报内容", REPORT_TEXT.fewest, REPORT_TEXT.most)}
     except Refused as refused:
         return Answer(400, "error", refused.message, refused.field)
     quarter = quarter_of(now, roster.config.zone)
@@ -157,7 +153,7 @@ def record_suggestion(submissions: Submissions, roster: Roster, fields: Mapping[
         if category not in CATEGORIES:
             raise Refused(f"请从{'、'.join(CATEGORIES)}中选择一个类别", "category")
         values = {"branch": branch, "category": category,
-                  "text": clean_text(fields.get("text"), "建议内容", *SUGGESTION_TEXT),
+                  "text": clean_text(fields.get("text"), "建议内容", SUGGESTION_TEXT.fewest, SUGGESTION_TEXT.most),
                   "name": _line(fields, "name", "姓名", NAME_LIMIT, required=False),
                   "contact": _line(fields, "contact", "联系方式", CONTACT_LIMIT, required=False)}
     except Refused as refused:

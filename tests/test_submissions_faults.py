@@ -75,6 +75,8 @@ def test_postgresql_down_answers_503_and_recovers(hub, postgres, postgres_url):
             assert_not_saved(client, "建议", "/suggestion", SUGGESTION)
             lookup = client.get("/suggestion/K7Q2-M9XD-4R", headers=JSON)
             assert lookup.status_code == 503 and lookup.headers["retry-after"].isdigit()
+            page = client.get("/suggestion/K7Q2-M9XD-4R")
+            assert page.status_code == 503 and "<h1>暂时查不到</h1>" in page.text
         finally:
             postgres.start()
         send_both(client)

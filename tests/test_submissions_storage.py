@@ -164,6 +164,13 @@ def test_counts_for_the_overview(submissions):
     assert len(submissions.suggestions(NANJING, status="answered")) == 1
 
 
+def test_suggestions_received_in_a_span_of_time(submissions):
+    for n, hours in enumerate([-1, 0, 5, 24]):
+        suggest(submissions, text=f"第{n}条建议的内容", at=AT + timedelta(hours=hours), ref=f"REF{n:07d}")
+    found = submissions.suggestions(GUYUN, received=(AT, AT + timedelta(hours=24)))
+    assert [s.ref for s in found] == ["REF0000002", "REF0000001"]
+
+
 def test_copies_sent_at_once_to_two_instances_make_one_suggestion(database):
     # Two stores are two endpoint processes: on PostgreSQL they share nothing but the database.
     stores = [open_store(database), open_store(database)]

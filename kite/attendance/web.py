@@ -68,17 +68,16 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
     confirmations = Confirmations(signing_key)
 
     def unavailable(request: Request, fault: StorageUnavailable, message: str, *, page: bool = False,
-                    what: str = "签到") -> Response:
+                    heading: str = "签到没有保存",
+                    page_message: str = "数据库暂时无法写入，这次签到没有保存。请稍等片刻，返回上一页再提交一次。") -> Response:
         """503 with Retry-After: the database could not take the request, and nothing was saved.
 
-        ``page``: a form post gets a readable page instead of JSON; ``what`` was not saved.
+        ``page``: a form post gets a readable page (``heading``, ``page_message``) instead of JSON.
         """
         # Only the driver's error class is logged: an error's text could carry a member's name.
         log.warning("数据库暂时不可用（%s），已回答 503", fault)
         if page:
-            response = pages.render(request, "problem.html", 503, heading=f"{what}没有保存",
-                                    message=f"数据库暂时无法写入，这次{what}没有保存。请稍等片刻，返回上一页再提交一次。",
-                                    page_url="")
+            response = pages.render(request, "problem.html", 503, heading=heading, message=page_message, page_url="")
         else:
             response = JSONResponse({"error": message}, status_code=503, headers={"Cache-Control": "no-store"})
         response.headers["Retry-After"] = RETRY_AFTER
@@ -198,8 +197,9 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             try:
                 answer = await run_in_threadpool(recorder, submissions, roster(), fields, now)
             except StorageUnavailable as fault:
-                return cors(request, unavailable(request, fault, f"数据库暂时无法写入，这份{what}没有保存，请稍等片刻再提交一次",
-                                                 page=not wants_json, what=what))
+                return cors(request, unavailable(
+                    request, fault, f"数据库暂时无法写入，这份{what}没有保存，请稍等片刻再提交一次", page=not wants_json,
+                    heading=f"{what}没有保存", page_message=f"数据库暂时无法写入，这份{what}没有保存。请稍等片刻，返回上一页再提交一次。"))
         if wants_json:
             return cors(request, JSONResponse(answer.json(), status_code=answer.status, headers={"Cache-Control": "no-store"}))
         if not answer.stored:
@@ -242,7 +242,8 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
         try:
             progress = await run_in_threadpool(suggestion_progress, submissions, typed)
         except StorageUnavailable as fault:
-            return cors(request, unavailable(request, fault, "数据库暂时无法读取，请稍后再查"))
+            return cors(request, unavailable(request, fault, "数据库暂时无法读取，请稍后再查", page=not _wants_json(request),
+                                             heading="暂时查不到", page_message="数据库暂时无法读取，请稍等片刻再查一次。"))
         config = roster().config
         if _wants_json(request):
             if progress is None:

@@ -178,16 +178,17 @@ class Submissions:
             return [Report(*row) for row in connection.execute(query)]
 
     def suggestions(self, scope: BranchScope, *, status: str | None = None, open_only: bool = False,
-                    since: datetime | None = None, limit: int | None = None) -> list[Suggestion]:
+                    received: tuple[datetime, datetime] | None = None, limit: int | None = None) -> list[Suggestion]:
         """Suggestions in scope, newest first, with name and contact; of one status, or only
-        those not yet answered, or received since a time, if asked."""
+        those not yet answered, or received from ``received[0]`` up to (not including)
+        ``received[1]`` (a year in the hub's time zone, say), if asked."""
         query = select(*_SUGGESTION_COLUMNS).where(_in(scope, suggestions.c.branch))
         if status is not None:
             query = query.where(suggestions.c.status == _known(status))
         if open_only:
             query = query.where(suggestions.c.status.in_(OPEN))
-        if since is not None:
-            query = query.where(suggestions.c.received_at >= since)
+        if received is not None:
+            query = query.where(suggestions.c.received_at >= received[0], suggestions.c.received_at < received[1])
         query = query.order_by(suggestions.c.received_at.desc(), suggestions.c.id.desc()).limit(limit)
         with self.store.reading() as connection:
             return [Suggestion(*row) for row in connection.execute(query)]

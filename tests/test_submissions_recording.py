@@ -54,3 +54,26 @@ def test_a_report_counts_in_the_quarter_of_the_hubs_time_zone(hub, tmp_path, zon
 
 def test_quarters_as_members_read_them():
     assert [quarter_label(f"2026Q{n}") for n in range(1, 5)] == ["2026年第一季度", "2026年第二季度", "2026年第三季度", "2026年第四季度"]
+
+
+def test_report_receipts_are_read_back_only_with_the_same_key_and_only_for_a_week():
+    from datetime import timedelta
+
+    from kite.attendance.confirmation import LinkInvalid
+    from kite.attendance.receipts import ReportReceipt, ReportReceipts
+
+    asked = []
+    lazily = ReportReceipts(lambda: asked.append(1) or "shared-secret")  # e.g. the secret kept in the database
+    assert asked == []  # not read until a link is made
+    receipt = ReportReceipt("recorded", "鼓韵堂党支部", "王建军", "2026Q4", NEW_YEAR_IN_BEIJING)
+    link = lazily.link(receipt)
+    assert link.startswith("report/done?t=") and asked == [1]
+    token = link.split("t=", 1)[1]
+    other_instance = ReportReceipts("shared-secret")
+    assert other_instance.read(token, now=NEW_YEAR_IN_BEIJING) == receipt
+    with pytest.raises(LinkInvalid) as wrong_key:
+        ReportReceipts("another-secret").read(token, now=NEW_YEAR_IN_BEIJING)
+    assert not wrong_key.value.expired
+    with pytest.raises(LinkInvalid) as old:
+        other_instance.read(token, now=NEW_YEAR_IN_BEIJING + timedelta(days=8))
+    assert old.value.expired

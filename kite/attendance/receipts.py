@@ -10,6 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable
 from urllib.parse import urlencode
 
 from itsdangerous import BadData, URLSafeSerializer
@@ -34,9 +35,19 @@ class ReportReceipt:
 
 
 class ReportReceipts:
-    def __init__(self, key: str | None = None):
-        key = key or os.environ.get(SECRET_VARIABLE) or secrets.token_urlsafe(32)
-        self._serializer = URLSafeSerializer(key, salt=SALT)
+    """Makes and reads receipt links.  ``key`` is the key, or a function giving it when first
+    needed (a secret kept in the database, say); without one, ``$KITE_SECRET_KEY`` or a key
+    of this object's own."""
+
+    def __init__(self, key: str | Callable[[], str] | None = None):
+        self._key = key or os.environ.get(SECRET_VARIABLE) or secrets.token_urlsafe(32)
+        self._made: URLSafeSerializer | None = None
+
+    @property
+    def _serializer(self) -> URLSafeSerializer:
+        if self._made is None:
+            self._made = URLSafeSerializer(self._key() if callable(self._key) else self._key, salt=SALT)
+        return self._made
 
     def link(self, receipt: ReportReceipt) -> str:
         """The receipt page's address, relative to the report URL (works behind a proxy path)."""

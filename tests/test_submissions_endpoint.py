@@ -306,6 +306,8 @@ def test_the_lookup_shows_status_and_reply_never_name_or_contact(endpoint):
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "<h1>意见建议办理情况</h1>" in page.text and "已答复" in page.text and "热水器已经装好。" in page.text
     assert "答复时间" in page.text
+    made_up = endpoint.client.get(f"/suggestion/{ref}?sent=made-up").text
+    assert "<h1>意见建议办理情况</h1>" in made_up and "刚才已经收到" not in made_up and 'class="k-ref"' not in made_up
     for private in ("李秀英", "13912345678", "希望工地宿舍", "qixi"):
         assert private not in page.text
 

@@ -261,7 +261,7 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
                                               page_url=config.site_url + "suggest/"))
         dates = Dates(config.zone)
         return cors(request, pages.render(
-            request, "suggestion.html", sent=request.query_params.get("sent", ""), ref=show_ref(progress.ref),
+            request, "suggestion.html", sent=_one_of(request.query_params.get("sent"), ("new", "again")), ref=show_ref(progress.ref),
             branch=progress.branch, category=progress.category, progress=progress.status_label, reply=progress.reply or "",
             received=dates.day_and_time(progress.received_at),
             replied=dates.day_and_time(progress.replied_at) if progress.replied_at else "", zone=dates.label,
@@ -282,6 +282,10 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
         Route("/suggestion/{ref}", show_suggestion, methods=["GET"]),
     ]
     return Starlette(routes=routes)
+
+
+def _one_of(value: str | None, choices: tuple[str, ...]) -> str:
+    return value if value in choices else ""
 
 
 def _wants_json(request: Request) -> bool:

@@ -7,7 +7,7 @@ column goes here *and* into a new migration.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, PrimaryKeyConstraint, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Integer, MetaData, PrimaryKeyConstraint, Table, Text, UniqueConstraint
 
 from .types import UtcDateTime
 
@@ -58,4 +58,47 @@ wrong_codes = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("session", "person"),
+)
+
+
+# ---- Member submissions (issue 13): quarterly reports and suggestions; kite/storage/submissions.py. ----
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("branch", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("quarter", Text, nullable=False),  # "2026Q4": the quarter received in, in the hub's time zone
+    Column("text", Text, nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    # A hash of branch, name and text: the same report sent again is a no-op.  A hash and not
+    # the text itself, since PostgreSQL's btree cannot index a 5,000-character text.
+    Column("dedupe_key", Text, nullable=False),
+    UniqueConstraint("dedupe_key"),
+    Index("ix_reports_branch_quarter", "branch", "quarter"),
+)
+
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    # What the member keeps to look the suggestion up: random, never a counter (see kite/attendance/refs.py).
+    Column("ref", Text, nullable=False),
+    Column("branch", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("name", Text),  # optional: a suggestion may be anonymous
+    Column("contact", Text),  # optional; shown only to secretaries in scope
+    Column("status", Text, nullable=False),  # a key of submissions.STATUSES
+    Column("reply", Text),
+    Column("replied_by", Text),  # the desk login that last set status or reply
+    Column("replied_at", UtcDateTime()),
+    Column("received_at", UtcDateTime(), nullable=False),
+    # A hash of branch and text: the same text from one branch within a minute is one suggestion.
+    Column("dedupe_key", Text, nullable=False),
+    UniqueConstraint("ref"),
+    CheckConstraint("status IN ('received', 'in_progress', 'answered')", name="ck_suggestions_status"),
+    Index("ix_suggestions_dedupe_key", "dedupe_key"),
+    Index("ix_suggestions_branch_status", "branch", "status"),
 )

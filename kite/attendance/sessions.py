@@ -23,6 +23,8 @@ class Session:
     page_url: str
     opens: datetime | None = None  # None: a lesson, open at any time
     closes: datetime | None = None
+    starts: datetime | None = None  # an announcement's start: check-ins after it + late_after are 迟到
+    review: bool = False  # an announcement with review: true (每年一评比): attending it counts as 评议
 
     def is_open(self, now: datetime) -> bool:
         return self.opens is None or self.opens <= now <= self.closes
@@ -36,6 +38,16 @@ class Roster:
     sessions: dict[str, Session]
     branch_groups: dict[str, str]  # branch -> its joint committee
 
+    @property
+    def reviews(self) -> frozenset[str]:
+        """The sessions of yearly reviews (每年一评比)."""
+        return frozenset(key for key, session in self.sessions.items() if session.review)
+
+    @property
+    def starts(self) -> dict[str, datetime]:
+        """Each announcement's start, by session: 准时 or 迟到 is counted from it."""
+        return {key: session.starts for key, session in self.sessions.items() if session.starts is not None}
+
     @classmethod
     def from_hub(cls, hub: Hub) -> "Roster":
         config = hub.config
@@ -46,7 +58,8 @@ class Roster:
         for item in hub.announcements:
             if item.attendance:
                 opens, closes = item.checkin_window(config)
-                sessions[item.session] = Session(item.session, item.title, config.site_url + item.url_path, opens, closes)
+                sessions[item.session] = Session(item.session, item.title, config.site_url + item.url_path, opens, closes,
+                                                 starts=item.starts, review=item.review)
         groups = {branch: group.name for group in config.branches for branch in group.branches}
         return cls(config, sessions, groups)
 

@@ -48,7 +48,6 @@ _LOGIN_LOCK = 0x4B444C  # "KDL"
 AUDIT_ACTIONS = {
     "login": "登录",
     "login_failed": "登录失败",
-    "login_locked": "登录被暂停",
     "logout": "退出",
     "export": "导出",
     "roster_import": "导入名册",

@@ -157,6 +157,7 @@ class DeskGuard:
         await response(scope, receive, hardened)
 
     async def _check(self, request: Request) -> Response | None:
+        request.state.desk, request.state.form = None, {}  # until known: a refusal's page renders without them
         config = self.config()
         posting = request.method == "POST"
         if posting and not self._same_origin(request, config):

@@ -217,16 +217,16 @@ def _account(arguments: argparse.Namespace) -> int:
                 print("还没有账号。新建：python build.py account add 登录名 --scope 范围", file=sys.stderr)
             return 0
         if arguments.action == "remove":
-            commands.remove_account(desk, arguments.login)
-            print(f"已删除账号 {arguments.login}，它登录的工作台都已退出")
+            login = commands.remove_account(desk, arguments.login)
+            print(f"已删除账号 {login}，它登录的工作台都已退出")
             return 0
         if arguments.action == "add":
             config = load_config(Path(arguments.config_file))
             account = commands.add_account(desk, config, arguments.login, arguments.scope, _read_password())
             print(f"已新建账号 {account.login}，范围：{account.scope}")
             return 0
-        commands.change_password(desk, arguments.login, _read_password())
-        print(f"已修改 {arguments.login} 的密码，它登录的工作台都已退出")
+        login = commands.change_password(desk, arguments.login, _read_password())
+        print(f"已修改 {login} 的密码，它登录的工作台都已退出")
         return 0
 
 

@@ -37,19 +37,21 @@ def add_account(desk: DeskStore, config: SiteConfig, login: str, scope: str, pas
         raise CommandProblem(f"账号 {login} 已经存在；要改密码请用 account password {login}") from None
 
 
-def change_password(desk: DeskStore, login: str, password: str) -> None:
+def change_password(desk: DeskStore, login: str, password: str) -> str:
     problem = password_problem(password)
     if problem:
         raise CommandProblem(problem)
     login = normal_login(login)
     if not desk.set_password(login, hash_password(password), _now()):
         raise CommandProblem(f"没有账号 {login}；现有账号可用 account list 查看")
+    return login
 
 
-def remove_account(desk: DeskStore, login: str) -> None:
+def remove_account(desk: DeskStore, login: str) -> str:
     login = normal_login(login)
     if not desk.remove_account(login, _now()):
         raise CommandProblem(f"没有账号 {login}；现有账号可用 account list 查看")
+    return login
 
 
 def import_roster(desk: DeskStore, config: SiteConfig, path: Path) -> list[RosterChange]:

@@ -92,11 +92,12 @@ def test_a_field_sent_twice_is_refused(desk):
     {"record": "-1", "member": "1"},
     {"record": "一", "member": "1"},
     {"record": "1", "member": "x" * 10000},
+    {"record": [str(n) for n in range(501)], "member": "1"},
     {},
 ])
 def test_bad_attach_fields_are_a_clear_400(desk, fields):
     answer = desk.client("guyun").post("/desk/branches/鼓韵堂党支部/attach", fields)
-    assert answer.status_code == 400 and "请先选择要归入的成员" in answer.text
+    assert answer.status_code == 400 and "请先勾选" in answer.text
 
 
 @pytest.mark.parametrize("path", [

@@ -69,7 +69,7 @@ def screenshot(page, name: str, folder: Path) -> Path:
 
 def assert_fits_a_phone(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= SHOT_WIDTH
-    sizes = page.evaluate("""[...document.querySelectorAll('main p, main li, main label, main td, main th, main input')]
+    sizes = page.evaluate("""[...document.querySelectorAll('main p, main li, main label, main td, main th, main input:not([type=checkbox]), main select, main button')]
         .filter(e => e.offsetParent !== null).map(e => parseFloat(getComputedStyle(e).fontSize))""")
     assert sizes and min(sizes) >= 16, sizes
 
@@ -113,8 +113,9 @@ def test_a_secretary_logs_in_reads_the_table_attaches_a_record_and_logs_out(brow
         page.locator("#unmatched").scroll_into_view_if_needed()
         screenshot(page, "desk-unmatched", folder)
 
-        page.select_option(".d-records select", label="王建军")
-        page.click(".d-records button")
+        page.check(".d-records input[type=checkbox]")
+        page.select_option("#member", label="王建军")
+        page.click("#unmatched ~ form button[type=submit]")
         assert page.locator("#unmatched").inner_text() == "未匹配（0 条）"
 
         page.click("nav a:has-text('名册')")

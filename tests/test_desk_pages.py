@@ -181,19 +181,29 @@ def test_xlsx_and_gb18030_rosters_are_read(desk):
     assert list(table_rows(client.get("/desk/branches/鼓韵堂党支部").text)) == ["李秀英"]
 
 
-def test_an_unmatched_record_can_be_attached_to_a_member_and_then_counts_for_them(year_of_records):
+def test_unmatched_records_ticked_together_can_be_attached_to_a_member(year_of_records):
     desk = year_of_records
+    desk.store.record_checkin("lessons/第三课", GUYUN, "王建君", beijing(2025, 7, 7, 20, 0))
     client = desk.client("guyun")
     page = lxml.html.fromstring(client.get("/desk/branches/鼓韵堂党支部?year=2025").text)
-    (form,) = page.xpath("//ul[@class='d-records']//form")
-    fields = {field.get("name"): field.get("value") for field in form.xpath(".//input")}
-    options = {option.text: option.get("value") for option in form.xpath(".//option")}
-    answer = client.post(form.get("action"), {"record": fields["record"], "member": options["王建军"], "year": "2025"})
+    (form,) = page.xpath("//form[contains(@action, '/attach')]")
+    ticked = form.xpath(".//input[@type='checkbox' and @name='record']/@value")
+    assert len(ticked) == 2
+    options = {option.text: option.get("value") for option in form.xpath(".//select[@name='member']/option")}
+    assert list(options) == ["王建军", "李秀英", "张 三"]
+    answer = client.http.post(form.get("action"), data={"csrf": client.token(), "record": ticked,
+                                                        "member": options["王建军"], "year": "2025"})
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/desk/branches/%E9%BC%93")
     rows = table_rows(client.get("/desk/branches/鼓韵堂党支部?year=2025").text)
-    assert rows["王建军"][0] == "✓" and rows["王建军"][17] == "2"  # 签到课 was already his, in March
+    # January and July are his now; 签到课 (also in March) counts once; 第三课 is new: 3 sessions.
+    assert rows["王建军"][0] == "✓" and rows["王建军"][6] == "✓" and rows["王建军"][17] == "3"
     assert "未匹配（0 条）" in client.get("/desk/branches/鼓韵堂党支部?year=2025").text
+
+
+def test_attaching_nothing_is_a_clear_400(year_of_records):
+    answer = year_of_records.client("guyun").post("/desk/branches/鼓韵堂党支部/attach", {"member": "1", "year": "2025"})
+    assert answer.status_code == 400 and "请先勾选" in answer.text
 
 
 def test_attaching_across_branches_or_scopes_is_404_and_changes_nothing(year_of_records):
@@ -211,6 +221,9 @@ def test_attaching_across_branches_or_scopes_is_404_and_changes_nothing(year_of_
     assert ningbo.post("/desk/branches/鼓韵堂党支部/attach",
                        {"record": unmatched, "member": ids["陈国华"]}).status_code == 404
     assert ningbo.post("/desk/branches/栖息栈党支部/attach", {"record": qixi_checkin, "member": "99999"}).status_code == 404
+    # One check-in outside the member's branch spoils the lot: nothing is attached.
+    assert ningbo.post("/desk/branches/栖息栈党支部/attach",
+                       {"record": [qixi_checkin, unmatched], "member": ids["陈国华"]}).status_code == 404
     assert "未匹配（1 条）" in ningbo.get("/desk/branches/鼓韵堂党支部?year=2025").text
 
 

@@ -90,7 +90,22 @@ def current_user(request: Request) -> DeskUser:
     return request.state.desk
 
 
-def form(request: Request) -> dict[str, str | Upload]:
+class Fields(dict):
+    """A POST's fields: each name with its values, in the order sent."""
+
+    def one(self, name: str) -> str | Upload | None:
+        """The field's value, None if it was not sent; a field sent twice is refused (400)."""
+        values = self.get(name, [])
+        if len(values) > 1:
+            raise Refused(400, "提交的内容有误", "同一个字段提交了多次。")
+        return values[0] if values else None
+
+    def all(self, name: str) -> list[str | Upload]:
+        """Every value of a field that may repeat, e.g. the records ticked in a list."""
+        return list(self.get(name, []))
+
+
+def form(request: Request) -> Fields:
     return request.state.form
 
 
@@ -157,7 +172,7 @@ class DeskGuard:
         await response(scope, receive, hardened)
 
     async def _check(self, request: Request) -> Response | None:
-        request.state.desk, request.state.form = None, {}  # until known: a refusal's page renders without them
+        request.state.desk, request.state.form = None, Fields()  # until known: a refusal's page renders without them
         config = self.config()
         posting = request.method == "POST"
         if posting and not self._same_origin(request, config):
@@ -166,10 +181,10 @@ class DeskGuard:
         public = get_route_path(request.scope) in PUBLIC
         if request.state.desk is None and not public:
             return RedirectResponse(desk_root(request, config) + "/login", status_code=303)
-        request.state.form = await _read_form(request) if posting else {}
+        request.state.form = await _read_form(request) if posting else Fields()
         if posting:
             expected = request.cookies.get(LOGIN_COOKIE, "") if public else request.state.desk.csrf_token
-            if not expected or not same_token(request.state.form.get(CSRF_FIELD), expected):
+            if not expected or not same_token(request.state.form.one(CSRF_FIELD), expected):
                 raise Refused(403, "页面已过期", "这个表单已经过期或不完整，什么也没有改动。请返回，刷新页面后再提交一次。")
         return None
 
@@ -195,7 +210,7 @@ class DeskGuard:
         return DeskUser(session.account, scope, session.csrf_token, hashed)
 
 
-async def _read_form(request: Request) -> dict[str, Any]:
+async def _read_form(request: Request) -> Fields:
     """The POST's fields, read within the size limit; files as ``Upload``."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     limit = MAX_UPLOAD if kind == "multipart/form-data" else MAX_FORM
@@ -212,7 +227,7 @@ async def _read_form(request: Request) -> dict[str, Any]:
             pairs = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, errors="strict")
         except (UnicodeDecodeError, ValueError):
             raise Refused(400, "提交的内容有误", "提交的内容不是有效的 UTF-8 文字。") from None
-        return _unique_fields(pairs)
+        return _fields(pairs)
     if kind == "multipart/form-data":
         request._body = bytes(body)  # Starlette's parser reads the body from here
         try:
@@ -224,16 +239,14 @@ async def _read_form(request: Request) -> dict[str, Any]:
                      for key, value in parsed.multi_items()]
         finally:
             await parsed.close()
-        return _unique_fields(pairs)
-    return {}  # no fields: the CSRF check refuses it
+        return _fields(pairs)
+    return Fields()  # no fields: the CSRF check refuses it
 
 
-def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
+def _fields(pairs: list[tuple[str, Any]]) -> Fields:
+    fields = Fields()
     for key, value in pairs:
-        if key in fields:
-            raise Refused(400, "提交的内容有误", "同一个字段提交了多次。")
-        fields[key] = value
+        fields.setdefault(key, []).append(value)
     return fields
 
 

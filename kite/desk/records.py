@@ -20,11 +20,11 @@ Counting, following the contract's words:
 
 A year of a big branch is 100,000 check-ins, too many to hand over one by one in the time
 a page has.  So storage may count a name's check-ins per month itself and hand over a
-``StudyTally`` instead of its records, for a name that is the only way its member was
-written and none of whose check-ins was attached by hand: then the counts are the same as
-the records would give (a name checks in to a session once), and nothing else of that
-member can share a session with them.  ``branch_table`` refuses a member who has a tally
-and anything else, rather than count a session twice.
+``StudyTally`` instead of its records.  The counts are what the records would give, since
+a name checks in to a session once; storage hands over one tally per member at most, and
+none of its sessions is also in one of that member's records (``kite.storage.desk``
+explains how), so that a session still counts once.  ``branch_table`` refuses a second
+tally for one member rather than count a session twice.
 """
 
 from __future__ import annotations
@@ -206,8 +206,6 @@ def branch_table(branch: str, year: int, zone: ZoneInfo, points: Points, members
         who = matcher.member(record, "checkins")
         if who is None:
             continue
-        if who in tallied:
-            raise ValueError(f"a member of {branch} has a tally and check-ins: a session could count twice")
         studied.setdefault(who, set()).add(month)
         sessions.setdefault(who, set()).add(record.session)
         if record.kind == REVIEW:

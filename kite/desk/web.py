@@ -41,6 +41,7 @@ from . import exports
 from .guard import (LOGIN_COOKIE, SESSION_COOKIE, DeskGuard, Refused, Upload, current_user, desk_root,
                     form, secure_cookies)
 from .logins import LOGIN_LIMIT, new_token, normal_login, token_hash
+from .names import match_key
 from .passwords import MAX_LENGTH, dummy_verify, hash_password, needs_rehash, verify_password
 from .records import MONTHS, QUARTERS
 from .roster_file import read_roster, shown_filename
@@ -115,7 +116,7 @@ class DeskViews:
 
     def login(self, request: Request) -> Response:
         fields = form(request)
-        login, password = fields.get("login"), fields.get("password")
+        login, password = fields.one("login"), fields.one("password")
         if not isinstance(login, str) or not isinstance(password, str) or not login.strip() or not password:
             return self._login_page(request, 400, login=login if isinstance(login, str) else "",
                                     message="请填写登录名和密码。")
@@ -197,7 +198,10 @@ class DeskViews:
         passed = 12 if year < now.year else (now.month if year == now.year else 0)
         behind = [(row.name, sum(not done for done in row.months[:passed])) for row in view.table.rows]
         titles = {key: session.title for key, session in roster.sessions.items()}
+        # One person's misspelt check-ins side by side, so that they are ticked together.
+        unmatched = sorted(view.unmatched, key=lambda record: (match_key(record.name), -record.at.timestamp()))
         return self.page(request, "desk/branch.html", view=view, table=view.table, year=year, this_year=now.year,
+                         unmatched=unmatched,
                          passed=passed, behind=[(name, missed) for name, missed in behind if missed],
                          months=MONTHS, quarters=QUARTERS, titles=titles, shown=UNMATCHED_SHOWN,
                          branch_url=quote(view.table.branch, safe=""))
@@ -220,14 +224,17 @@ class DeskViews:
                          f"{table.branch}-{table.year}-三个一.xlsx", f"record-{table.year}.xlsx")
 
     def attach(self, request: Request) -> Response:
+        """Count the 未匹配 check-ins ticked in the list for the member chosen below it."""
         user = current_user(request)
         fields = form(request)
-        record, member, year = (fields.get(name) for name in ("record", "member", "year"))
-        if not all(isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 15
-                   for value in (record, member)):
-            raise Refused(400, "没有匹配", "请先选择要归入的成员。")
+        records, member, year = fields.all("record"), fields.one("member"), fields.one("year")
+        if not records:
+            raise Refused(400, "没有归入", "请先勾选要归入的签到记录，再选择成员。")
+        if len(records) > UNMATCHED_SHOWN or not all(_small_id(value) for value in (*records, member)):
+            raise Refused(400, "没有归入", "请先勾选要归入的签到记录，再选择成员。")
         branch = request.path_params["branch"]
-        self.desk.attach_checkin(user.scope, int(record), int(member), self._now(), actor=user.login)
+        self.desk.attach_checkins(user.scope, sorted({int(record) for record in records}), int(member), self._now(),
+                                  actor=user.login)
         query = f"?year={year}" if isinstance(year, str) and year.isascii() and year.isdigit() and len(year) == 4 else ""
         root = desk_root(request, self.roster().config)
         return RedirectResponse(f"{root}/branches/{quote(branch, safe='')}{query}#unmatched", status_code=303)
@@ -261,7 +268,7 @@ class DeskViews:
 
     def roster_upload(self, request: Request) -> Response:
         user = current_user(request)
-        upload = form(request).get("file")
+        upload = form(request).one("file")
         if not isinstance(upload, Upload) or not upload.data:
             return self._roster_page(request, 400, problems=["请先选择名册文件（CSV 或 Excel 工作簿），再点“上传并导入”。"])
         shown = shown_filename(upload.filename)
@@ -278,6 +285,10 @@ class DeskViews:
     def audit(self, request: Request) -> Response:
         entries = self.desk.audit(current_user(request).scope)
         return self.page(request, "desk/audit.html", entries=entries, shown=AUDIT_SHOWN)
+
+
+def _small_id(value) -> bool:
+    return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 15
 
 
 def _download(data: bytes, media_type: str, filename: str, fallback: str) -> Response:

@@ -16,12 +16,13 @@ of several statements run in ``store.writing()``; reads in ``store.reading()``.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Collection, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, insert, select, text, true, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, insert, select, text, true, update
 
 from ..config import Points
 from ..desk.logins import FAILURE_WINDOW, IDLE_EXPIRY, locked
@@ -57,6 +58,10 @@ AUDIT_ACTIONS = {
     "account_remove": "删除账号",
 }
 CLI = "命令行"  # the audit log's login for what `build.py account …` and `roster import` did
+
+
+# A condition on _checkin_records' rows: not attached to a member by hand.
+UNLINKED = record_links.c.id.is_(None)
 
 
 class OutOfScope(LookupError):
@@ -342,105 +347,140 @@ class DeskStore:
 
     # ---- Hand-made matches --------------------------------------------------------------------
 
-    def attach_checkin(self, scope: Scope, checkin_id: int, member_id: int, now: datetime, *, actor: str) -> None:
-        """Count a check-in for a current member of its own branch (replacing an earlier match).
+    def attach_checkins(self, scope: Scope, checkin_ids: Sequence[int], member_id: int, now: datetime, *,
+                        actor: str) -> None:
+        """Count these check-ins for a current member of their own branch (replacing earlier matches).
 
-        ``OutOfScope`` if the check-in or the member is outside the scope, or they are of
-        different branches.
+        All or nothing: ``OutOfScope`` if any check-in or the member is outside the scope, or
+        they are not all of the member's branch.
         """
         with self.store.writing() as connection:
-            branch = connection.execute(select(checkins.c.branch).where(
-                checkins.c.id == checkin_id, in_scope(scope, checkins.c.branch))).scalar()
-            member = connection.execute(select(members.c.id).where(
-                members.c.id == member_id, members.c.branch == branch, members.c.departed_at.is_(None),
-                in_scope(scope, members.c.branch))).scalar()
-            if branch is None or member is None:
+            branch = connection.execute(select(members.c.branch).where(
+                members.c.id == member_id, members.c.departed_at.is_(None), in_scope(scope, members.c.branch))).scalar()
+            found = connection.execute(select(func.count()).select_from(checkins).where(
+                checkins.c.id.in_(checkin_ids), checkins.c.branch == branch)).scalar()
+            if branch is None or found != len(set(checkin_ids)) or not checkin_ids:
                 raise OutOfScope("checkin")
             connection.execute(delete(record_links).where(record_links.c.kind == CHECKIN,
-                                                          record_links.c.record_id == checkin_id))
-            connection.execute(insert(record_links).values(kind=CHECKIN, record_id=checkin_id, member_id=member_id,
-                                                           linked_at=now))
-            self._audit(connection, now, actor, "attach", f"{branch}：签到记录 #{checkin_id} 归入成员 #{member_id}")
+                                                          record_links.c.record_id.in_(checkin_ids)))
+            connection.execute(insert(record_links), [{"kind": CHECKIN, "record_id": checkin_id, "member_id": member_id,
+                                                       "linked_at": now} for checkin_id in checkin_ids])
+            numbers = "、".join(f"#{checkin_id}" for checkin_id in checkin_ids)
+            self._audit(connection, now, actor, "attach", f"{branch}：签到记录 {numbers} 归入成员 #{member_id}")
 
     # ---- The pages' figures -------------------------------------------------------------------
 
     def branch_view(self, scope: Scope, branch: str, year: int, zone: ZoneInfo, points: Points,
                     reviews: Collection[str]) -> BranchView:
-        """The 三个一 table of one branch and year, its 未匹配 check-ins, and its current members.
-
-        A year of a big branch holds 100,000 check-ins; they are counted by the database, a
-        name at a time (``StudyTally``), and only the few that need it come one by one: those
-        of a member who wrote their name more than one way or has check-ins attached by hand
-        (so that one session counts once), and the 未匹配 ones the page lists.
-        """
+        """The 三个一 table of one branch and year, its 未匹配 check-ins, and its current members."""
         self._branch(scope, branch)
         bounds = month_starts(year, zone)
-        c = checkins.c
-        in_year = and_(c.branch == branch, c.checked_in_at >= bounds[0], c.checked_in_at < bounds[12])
-        month = case(*[(c.checked_in_at < bounds[number], number) for number in range(1, 12)], else_=12)
+        in_year = and_(checkins.c.branch == branch, checkins.c.checked_in_at >= bounds[0],
+                       checkins.c.checked_in_at < bounds[12])
         with self.store.reading() as connection:
             roster = connection.execute(select(members.c.id, members.c.name, members.c.departed_at)
                                         .where(members.c.branch == branch).order_by(members.c.position)).all()
-            counts = connection.execute(select(c.name, month, func.count()).where(in_year).group_by(c.name, month)).all()
-            attached = connection.execute(
-                select(c.name, members.c.name).select_from(record_links)
-                .join(checkins, and_(record_links.c.kind == CHECKIN, record_links.c.record_id == c.id))
-                .join(members, members.c.id == record_links.c.member_id).where(in_year)).all()
-            review_rows = connection.execute(select(c.name, c.session).where(in_year, c.session.in_(sorted(reviews)))
-                                             ).all() if reviews else []
-
-            current = [name for _, name, departed_at in roster if departed_at is None]
-            departed = [name for _, name, departed_at in roster if departed_at is not None]
-            member_keys = {match_key(name) for _, name, _ in roster}
-            by_name: dict[str, list[int]] = {}
-            for name, number, count in counts:
-                by_name.setdefault(name, [0] * 12)[number - 1] = count
-            names_of_key: dict[str, set[str]] = {}
-            for name in by_name:
-                names_of_key.setdefault(match_key(name), set()).add(name)
-            attached_names = {name for name, _ in attached}
-            attached_keys = {match_key(member) for _, member in attached}
-            one_by_one = {name for name in by_name
-                          if name in attached_names or match_key(name) in attached_keys
-                          or len(names_of_key[match_key(name)]) > 1}
-            one_by_one_records = self._checkin_records(connection, in_year, c.name.in_(sorted(one_by_one)),
-                                                       reviews=reviews) if one_by_one else []
-            reviewed: dict[str, set[str]] = {}
-            for name, session in review_rows:
-                reviewed.setdefault(name, set()).add(session)
-            tallies = [StudyTally(branch, name, tuple(months), frozenset(reviewed.get(name, ())))
-                       for name, months in by_name.items() if name not in one_by_one]
-            unmatched_names = sorted(name for name in by_name
-                                     if name not in one_by_one and match_key(name) not in member_keys)
-            listed = self._checkin_records(connection, in_year, c.name.in_(unmatched_names), reviews=reviews,
-                                           newest_first=True, limit=UNMATCHED_SHOWN) if unmatched_names else []
-            reports = self.report_records(scope, [branch], year)
-            suggestions = self.suggestion_records(scope, [branch], year)
-
-        table = branch_table(branch, year, zone, points, current, checkins=one_by_one_records, tallies=tallies,
-                             reports=reports or (), suggestions=suggestions or (), departed=departed)
+            tallies, records, unmatched_names = self._study(connection, branch, in_year, bounds,
+                                                            {match_key(name) for _, name, _ in roster}, reviews)
+            listed = self._checkin_records(connection, in_year, checkins.c.name.in_(unmatched_names),
+                                           UNLINKED, reviews=reviews, newest_first=True,
+                                           limit=UNMATCHED_SHOWN) if unmatched_names else []
+        reports = self.report_records(scope, [branch], year)
+        suggestions = self.suggestion_records(scope, [branch], year)
+        table = branch_table(branch, year, zone, points, [name for _, name, gone in roster if gone is None],
+                             checkins=records, tallies=tallies, reports=reports or (), suggestions=suggestions or (),
+                             departed=[name for _, name, gone in roster if gone is not None])
         unmatched = sorted([*table.unmatched.checkins, *listed], key=lambda record: record.at, reverse=True)
         return BranchView(
             table=table,
-            members=tuple(Member(member_id, branch, name) for member_id, name, departed_at in roster
-                          if departed_at is None),
+            members=tuple(Member(member_id, branch, name) for member_id, name, gone in roster if gone is None),
             unmatched=tuple(unmatched[:UNMATCHED_SHOWN]),
             unmatched_total=len(table.unmatched.checkins) + sum(t.count for t in table.unmatched.tallies),
             reports_collected=reports is not None,
         )
 
+    def _study(self, connection, branch: str, in_year, bounds: list[datetime], member_keys: set[str],
+               reviews: Collection[str]) -> tuple[list[StudyTally], list[CheckinRecord], list[str]]:
+        """A year of a branch's check-ins as ``branch_table`` takes them, without fetching them all.
+
+        A big branch's year is 100,000 check-ins, more than can be handed over one by one in
+        the time a page has.  So the database counts them a name and a month at a time
+        (``StudyTally``), and only these come one by one: those attached to a member by hand;
+        for a member who wrote their name more than one way, all but the most used way; and
+        the check-ins of that most used way to sessions those records share (which are then
+        left out of its tally).  So no session of a member is in a tally and a record both,
+        and a session counts once (``records.branch_table`` relies on it).
+
+        Returns the tallies, the records, and the names that match nobody (listed as 未匹配).
+        """
+        c = checkins.c
+        month = case(*[(c.checked_in_at < bounds[number], number) for number in range(1, 12)], else_=12)
+        by_name: dict[str, list[int]] = {}
+        for name, number, count in connection.execute(
+                select(c.name, month, func.count()).where(in_year).group_by(c.name, month)):
+            by_name.setdefault(name, [0] * 12)[number - 1] = count
+        reviewed: dict[str, set[str]] = {}
+        if reviews:
+            # Found through the unique index that starts with the session; the year is checked here,
+            # since given to the database it would pick the year's index and read all 100,000.
+            for name, session, at in connection.execute(select(c.name, c.session, c.checked_in_at)
+                                                        .where(c.branch == branch, c.session.in_(sorted(reviews)))):
+                if bounds[0] <= at < bounds[12]:
+                    reviewed.setdefault(name, set()).add(session)
+
+        def take_out_of_tally(record: CheckinRecord) -> None:
+            by_name[record.name][bisect_right(bounds, record.at) - 1] -= 1
+            reviewed.get(record.name, set()).discard(record.session)
+
+        records = [record for record in self._checkin_records(connection, members.c.branch == branch, reviews=reviews,
+                                                              linked_only=True)
+                   if bounds[0] <= record.at < bounds[12]]
+        for record in records:
+            take_out_of_tally(record)
+        attached_keys = {match_key(record.member) for record in records}
+        names_of_key: dict[str, list[str]] = {}
+        for name, months in by_name.items():
+            if any(months):
+                names_of_key.setdefault(match_key(name), []).append(name)
+        mains: dict[str, str] = {}  # the most used way of writing a member's name -> the member's key
+        others: list[str] = []
+        for key, names in names_of_key.items():
+            if key in member_keys and (len(names) > 1 or key in attached_keys):
+                main = max(names, key=lambda name: (sum(by_name[name]), name))
+                mains[main] = key
+                others.extend(name for name in names if name != main)
+        if others:
+            records += self._checkin_records(connection, in_year, c.name.in_(sorted(others)), UNLINKED,
+                                             reviews=reviews)
+        main_of = {key: main for main, key in mains.items()}
+        wanted: dict[str, set[str]] = {}  # the most used way -> sessions its member has records of
+        for record in records:
+            if (key := match_key(record.member or record.name)) in main_of:
+                wanted.setdefault(main_of[key], set()).add(record.session)
+        if wanted:
+            # A query per member, each a few seeks in the unique index on (session, branch, name);
+            # put together with OR, SQLite plans them slower than it runs them all one by one.
+            shared = _record_query(c.branch == branch, c.name == bindparam("main"),
+                                   c.session.in_(bindparam("sessions", expanding=True)), UNLINKED)
+            for main, sessions in sorted(wanted.items()):
+                for record in _records(connection.execute(shared, {"main": main, "sessions": sorted(sessions)}),
+                                       reviews):
+                    if bounds[0] <= record.at < bounds[12]:  # the year checked here: its index would read them all
+                        take_out_of_tally(record)
+                        records.append(record)
+        taken = set(others)
+        tallies = [StudyTally(branch, name, tuple(months), frozenset(reviewed.get(name, ())))
+                   for name, months in by_name.items() if name not in taken and any(months)]
+        unmatched = sorted(name for name, months in by_name.items()
+                           if any(months) and match_key(name) not in member_keys)
+        return tallies, records, unmatched
+
     @staticmethod
     def _checkin_records(connection, *conditions, reviews: Collection[str] = (), newest_first: bool = False,
-                         limit: int | None = None) -> list[CheckinRecord]:
-        c = checkins.c
-        query = (select(c.id, c.session, c.branch, c.name, c.checked_in_at, members.c.name.label("member"))
-                 .select_from(checkins)
-                 .outerjoin(record_links, and_(record_links.c.kind == CHECKIN, record_links.c.record_id == c.id))
-                 .outerjoin(members, members.c.id == record_links.c.member_id)
-                 .where(*conditions)
-                 .order_by(c.checked_in_at.desc() if newest_first else c.id).limit(limit))
-        return [CheckinRecord(session, branch, name, at, session_kind(session, reviews), member=member, id=record_id)
-                for record_id, session, branch, name, at, member in connection.execute(query)]
+                         limit: int | None = None, linked_only: bool = False) -> list[CheckinRecord]:
+        query = _record_query(*conditions, linked_only=linked_only)
+        query = query.order_by(checkins.c.checked_in_at.desc() if newest_first else checkins.c.id).limit(limit)
+        return _records(connection.execute(query), reviews)
 
     def overview(self, scope: Scope, now: datetime, zone: ZoneInfo) -> Overview:
         """Each branch in scope: members on the roster, how many studied this month, reports this
@@ -499,3 +539,23 @@ class DeskStore:
     def open_suggestions(self, scope: Scope, branches: Sequence[str]) -> dict[str, int] | None:
         """Suggestions not yet answered, per branch in scope; None while suggestions are not collected."""
         return None
+
+
+def _record_query(*conditions, linked_only: bool = False):
+    """Check-ins one by one, each with the member a secretary attached it to, if any.
+
+    ``linked_only``: only those attached, found from the members and their (few) matches rather
+    than from the check-ins: give conditions on ``members``, not on ``checkins``, or the
+    database reads the check-ins first.
+    """
+    c = checkins.c
+    join = and_(record_links.c.kind == CHECKIN, record_links.c.record_id == c.id)
+    source = (members.join(record_links, members.c.id == record_links.c.member_id).join(checkins, join) if linked_only
+              else checkins.outerjoin(record_links, join).outerjoin(members, members.c.id == record_links.c.member_id))
+    return (select(c.id, c.session, c.branch, c.name, c.checked_in_at, members.c.name.label("member"))
+            .select_from(source).where(*conditions))
+
+
+def _records(rows, reviews: Collection[str]) -> list[CheckinRecord]:
+    return [CheckinRecord(session, branch, name, at, session_kind(session, reviews), member=member, id=record_id)
+            for record_id, session, branch, name, at, member in rows]

@@ -428,6 +428,13 @@ class DeskStore:
                 if bounds[0] <= at < bounds[12]:
                     reviewed.setdefault(name, set()).add(session)
 
+        keys: dict[str, str] = {}
+
+        def key_of(name: str) -> str:
+            if name not in keys:
+                keys[name] = match_key(name)
+            return keys[name]
+
         def take_out_of_tally(record: CheckinRecord) -> None:
             by_name[record.name][bisect_right(bounds, record.at) - 1] -= 1
             reviewed.get(record.name, set()).discard(record.session)
@@ -437,11 +444,11 @@ class DeskStore:
                    if bounds[0] <= record.at < bounds[12]]
         for record in records:
             take_out_of_tally(record)
-        attached_keys = {match_key(record.member) for record in records}
+        attached_keys = {key_of(record.member) for record in records}
         names_of_key: dict[str, list[str]] = {}
         for name, months in by_name.items():
             if any(months):
-                names_of_key.setdefault(match_key(name), []).append(name)
+                names_of_key.setdefault(key_of(name), []).append(name)
         mains: dict[str, str] = {}  # the most used way of writing a member's name -> the member's key
         others: list[str] = []
         for key, names in names_of_key.items():
@@ -455,24 +462,25 @@ class DeskStore:
         main_of = {key: main for main, key in mains.items()}
         wanted: dict[str, set[str]] = {}  # the most used way -> sessions its member has records of
         for record in records:
-            if (key := match_key(record.member or record.name)) in main_of:
+            if (key := key_of(record.member or record.name)) in main_of:
                 wanted.setdefault(main_of[key], set()).add(record.session)
         if wanted:
             # A query per member, each a few seeks in the unique index on (session, branch, name);
             # put together with OR, SQLite plans them slower than it runs them all one by one.
-            shared = _record_query(c.branch == branch, c.name == bindparam("main"),
-                                   c.session.in_(bindparam("sessions", expanding=True)), UNLINKED)
+            shared = select(c.id, c.session, c.checked_in_at).where(
+                c.session.in_(bindparam("sessions", expanding=True)), c.branch == branch, c.name == bindparam("main"))
+            known = {record.id for record in records}
             for main, sessions in sorted(wanted.items()):
-                for record in _records(connection.execute(shared, {"main": main, "sessions": sorted(sessions)}),
-                                       reviews):
-                    if bounds[0] <= record.at < bounds[12]:  # the year checked here: its index would read them all
+                for record_id, session, at in connection.execute(shared, {"main": main, "sessions": sorted(sessions)}):
+                    # The year is checked here: given to the database, its index would read them all.
+                    if record_id not in known and bounds[0] <= at < bounds[12]:
+                        record = CheckinRecord(session, branch, main, at, session_kind(session, reviews), id=record_id)
                         take_out_of_tally(record)
                         records.append(record)
         taken = set(others)
         tallies = [StudyTally(branch, name, tuple(months), frozenset(reviewed.get(name, ())))
                    for name, months in by_name.items() if name not in taken and any(months)]
-        unmatched = sorted(name for name, months in by_name.items()
-                           if any(months) and match_key(name) not in member_keys)
+        unmatched = sorted(name for name, months in by_name.items() if any(months) and key_of(name) not in member_keys)
         return tallies, records, unmatched
 
     @staticmethod

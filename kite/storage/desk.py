@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from typing import Collection, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, delete, func, insert, select, text, true, update
+from sqlalchemy import ColumnElement, Text, and_, bindparam, case, delete, exists, func, insert, select, text, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..config import Points
 from ..desk.logins import FAILURE_WINDOW, IDLE_EXPIRY, locked
@@ -342,8 +343,15 @@ class DeskStore:
         return [*scope.branches, *sorted(stored - set(scope.branches))]
 
     def _branch(self, scope: Scope, branch: str) -> None:
-        if branch not in self.branches(scope):
-            raise OutOfScope(branch)
+        """``OutOfScope`` unless ``branch`` is one ``branches(scope)`` lists."""
+        if branch in scope.branches:
+            return
+        if scope.everything:
+            with self.store.reading() as connection:
+                if connection.execute(select(exists().where(members.c.branch == branch))).scalar() or \
+                        connection.execute(select(exists().where(checkins.c.branch == branch))).scalar():
+                    return
+        raise OutOfScope(branch)
 
     # ---- Hand-made matches --------------------------------------------------------------------
 
@@ -464,24 +472,46 @@ class DeskStore:
         for record in records:
             if (key := key_of(record.member or record.name)) in main_of:
                 wanted.setdefault(main_of[key], set()).add(record.session)
-        if wanted:
-            # A query per member, each a few seeks in the unique index on (session, branch, name);
-            # put together with OR, SQLite plans them slower than it runs them all one by one.
-            shared = select(c.id, c.session, c.checked_in_at).where(
-                c.session.in_(bindparam("sessions", expanding=True)), c.branch == branch, c.name == bindparam("main"))
-            known = {record.id for record in records}
-            for main, sessions in sorted(wanted.items()):
-                for record_id, session, at in connection.execute(shared, {"main": main, "sessions": sorted(sessions)}):
-                    # The year is checked here: given to the database, its index would read them all.
-                    if record_id not in known and bounds[0] <= at < bounds[12]:
-                        record = CheckinRecord(session, branch, main, at, session_kind(session, reviews), id=record_id)
-                        take_out_of_tally(record)
-                        records.append(record)
+        known = {record.id for record in records}
+        for main, record_id, session, at in self._shared_sessions(connection, branch, wanted):
+            # The year is checked here: given to the database, its index would read them all.
+            if record_id not in known and bounds[0] <= at < bounds[12]:
+                record = CheckinRecord(session, branch, main, at, session_kind(session, reviews), id=record_id)
+                take_out_of_tally(record)
+                records.append(record)
         taken = set(others)
         tallies = [StudyTally(branch, name, tuple(months), frozenset(reviewed.get(name, ())))
                    for name, months in by_name.items() if name not in taken and any(months)]
         unmatched = sorted(name for name, months in by_name.items() if any(months) and key_of(name) not in member_keys)
         return tallies, records, unmatched
+
+    def _shared_sessions(self, connection, branch: str, wanted: dict[str, set[str]]) -> list[tuple]:
+        """(name, id, session, time) of the check-ins of each name in ``wanted`` to the sessions given for it.
+
+        Each is a seek in the unique index on (session, branch, name).  PostgreSQL takes them all
+        in one statement; SQLite, which plans a long IN of row values as a scan (and an OR of
+        them slower than it runs them), takes them one name at a time, in process.
+        """
+        if not wanted:
+            return []
+        c = checkins.c
+        if self._postgres:
+            # The pairs as two arrays unnested side by side, each looked up by a LATERAL subquery:
+            # a nested loop of index seeks.  (A row-value IN of the pairs is planned as a scan of
+            # every check-in, and a join as a hash of them all; LIMIT 1, true of a unique key
+            # anyway, keeps the planner from turning the subquery back into that join.)
+            pairs = [(session, name) for name, sessions in wanted.items() for session in sessions]
+            each = func.unnest(bindparam("sessions", [p[0] for p in pairs], type_=ARRAY(Text)),
+                               bindparam("names", [p[1] for p in pairs], type_=ARRAY(Text))
+                               ).table_valued("session", "name").render_derived()
+            found = select(c.id, c.session, c.checked_in_at).where(
+                c.session == each.c.session, c.branch == branch, c.name == each.c.name).limit(1).lateral()
+            return connection.execute(select(each.c.name, found.c.id, found.c.session, found.c.checked_in_at)
+                                      .select_from(each.join(found, true()))).all()
+        one = select(c.name, c.id, c.session, c.checked_in_at).where(
+            c.session.in_(bindparam("sessions", expanding=True)), c.branch == branch, c.name == bindparam("name"))
+        return [row for name, sessions in sorted(wanted.items())
+                for row in connection.execute(one, {"name": name, "sessions": sorted(sessions)})]
 
     @staticmethod
     def _checkin_records(connection, *conditions, reviews: Collection[str] = (), newest_first: bool = False,

@@ -13,7 +13,9 @@ What it does, for each backend:
 3. Runs ``build.py attend`` on it as production does, logs in to the desk over HTTP, and asks
    for ``/desk/branches/BRANCH`` ``--runs`` times (default 60) after 5 warm-up requests, one
    at a time, timing each answer on the client (loopback, whole body read).
-4. Prints p50, p95 and the slowest, and the machine's load average before and after.
+4. Prints p50, p95 and the slowest, the endpoint process's CPU time per request (steadier than
+   wall time on a busy machine; on PostgreSQL without the server's), and the load average
+   before and after.
 
 Usage (from the repository root):
 
@@ -121,7 +123,14 @@ def fill(db: str, members: int, count: int, year: int, seed: int = 2026) -> None
         store.close()
 
 
-def measure(config: Path, db: str, runs: int) -> list[float]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(config: Path, db: str, runs: int) -> tuple[list[float], float]:
+    """Each request's time on the client, and the endpoint's CPU time per request."""
     process = AttendProcess(config, db).wait_until_serving(timeout=60)
     try:
         with httpx.Client(base_url=process.url, follow_redirects=False, timeout=60) as http:
@@ -130,13 +139,15 @@ def measure(config: Path, db: str, runs: int) -> list[float]:
             for _ in range(5):
                 assert http.get(path).status_code == 200
             seconds = []
+            cpu_before = cpu_seconds(process.process.pid)
             for _ in range(runs):
                 started = time.perf_counter()
                 answer = http.get(path)
                 answer.read()
                 seconds.append(time.perf_counter() - started)
                 assert answer.status_code == 200
-        return seconds
+            cpu = (cpu_seconds(process.process.pid) - cpu_before) / runs
+        return seconds, cpu
     finally:
         process.stop()
 
@@ -174,17 +185,18 @@ def main(argv: list[str] | None = None) -> int:
                 fill(db, arguments.members, arguments.checkins, year)
                 load_before = os.getloadavg()[0]
                 say(f"{backend}：请求支部页面 {arguments.runs} 次…")
-                seconds = measure(config, db, arguments.runs)
-                results[backend] = (seconds, load_before, os.getloadavg()[0])
+                seconds, cpu = measure(config, db, arguments.runs)
+                results[backend] = (seconds, cpu, load_before, os.getloadavg()[0])
         finally:
             if server is not None:
                 server.destroy()
     print(f"三个一表格：{arguments.members} 名成员，{arguments.checkins:,} 条签到（都是这个支部今年的），"
           f"{arguments.runs} 次请求，{os.cpu_count()} 核")
-    for backend, (seconds, before, after) in results.items():
+    for backend, (seconds, cpu, before, after) in results.items():
         ms = [value * 1000 for value in seconds]
         print(f"{backend:<11} p50 {statistics.median(ms):6.1f} ms   p95 {percentile(ms, 0.95):6.1f} ms   "
-              f"最慢 {max(ms):6.1f} ms   负载 {before:.1f} → {after:.1f}")
+              f"最慢 {max(ms):6.1f} ms   签到服务每次 CPU {cpu * 1000:5.1f} ms   负载 {before:.1f} → {after:.1f}")
+    print("（PostgreSQL 一行的 CPU 只算签到服务进程，不含数据库服务器的。）" if "postgresql" in results else "")
     return 0
 
 

@@ -16,13 +16,15 @@ of several statements run in ``store.writing()``; reads in ``store.reading()``.
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Collection, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Text, and_, bindparam, case, delete, exists, func, insert, select, text, true, update
+from sqlalchemy import (ColumnElement, Text, and_, bindparam, delete, exists, func, insert, literal, select, text, true,
+                        tuple_, union_all, update)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..config import Points
@@ -390,9 +392,18 @@ class DeskStore:
                                         .where(members.c.branch == branch).order_by(members.c.position)).all()
             tallies, records, unmatched_names = self._study(connection, branch, in_year, bounds,
                                                             {match_key(name) for _, name, _ in roster}, reviews)
-            listed = self._checkin_records(connection, in_year, checkins.c.name.in_(unmatched_names),
-                                           UNLINKED, reviews=reviews, newest_first=True,
-                                           limit=UNMATCHED_SHOWN) if unmatched_names else []
+            # The newest UNMATCHED_SHOWN are in the last months that hold that many: read only those.
+            unmatched_months = [0] * 12
+            for tally in tallies:
+                if tally.name in unmatched_names:
+                    unmatched_months = [total + count for total, count in zip(unmatched_months, tally.months)]
+            counted, first = 0, 12
+            while first > 0 and counted < UNMATCHED_SHOWN:
+                first -= 1
+                counted += unmatched_months[first]
+            listed = self._checkin_records(connection, in_year, checkins.c.checked_in_at >= bounds[first],
+                                           checkins.c.name.in_(sorted(unmatched_names)), UNLINKED, reviews=reviews,
+                                           newest_first=True, limit=UNMATCHED_SHOWN) if unmatched_names else []
         reports = self.report_records(scope, [branch], year)
         suggestions = self.suggestion_records(scope, [branch], year)
         table = branch_table(branch, year, zone, points, [name for _, name, gone in roster if gone is None],
@@ -408,7 +419,7 @@ class DeskStore:
         )
 
     def _study(self, connection, branch: str, in_year, bounds: list[datetime], member_keys: set[str],
-               reviews: Collection[str]) -> tuple[list[StudyTally], list[CheckinRecord], list[str]]:
+               reviews: Collection[str]) -> tuple[list[StudyTally], list[CheckinRecord], set[str]]:
         """A year of a branch's check-ins as ``branch_table`` takes them, without fetching them all.
 
         A big branch's year is 100,000 check-ins, more than can be handed over one by one in
@@ -422,10 +433,14 @@ class DeskStore:
         Returns the tallies, the records, and the names that match nobody (listed as 未匹配).
         """
         c = checkins.c
-        month = case(*[(c.checked_in_at < bounds[number], number) for number in range(1, 12)], else_=12)
+        # A month at a time, put together: each a range of the index on (branch, time, name) and
+        # a small sort, twice as fast as one pass that works out every row's month with a CASE.
+        by_month = union_all(*(
+            select(c.name, literal(number), func.count())
+            .where(c.branch == branch, c.checked_in_at >= bounds[number - 1], c.checked_in_at < bounds[number])
+            .group_by(c.name) for number in range(1, 13)))
         by_name: dict[str, list[int]] = {}
-        for name, number, count in connection.execute(
-                select(c.name, month, func.count()).where(in_year).group_by(c.name, month)):
+        for name, number, count in connection.execute(by_month):
             by_name.setdefault(name, [0] * 12)[number - 1] = count
         reviewed: dict[str, set[str]] = {}
         if reviews:
@@ -482,36 +497,37 @@ class DeskStore:
         taken = set(others)
         tallies = [StudyTally(branch, name, tuple(months), frozenset(reviewed.get(name, ())))
                    for name, months in by_name.items() if name not in taken and any(months)]
-        unmatched = sorted(name for name, months in by_name.items() if any(months) and key_of(name) not in member_keys)
+        unmatched = {name for name, months in by_name.items() if any(months) and key_of(name) not in member_keys}
         return tallies, records, unmatched
 
     def _shared_sessions(self, connection, branch: str, wanted: dict[str, set[str]]) -> list[tuple]:
         """(name, id, session, time) of the check-ins of each name in ``wanted`` to the sessions given for it.
 
-        Each is a seek in the unique index on (session, branch, name).  PostgreSQL takes them all
-        in one statement; SQLite, which plans a long IN of row values as a scan (and an OR of
-        them slower than it runs them), takes them one name at a time, in process.
+        One statement of index seeks in the unique index on (session, branch, name), written for
+        each backend: what either plans well, the other plans as a scan of every check-in.
         """
         if not wanted:
             return []
         c = checkins.c
+        pairs = [(session, name) for name, sessions in sorted(wanted.items()) for session in sorted(sessions)]
         if self._postgres:
-            # The pairs as two arrays unnested side by side, each looked up by a LATERAL subquery:
-            # a nested loop of index seeks.  (A row-value IN of the pairs is planned as a scan of
-            # every check-in, and a join as a hash of them all; LIMIT 1, true of a unique key
-            # anyway, keeps the planner from turning the subquery back into that join.)
-            pairs = [(session, name) for name, sessions in wanted.items() for session in sessions]
-            each = func.unnest(bindparam("sessions", [p[0] for p in pairs], type_=ARRAY(Text)),
-                               bindparam("names", [p[1] for p in pairs], type_=ARRAY(Text))
+            # Two arrays unnested side by side, each pair looked up by a LATERAL subquery (LIMIT 1,
+            # true of a unique key anyway, keeps the planner from making it a hash join of everything).
+            each = func.unnest(bindparam("sessions", [session for session, _ in pairs], type_=ARRAY(Text)),
+                               bindparam("names", [name for _, name in pairs], type_=ARRAY(Text))
                                ).table_valued("session", "name").render_derived()
             found = select(c.id, c.session, c.checked_in_at).where(
                 c.session == each.c.session, c.branch == branch, c.name == each.c.name).limit(1).lateral()
-            return connection.execute(select(each.c.name, found.c.id, found.c.session, found.c.checked_in_at)
-                                      .select_from(each.join(found, true()))).all()
-        one = select(c.name, c.id, c.session, c.checked_in_at).where(
-            c.session.in_(bindparam("sessions", expanding=True)), c.branch == branch, c.name == bindparam("name"))
-        return [row for name, sessions in sorted(wanted.items())
-                for row in connection.execute(one, {"name": name, "sessions": sorted(sessions)})]
+            query = (select(each.c.name, found.c.id, found.c.session, found.c.checked_in_at)
+                     .select_from(each.join(found, true())))
+        else:
+            # The pairs as one JSON array: a row-value IN over json_each, which SQLite answers with
+            # a seek per pair (a literal list of row values it would scan for instead).
+            each = func.json_each(json.dumps(pairs, ensure_ascii=False)).table_valued("value")
+            query = select(c.name, c.id, c.session, c.checked_in_at).where(
+                c.branch == branch, tuple_(c.session, c.name).in_(
+                    select(func.json_extract(each.c.value, "$[0]"), func.json_extract(each.c.value, "$[1]"))))
+        return connection.execute(query).all()
 
     @staticmethod
     def _checkin_records(connection, *conditions, reviews: Collection[str] = (), newest_first: bool = False,

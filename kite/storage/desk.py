@@ -348,7 +348,8 @@ class DeskStore:
         """``OutOfScope`` unless ``branch`` is one ``branches(scope)`` lists."""
         if branch in scope.branches:
             return
-        if scope.everything:
+        # No branch has a control character or is that long (PostgreSQL cannot even compare a NUL).
+        if scope.everything and len(branch) <= 200 and not any(ord(ch) < 32 or ord(ch) == 127 for ch in branch):
             with self.store.reading() as connection:
                 if connection.execute(select(exists().where(members.c.branch == branch))).scalar() or \
                         connection.execute(select(exists().where(checkins.c.branch == branch))).scalar():

@@ -155,3 +155,58 @@ def test_an_unreachable_database_is_a_message_not_a_traceback(desk_hub):
     result = run(desk_hub, "account", "list", db="postgresql://kite:secret@127.0.0.1:9/kite")
     assert result.returncode == 1
     assert "无法打开数据库" in result.stderr and "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def on_a_terminal(hub, db: str, *typed: str) -> tuple[int, str]:
+    """Run `account add` with a real pseudo-terminal as its controlling terminal, typing each line when asked."""
+    import pty
+    import select
+    import signal
+    import time
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: build.py, whose terminal is the pty
+        os.execv(sys.executable, [sys.executable, str(REPO / "build.py"), "account", "add", "zhang", "--scope", "all",
+                                  "-f", str(hub.config), "--db", db])
+    screen = b""
+    pending = list(typed)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([terminal], [], [], 0.5)[0]:
+                continue
+            try:
+                chunk = os.read(terminal, 1024)
+            except OSError:  # the child has exited and closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+            if pending and screen.decode("utf-8", "ignore").rstrip().endswith("："):
+                os.write(terminal, pending.pop(0).encode() + b"\n")
+                screen += b"<typed>"
+    finally:
+        waited, status = os.waitpid(pid, os.WNOHANG)
+        if waited == 0:  # still waiting for input nobody will type
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+        os.close(terminal)
+    return os.waitstatus_to_exitcode(status), screen.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_the_password_is_asked_twice_without_echo(desk_hub, tmp_path):
+    db = str(tmp_path / "a.sqlite3")
+    code, screen = on_a_terminal(desk_hub, db, PASSWORD, PASSWORD)
+    assert code == 0, screen
+    assert "密码（至少 10 个字符）：" in screen and "再输入一次：" in screen
+    assert PASSWORD not in screen  # not echoed
+    ((hashed,),) = rows(db, accounts, "password_hash")
+    assert verify_password(hashed, PASSWORD)
+
+
+def test_on_a_terminal_two_different_passwords_create_nothing(desk_hub, tmp_path):
+    db = str(tmp_path / "a.sqlite3")
+    code, screen = on_a_terminal(desk_hub, db, PASSWORD, PASSWORD + "x")
+    assert code == 1
+    assert "两次输入的密码不一样" in screen
+    assert rows(db, accounts, "login") == []

@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the throwaway PostgreSQL server and the desk's test client
 
 from attend_process import AttendProcess  # noqa: E402
-from desk_client import PASSWORD, DeskClient, add_accounts  # noqa: E402
+from desk_client import DeskClient, add_accounts  # noqa: E402
 from postgres_server import PostgresServer  # noqa: E402
 
 from kite.desk.roster_file import RosterFile  # noqa: E402

@@ -16,28 +16,24 @@ of several statements run in ``store.writing()``; reads in ``store.reading()``.
 
 from __future__ import annotations
 
-import json
-from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Collection, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (ColumnElement, Text, and_, bindparam, delete, exists, func, insert, literal, select, text, true,
-                        tuple_, union_all, update)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, select, text, true, update
 
 from ..config import Points
 from ..desk.logins import FAILURE_WINDOW, IDLE_EXPIRY, locked
 from ..desk.names import match_key
 from ..desk.records import (BranchSummary, BranchTable, CheckinRecord, ReportRecord, StudyTally, SuggestionRecord,
-                            branch_overview, branch_table, session_kind)
+                            branch_overview, branch_table)
 from ..desk.roster_file import RosterFile
 from ..desk.scope import Scope
+from .desk_study import CHECKIN, UNLINKED, checkin_records, month_starts, study
 from .schema import accounts, audit_log, checkins, desk_sessions, login_failures, members, record_links
 from .store import Store
 
-CHECKIN = "checkin"  # record_links.kind for a check-in
 # The 未匹配 records a branch page lists, newest first; the rest are counted.
 UNMATCHED_SHOWN = 500
 AUDIT_SHOWN = 500
@@ -63,8 +59,6 @@ AUDIT_ACTIONS = {
 CLI = "命令行"  # the audit log's login for what `build.py account …` and `roster import` did
 
 
-# A condition on _checkin_records' rows: not attached to a member by hand.
-UNLINKED = record_links.c.id.is_(None)
 
 
 class OutOfScope(LookupError):
@@ -137,11 +131,6 @@ class Overview:
 def in_scope(scope: Scope, column) -> ColumnElement[bool]:
     """The condition every desk query puts on its branch column."""
     return true() if scope.everything else column.in_(sorted(scope.branches))
-
-
-def month_starts(year: int, zone: ZoneInfo) -> list[datetime]:
-    """Midnight on the first of each month of ``year`` and of the next January, in the hub's zone."""
-    return [datetime(year + (month > 12), (month - 1) % 12 + 1, 1, tzinfo=zone) for month in range(1, 14)]
 
 
 class DeskStore:
@@ -391,8 +380,9 @@ class DeskStore:
         with self.store.reading() as connection:
             roster = connection.execute(select(members.c.id, members.c.name, members.c.departed_at)
                                         .where(members.c.branch == branch).order_by(members.c.position)).all()
-            tallies, records, unmatched_names = self._study(connection, branch, in_year, bounds,
-                                                            {match_key(name) for _, name, _ in roster}, reviews)
+            tallies, records, unmatched_names = study(connection, branch, in_year, bounds,
+                                                      {match_key(name) for _, name, _ in roster}, reviews,
+                                                      postgres=self._postgres)
             # The newest UNMATCHED_SHOWN are in the last months that hold that many: read only those.
             unmatched_months = [0] * 12
             for tally in tallies:
@@ -402,7 +392,7 @@ class DeskStore:
             while first > 0 and counted < UNMATCHED_SHOWN:
                 first -= 1
                 counted += unmatched_months[first]
-            listed = self._checkin_records(connection, in_year, checkins.c.checked_in_at >= bounds[first],
+            listed = checkin_records(connection, in_year, checkins.c.checked_in_at >= bounds[first],
                                            checkins.c.name.in_(sorted(unmatched_names)), UNLINKED, reviews=reviews,
                                            newest_first=True, limit=UNMATCHED_SHOWN) if unmatched_names else []
         reports = self.report_records(scope, [branch], year)
@@ -418,124 +408,6 @@ class DeskStore:
             unmatched_total=len(table.unmatched.checkins) + sum(t.count for t in table.unmatched.tallies),
             reports_collected=reports is not None,
         )
-
-    def _study(self, connection, branch: str, in_year, bounds: list[datetime], member_keys: set[str],
-               reviews: Collection[str]) -> tuple[list[StudyTally], list[CheckinRecord], set[str]]:
-        """A year of a branch's check-ins as ``branch_table`` takes them, without fetching them all.
-
-        A big branch's year is 100,000 check-ins, more than can be handed over one by one in
-        the time a page has.  So the database counts them a name and a month at a time
-        (``StudyTally``), and only these come one by one: those attached to a member by hand;
-        for a member who wrote their name more than one way, all but the most used way; and
-        the check-ins of that most used way to sessions those records share (which are then
-        left out of its tally).  So no session of a member is in a tally and a record both,
-        and a session counts once (``records.branch_table`` relies on it).
-
-        Returns the tallies, the records, and the names that match nobody (listed as 未匹配).
-        """
-        c = checkins.c
-        # A month at a time, put together: each a range of the index on (branch, time, name) and
-        # a small sort, twice as fast as one pass that works out every row's month with a CASE.
-        by_month = union_all(*(
-            select(c.name, literal(number), func.count())
-            .where(c.branch == branch, c.checked_in_at >= bounds[number - 1], c.checked_in_at < bounds[number])
-            .group_by(c.name) for number in range(1, 13)))
-        by_name: dict[str, list[int]] = {}
-        for name, number, count in connection.execute(by_month):
-            by_name.setdefault(name, [0] * 12)[number - 1] = count
-        reviewed: dict[str, set[str]] = {}
-        if reviews:
-            # Found through the unique index that starts with the session; the year is checked here,
-            # since given to the database it would pick the year's index and read all 100,000.
-            for name, session, at in connection.execute(select(c.name, c.session, c.checked_in_at)
-                                                        .where(c.branch == branch, c.session.in_(sorted(reviews)))):
-                if bounds[0] <= at < bounds[12]:
-                    reviewed.setdefault(name, set()).add(session)
-
-        keys: dict[str, str] = {}
-
-        def key_of(name: str) -> str:
-            if name not in keys:
-                keys[name] = match_key(name)
-            return keys[name]
-
-        def take_out_of_tally(record: CheckinRecord) -> None:
-            by_name[record.name][bisect_right(bounds, record.at) - 1] -= 1
-            reviewed.get(record.name, set()).discard(record.session)
-
-        records = [record for record in self._checkin_records(connection, members.c.branch == branch, reviews=reviews,
-                                                              linked_only=True)
-                   if bounds[0] <= record.at < bounds[12]]
-        for record in records:
-            take_out_of_tally(record)
-        attached_keys = {key_of(record.member) for record in records}
-        names_of_key: dict[str, list[str]] = {}
-        for name, months in by_name.items():
-            if any(months):
-                names_of_key.setdefault(key_of(name), []).append(name)
-        mains: dict[str, str] = {}  # the most used way of writing a member's name -> the member's key
-        others: list[str] = []
-        for key, names in names_of_key.items():
-            if key in member_keys and (len(names) > 1 or key in attached_keys):
-                main = max(names, key=lambda name: (sum(by_name[name]), name))
-                mains[main] = key
-                others.extend(name for name in names if name != main)
-        if others:
-            records += self._checkin_records(connection, in_year, c.name.in_(sorted(others)), UNLINKED,
-                                             reviews=reviews)
-        main_of = {key: main for main, key in mains.items()}
-        wanted: dict[str, set[str]] = {}  # the most used way -> sessions its member has records of
-        for record in records:
-            if (key := key_of(record.member or record.name)) in main_of:
-                wanted.setdefault(main_of[key], set()).add(record.session)
-        known = {record.id for record in records}
-        for main, record_id, session, at in self._shared_sessions(connection, branch, wanted):
-            # The year is checked here: given to the database, its index would read them all.
-            if record_id not in known and bounds[0] <= at < bounds[12]:
-                record = CheckinRecord(session, branch, main, at, session_kind(session, reviews), id=record_id)
-                take_out_of_tally(record)
-                records.append(record)
-        taken = set(others)
-        tallies = [StudyTally(branch, name, tuple(months), frozenset(reviewed.get(name, ())))
-                   for name, months in by_name.items() if name not in taken and any(months)]
-        unmatched = {name for name, months in by_name.items() if any(months) and key_of(name) not in member_keys}
-        return tallies, records, unmatched
-
-    def _shared_sessions(self, connection, branch: str, wanted: dict[str, set[str]]) -> list[tuple]:
-        """(name, id, session, time) of the check-ins of each name in ``wanted`` to the sessions given for it.
-
-        One statement of index seeks in the unique index on (session, branch, name), written for
-        each backend: what either plans well, the other plans as a scan of every check-in.
-        """
-        if not wanted:
-            return []
-        c = checkins.c
-        pairs = [(session, name) for name, sessions in sorted(wanted.items()) for session in sorted(sessions)]
-        if self._postgres:
-            # Two arrays unnested side by side, each pair looked up by a LATERAL subquery (LIMIT 1,
-            # true of a unique key anyway, keeps the planner from making it a hash join of everything).
-            each = func.unnest(bindparam("sessions", [session for session, _ in pairs], type_=ARRAY(Text)),
-                               bindparam("names", [name for _, name in pairs], type_=ARRAY(Text))
-                               ).table_valued("session", "name").render_derived()
-            found = select(c.id, c.session, c.checked_in_at).where(
-                c.session == each.c.session, c.branch == branch, c.name == each.c.name).limit(1).lateral()
-            query = (select(each.c.name, found.c.id, found.c.session, found.c.checked_in_at)
-                     .select_from(each.join(found, true())))
-        else:
-            # The pairs as one JSON array: a row-value IN over json_each, which SQLite answers with
-            # a seek per pair (a literal list of row values it would scan for instead).
-            each = func.json_each(json.dumps(pairs, ensure_ascii=False)).table_valued("value")
-            query = select(c.name, c.id, c.session, c.checked_in_at).where(
-                c.branch == branch, tuple_(c.session, c.name).in_(
-                    select(func.json_extract(each.c.value, "$[0]"), func.json_extract(each.c.value, "$[1]"))))
-        return connection.execute(query).all()
-
-    @staticmethod
-    def _checkin_records(connection, *conditions, reviews: Collection[str] = (), newest_first: bool = False,
-                         limit: int | None = None, linked_only: bool = False) -> list[CheckinRecord]:
-        query = _record_query(*conditions, linked_only=linked_only)
-        query = query.order_by(checkins.c.checked_in_at.desc() if newest_first else checkins.c.id).limit(limit)
-        return _records(connection.execute(query), reviews)
 
     def overview(self, scope: Scope, now: datetime, zone: ZoneInfo) -> Overview:
         """Each branch in scope: members on the roster, how many studied this month, reports this
@@ -576,7 +448,7 @@ class DeskStore:
         if session is not None:
             conditions.append(checkins.c.session == session)
         with self.store.reading() as connection:
-            return self._checkin_records(connection, *conditions, reviews=reviews)
+            return checkin_records(connection, *conditions, reviews=reviews)
 
     # ---- Reports and suggestions (issue 13 fills these in) -----------------------------------
 
@@ -594,23 +466,3 @@ class DeskStore:
     def open_suggestions(self, scope: Scope, branches: Sequence[str]) -> dict[str, int] | None:
         """Suggestions not yet answered, per branch in scope; None while suggestions are not collected."""
         return None
-
-
-def _record_query(*conditions, linked_only: bool = False):
-    """Check-ins one by one, each with the member a secretary attached it to, if any.
-
-    ``linked_only``: only those attached, found from the members and their (few) matches rather
-    than from the check-ins: give conditions on ``members``, not on ``checkins``, or the
-    database reads the check-ins first.
-    """
-    c = checkins.c
-    join = and_(record_links.c.kind == CHECKIN, record_links.c.record_id == c.id)
-    source = (members.join(record_links, members.c.id == record_links.c.member_id).join(checkins, join) if linked_only
-              else checkins.outerjoin(record_links, join).outerjoin(members, members.c.id == record_links.c.member_id))
-    return (select(c.id, c.session, c.branch, c.name, c.checked_in_at, members.c.name.label("member"))
-            .select_from(source).where(*conditions))
-
-
-def _records(rows, reviews: Collection[str]) -> list[CheckinRecord]:
-    return [CheckinRecord(session, branch, name, at, session_kind(session, reviews), member=member, id=record_id)
-            for record_id, session, branch, name, at, member in rows]

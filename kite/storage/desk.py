@@ -59,8 +59,6 @@ AUDIT_ACTIONS = {
 CLI = "命令行"  # the audit log's login for what `build.py account …` and `roster import` did
 
 
-
-
 class OutOfScope(LookupError):
     """Outside the account's scope, or not there at all: the two look the same on purpose."""
 
@@ -393,8 +391,8 @@ class DeskStore:
                 first -= 1
                 counted += unmatched_months[first]
             listed = checkin_records(connection, in_year, checkins.c.checked_in_at >= bounds[first],
-                                           checkins.c.name.in_(sorted(unmatched_names)), UNLINKED, reviews=reviews,
-                                           newest_first=True, limit=UNMATCHED_SHOWN) if unmatched_names else []
+                                     checkins.c.name.in_(sorted(unmatched_names)), UNLINKED, reviews=reviews,
+                                     newest_first=True, limit=UNMATCHED_SHOWN) if unmatched_names else []
         reports = self.report_records(scope, [branch], year)
         suggestions = self.suggestion_records(scope, [branch], year)
         table = branch_table(branch, year, zone, points, [name for _, name, gone in roster if gone is None],

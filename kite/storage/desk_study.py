@@ -113,6 +113,7 @@ def study(connection, branch: str, in_year, bounds: list[datetime], member_keys:
     unmatched = {name for name, months in by_name.items() if any(months) and key_of(name) not in member_keys}
     return tallies, records, unmatched
 
+
 def _shared_sessions(connection, branch: str, wanted: dict[str, set[str]], *, postgres: bool) -> list[tuple]:
     """(name, id, session, time) of the check-ins of each name in ``wanted`` to the sessions given for it.
 
@@ -142,8 +143,10 @@ def _shared_sessions(connection, branch: str, wanted: dict[str, set[str]], *, po
                 select(func.json_extract(each.c.value, "$[0]"), func.json_extract(each.c.value, "$[1]"))))
     return connection.execute(query).all()
 
+
 def checkin_records(connection, *conditions, reviews: Collection[str] = (), newest_first: bool = False,
-                     limit: int | None = None, linked_only: bool = False) -> list[CheckinRecord]:
+                    limit: int | None = None, linked_only: bool = False) -> list[CheckinRecord]:
+    """Check-ins one by one (see ``_record_query``), in the order they came or newest first."""
     query = _record_query(*conditions, linked_only=linked_only)
     query = query.order_by(checkins.c.checked_in_at.desc() if newest_first else checkins.c.id).limit(limit)
     return _records(connection.execute(query), reviews)

@@ -27,6 +27,7 @@ class Session:
     ends: datetime | None = None
     location: str | None = None
     code_seconds: int | None = None  # attendance: code: how long one live code lasts; None: no code needed
+    review: bool = False  # an announcement with review: true (每年一评比): attending it counts as 评议
 
     def is_open(self, now: datetime) -> bool:
         return self.opens is None or self.opens <= now <= self.closes
@@ -44,6 +45,16 @@ class Roster:
     sessions: dict[str, Session]
     branch_groups: dict[str, str]  # branch -> its joint committee
 
+    @property
+    def reviews(self) -> frozenset[str]:
+        """The sessions of yearly reviews (每年一评比)."""
+        return frozenset(key for key, session in self.sessions.items() if session.review)
+
+    @property
+    def starts(self) -> dict[str, datetime]:
+        """Each announcement's start, by session: 准时 or 迟到 is counted from it."""
+        return {key: session.starts for key, session in self.sessions.items() if session.starts is not None}
+
     @classmethod
     def from_hub(cls, hub: Hub) -> "Roster":
         config = hub.config
@@ -57,7 +68,7 @@ class Roster:
                 opens, closes = item.checkin_window(config)
                 sessions[item.session] = Session(
                     item.session, item.title, config.site_url + item.url_path, opens, closes,
-                    starts=item.starts, ends=item.ends, location=item.location,
+                    starts=item.starts, ends=item.ends, location=item.location, review=item.review,
                     code_seconds=code_seconds if item.attendance == "code" else None)
         groups = {branch: group.name for group in config.branches for branch in group.branches}
         return cls(config, sessions, groups)

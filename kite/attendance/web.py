@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..desk.web import desk_mount
 from ..formatting import Dates, zone_label
 from ..spreadsheet import safe_cell as _cell
 from ..storage import Store, StorageUnavailable, Submissions
@@ -295,6 +296,8 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             lookup_action="../suggestion", page_url=config.site_url + "suggest/"))
 
     routes = [
+        # The desk (工作台) for branch secretaries: its own routes, guard and pages (kite/desk/web.py).
+        desk_mount(store, roster, pages),
         Route("/checkin", checkin, methods=["POST"]),
         Route("/checkin", preflight, methods=["OPTIONS"]),
         Route("/checkin/done", done, methods=["GET"]),

@@ -1,7 +1,7 @@
 """Members' quarterly reports (每季一汇报) and suggestions (意见建议).
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-27
 
 Two new tables; nothing existing changes.
@@ -13,7 +13,7 @@ from alembic import op
 from kite.storage.types import UtcDateTime
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

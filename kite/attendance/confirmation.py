@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Generic, TypeVar
 from urllib.parse import urlencode
 
 from itsdangerous import BadData, URLSafeSerializer
@@ -24,6 +24,7 @@ SALT = "kite.checkin.confirmation"
 MAX_AGE = timedelta(days=7)  # long enough to show a secretary next week, short enough to go stale
 CLOCK_SKEW = timedelta(minutes=5)
 STATES = ("recorded", "duplicate")
+Record = TypeVar("Record")
 
 
 @dataclass(frozen=True)
@@ -47,40 +48,52 @@ class LinkInvalid(Exception):
         self.expired = expired
 
 
-class Confirmations:
-    """Makes and reads the links.  ``key`` is the key, or a function giving it when first
-    needed (the endpoint's shared secret, which may have to be read from the database);
-    without one, ``$KITE_SECRET_KEY`` or a key of this object's own."""
+class SignedLinks(Generic[Record]):
+    """Makes and reads signed links to one kind of page.  ``record`` is a dataclass whose
+    fields are a state (one of ``STATES``), then text fields, then ``at`` (a UTC datetime);
+    the token carries them in that order.  ``key`` is the key, or a function giving it when
+    first needed (the endpoint's shared secret, which may have to be read from the
+    database); without one, ``$KITE_SECRET_KEY`` or a key of this object's own."""
 
-    def __init__(self, key: str | Callable[[], str] | None = None):
+    def __init__(self, record: type[Record], salt: str, path: str, key: str | Callable[[], str] | None = None):
         if key is None:
             key = os.environ.get(SECRET_VARIABLE) or secrets.token_urlsafe(32)
+        self._record = record
+        self._size = len(fields(record))
+        self._salt = salt
+        self._path = path
         self._key = key
         self._made: URLSafeSerializer | None = None
 
     @property
     def _serializer(self) -> URLSafeSerializer:
         if self._made is None:
-            self._made = URLSafeSerializer(self._key() if callable(self._key) else self._key, salt=SALT)
+            self._made = URLSafeSerializer(self._key() if callable(self._key) else self._key, salt=self._salt)
         return self._made
 
-    def link(self, confirmation: Confirmation) -> str:
-        """The confirmation page's address, relative to the check-in URL (works behind a proxy path)."""
-        token = self._serializer.dumps([confirmation.state, confirmation.session, confirmation.branch,
-                                        confirmation.name, int(confirmation.at.timestamp())])
-        return "checkin/done?" + urlencode({"t": token})
+    def link(self, record: Record) -> str:
+        """The page's address, relative to the form's URL (works behind a proxy path)."""
+        *values, at = astuple(record)
+        return self._path + "?" + urlencode({"t": self._serializer.dumps([*values, int(at.timestamp())])})
 
-    def read(self, token: str, now: datetime | None = None) -> Confirmation:
-        """The confirmation a token carries; raises ``LinkInvalid``."""
+    def read(self, token: str, now: datetime | None = None) -> Record:
+        """The record a token carries; raises ``LinkInvalid``."""
         now = now or datetime.now(timezone.utc)
         try:
             data = self._serializer.loads(token)
         except BadData:
             raise LinkInvalid(expired=False)
-        if (not isinstance(data, list) or len(data) != 5 or data[0] not in STATES
-                or not all(isinstance(value, str) for value in data[1:4]) or not isinstance(data[4], int)):
+        if (not isinstance(data, list) or len(data) != self._size or data[0] not in STATES
+                or not all(isinstance(value, str) for value in data[1:-1]) or not isinstance(data[-1], int)):
             raise LinkInvalid(expired=False)  # signed by this key, but not by this code
-        at = datetime.fromtimestamp(data[4], timezone.utc)
+        at = datetime.fromtimestamp(data[-1], timezone.utc)
         if now - at > MAX_AGE or at - now > CLOCK_SKEW:
             raise LinkInvalid(expired=True)
-        return Confirmation(data[0], data[1], data[2], data[3], at)
+        return self._record(*data[:-1], at)
+
+
+class Confirmations(SignedLinks[Confirmation]):
+    """The check-in's confirmation links (``checkin/done?t=…``)."""
+
+    def __init__(self, key: str | Callable[[], str] | None = None):
+        super().__init__(Confirmation, SALT, "checkin/done", key)

@@ -244,3 +244,27 @@ def test_the_overview_links_hosting_for_activities_not_yet_closed(live):
 def test_code_json_is_json_a_script_can_read(live):
     body = live.client("pudong").get(LIVE + "/code.json").content
     assert set(json.loads(body)) == {"code", "valid_until"}
+
+
+def test_the_live_pages_are_valid_html(live, tmp_path):
+    from test_html_valid import nu_html_checker
+
+    live.store.record_checkin(SESSION, GUYUN, "王建军", STARTS)
+    live.store.record_checkin(SESSION, QIXI, "陈国华", STARTS + timedelta(minutes=20))
+    ningbo = live.client("ningbo")
+    pages = {
+        "host": ningbo.get(LIVE),
+        "host-empty": live.client("pudong").get(LIVE),
+        "poster": ningbo.get(LIVE + "/poster"),
+        "overview": ningbo.get("/desk/"),
+        "not-found": ningbo.get("/desk/live/announcements/冬训"),
+    }
+    files = []
+    for name, answer in pages.items():
+        path = tmp_path / f"{name}.html"
+        path.write_text(answer.text, encoding="utf-8")
+        files.append(path)
+    assert "<tfoot>" in pages["host"].text and "主持签到" in pages["overview"].text  # the pages show what they should
+    errors = [f"{m.get('url', '').rsplit('/', 1)[-1]}:{m.get('lastLine', '?')}: {m['message']}"
+              for m in nu_html_checker(files) if m["type"] != "info"]
+    assert errors == []

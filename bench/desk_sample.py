@@ -32,9 +32,12 @@ BRANCH = "鼓韵堂党支部"
 LOGIN, PASSWORD = "lighthouse", "lighthouse-bench-2026"
 ROSTER = ("王建军", "李秀英", "张海涛", "陈国华", "周立新", "阿依古丽·买买提", "刘德胜", "孙红梅", "赵志刚", "钱晓燕")
 ZONE = ZoneInfo("Asia/Shanghai")
+LIVE_SLUG = "2026-12-hongyan-yexue"
 # The desk's pages, as paths under the nginx address; the login page is audited logged out.
 PAGES = [("desk-login", "/checkin/desk/login"), ("desk-overview", "/checkin/desk/"),
-         ("desk-branch", "/checkin/desk/branches/" + BRANCH)]
+         ("desk-branch", "/checkin/desk/branches/" + BRANCH),
+         # The host view of the sample hub's live activity (attendance: code), with a few check-ins.
+         ("desk-live", "/checkin/desk/live/announcements/" + LIVE_SLUG)]
 # Every desk page says noindex (nobody should find it by searching), which Lighthouse's SEO
 # audit is-crawlable counts against it.
 NOINDEX = {path for _, path in PAGES}
@@ -87,6 +90,9 @@ class SampleDesk:
                     at = datetime(now.year, month, 3, 20, 0, tzinfo=ZONE) + timedelta(minutes=number)
                     store.record_checkin(f"lessons/第{month}课", BRANCH, name, at)
             store.record_checkin("lessons/第1课", BRANCH, "王建君", datetime(now.year, 1, 4, 21, 0, tzinfo=ZONE))
+            starts = datetime(2026, 12, 5, 19, 30, tzinfo=ZONE)
+            for number, name in enumerate(ROSTER[:7]):
+                store.record_checkin(f"announcements/{LIVE_SLUG}", BRANCH, name, starts + timedelta(minutes=2 * number))
         finally:
             store.close()
 

@@ -37,6 +37,8 @@ TOKEN_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 def write_hub(hub, endpoint: str = "https://example.org/checkin") -> None:
     hub.write("site_config.yml", DESK_CONFIG.format(endpoint=endpoint))
     hub.lesson("签到课", "title: 可以签到的党课\ndate: 2026-03-01\nattendance: true")
+    # A live activity the desk can host (/desk/live/announcements/现场会).
+    hub.announcement("现场会", "title: 现场签到的活动\ndate: 2026-03-01\nstarts: 2026-03-01 19:30\nattendance: code")
 
 
 def add_accounts(desk: DeskStore, accounts: dict[str, str] = ACCOUNTS) -> None:

@@ -25,7 +25,9 @@ PUBLIC = {("GET", "/desk/login"), ("POST", "/desk/login")}
 # Names that only an account whose scope holds 浦东 may ever see.
 FOREIGN = ["周立新", "浦东外人", PUDONG]
 # Path parameters: a value inside the guyun account's scope, and one outside it.
-SAMPLES = {"branch": (GUYUN, PUDONG)}
+SAMPLES = {"branch": (GUYUN, PUDONG),
+           # Any account may host a live activity; a lesson's slug is no announcement at all.
+           "slug": ("现场会", "签到课")}
 
 
 def desk_routes(app) -> list[tuple[str, str]]:

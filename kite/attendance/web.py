@@ -297,7 +297,7 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
 
     routes = [
         # The desk (工作台) for branch secretaries: its own routes, guard and pages (kite/desk/web.py).
-        desk_mount(store, roster, pages),
+        desk_mount(store, roster, pages, live=live, clock=clock),
         Route("/checkin", checkin, methods=["POST"]),
         Route("/checkin", preflight, methods=["OPTIONS"]),
         Route("/checkin/done", done, methods=["GET"]),

@@ -59,6 +59,10 @@ HARDENING = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
                                 "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
 }
+# The one page with a script, the live host view: a file of the desk's own (never inline) that
+# swaps in the next code and count without reloading the shared screen.  A view may set this
+# policy and no other; the page works without the script.
+SCRIPTED_CSP = HARDENING["Content-Security-Policy"] + "; script-src 'self'"
 
 
 @dataclass(frozen=True)
@@ -154,8 +158,11 @@ class DeskGuard:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in HARDENING.items():
-                    if name != "Cache-Control" or name not in headers:
-                        headers[name] = value
+                    if name == "Cache-Control" and name in headers:
+                        continue
+                    if name == "Content-Security-Policy" and headers.get(name) == SCRIPTED_CSP:
+                        continue
+                    headers[name] = value
             await send(message)
 
         try:

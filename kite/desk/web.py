@@ -23,23 +23,28 @@ another scope, a POST without the token and one from another site.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
+from markupsafe import Markup
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from ..attendance.sessions import Roster
+from ..attendance.hosting import activity_time, host_screen, poster
+from ..attendance.livecode import LiveCodes
+from ..attendance.sessions import Roster, Session
 from ..attendance.templating import EndpointPages
 from ..errors import ContentErrors
 from ..formatting import Dates
 from ..storage import Store
-from ..storage.desk import AUDIT_SHOWN, UNMATCHED_SHOWN, DeskStore
+from ..storage.desk import AUDIT_SHOWN, UNMATCHED_SHOWN, DeskStore, OutOfScope
+from ..storage.live import LiveStore
 from . import exports
-from .guard import (LOGIN_COOKIE, SESSION_COOKIE, DeskGuard, Refused, Upload, current_user, desk_root,
-                    form, secure_cookies)
+from .guard import (LOGIN_COOKIE, SCRIPTED_CSP, SESSION_COOKIE, DeskGuard, Refused, Upload, current_user,
+                    desk_root, form, secure_cookies)
 from .logins import LOGIN_LIMIT, new_token, normal_login, token_hash
 from .names import match_key
 from .passwords import MAX_LENGTH, dummy_verify, hash_password, needs_rehash, verify_password
@@ -51,18 +56,23 @@ LOGIN_COOKIE_SECONDS = 2 * 3600
 UNKNOWN_LOGIN = "（不存在的登录名）"  # what the audit log records: a mistyped password must not land there
 
 
-def desk_mount(store: Store, roster: Callable[[], Roster], pages: EndpointPages) -> Mount:
+def desk_mount(store: Store, roster: Callable[[], Roster], pages: EndpointPages, *, live: LiveCodes,
+               clock: Callable[[], datetime]) -> Mount:
+    """``live`` and ``clock`` are the endpoint's own: the host view shows the code its check-ins accept."""
     desk = DeskStore(store)
-    views = DeskViews(desk, roster, pages)
-    return Mount("/desk", routes=views.routes(), middleware=[
+    views = DeskViews(desk, roster, pages, clock)
+    hosting = HostViews(views, LiveStore(store), live, clock)
+    return Mount("/desk", routes=[*views.routes(), *hosting.routes()], middleware=[
         Middleware(DeskGuard, desk=desk, config=lambda: roster().config, refuse=views.refused)])
 
 
 class DeskViews:
-    def __init__(self, desk: DeskStore, roster: Callable[[], Roster], pages: EndpointPages):
+    def __init__(self, desk: DeskStore, roster: Callable[[], Roster], pages: EndpointPages,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.desk = desk
         self.roster = roster
         self.pages = pages
+        self.clock = clock
 
     def routes(self) -> list[Route]:
         return [
@@ -92,7 +102,7 @@ class DeskViews:
         return self.page(request, "desk/message.html", refused.status, heading=refused.heading, message=refused.message)
 
     def _now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return self.clock()
 
     # ---- Logging in and out ---------------------------------------------------------------------
 
@@ -174,7 +184,7 @@ class DeskViews:
         overview = self.desk.overview(user.scope, now, config.zone)
         local = now.astimezone(config.zone)
         return self.page(request, "desk/overview.html", overview=overview, month=local.month,
-                         quarter=(local.month - 1) // 3 + 1, year=local.year)
+                         quarter=(local.month - 1) // 3 + 1, year=local.year, live=hostable(self.roster(), now))
 
     def _year(self, request: Request) -> int:
         text = request.query_params.get("year")
@@ -296,3 +306,84 @@ def _download(data: bytes, media_type: str, filename: str, fallback: str) -> Res
     disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
+
+
+# ---- Hosting a live activity (contract, section 7) ---------------------------------------------
+
+# How often the host view fetches the count again, at most: the code's change may come sooner.
+COUNT_EVERY = 15
+LIVE_SCRIPT = Path(__file__).parent.parent / "attendance/templates/desk/live.js"
+
+
+def hostable(roster: Roster, now: datetime) -> list[Session]:
+    """``attendance: code`` activities whose check-in has not closed yet, soonest first: the overview links them."""
+    found = [session for session in roster.sessions.values()
+             if session.needs_code and (session.closes is None or now <= session.closes)]
+    return sorted(found, key=lambda session: (session.starts or now, session.key))
+
+
+class HostViews:
+    """The host view, its ``code.json`` and the printable poster, for any logged-in account.
+
+    Only the count of check-ins depends on the account: it is read with its scope.  A slug that
+    is not a published ``attendance: code`` announcement is ``OutOfScope``, so 404.
+    """
+
+    def __init__(self, views: DeskViews, store: LiveStore, live: LiveCodes, clock: Callable[[], datetime]):
+        self.views = views
+        self.store = store
+        self.live = live
+        self.clock = clock
+        self.script = LIVE_SCRIPT.read_bytes()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/live.js", self.live_script, methods=["GET"]),
+            Route("/live/announcements/{slug}", self.host, methods=["GET"]),
+            Route("/live/announcements/{slug}/code.json", self.code_json, methods=["GET"]),
+            Route("/live/announcements/{slug}/poster", self.poster, methods=["GET"]),
+        ]
+
+    def _session(self, request: Request) -> Session:
+        session = self.views.roster().sessions.get("announcements/" + request.path_params["slug"])
+        if session is None or not session.needs_code:
+            raise OutOfScope("live activity")
+        return session
+
+    def host(self, request: Request) -> Response:
+        session = self._session(request)
+        config = self.views.roster().config
+        now = self.clock()
+        screen = host_screen(session, self.live, now)
+        late_after = config.attendance.late_after if config.attendance else timedelta(minutes=10)
+        late_from = session.starts + late_after if session.starts else None
+        counts = self.store.counts_by_branch(current_user(request).scope, session.key, late_from)
+        order = {branch: n for n, branch in enumerate(b for group in config.branches for b in group.branches)}
+        counts.sort(key=lambda count: (order.get(count.branch, len(order)), count.branch))
+        dates = Dates(config.zone)
+        if session.opens is not None and now < session.opens:
+            window = f"签到在 {dates.day_and_time(session.opens)} 开放，现在填签到码会被拒绝。"
+        elif session.closes is not None and now > session.closes:
+            window = f"签到已在 {dates.day_and_time(session.closes)} 结束。"
+        else:
+            window = ""
+        response = self.views.page(
+            request, "desk/live.html", session=session, screen=screen, qr=Markup(screen.qr_svg), counts=counts,
+            on_time=sum(count.on_time for count in counts), late=sum(count.late for count in counts),
+            when=activity_time(session, config.zone), window=window, changes_at=screen.code.valid_until.astimezone(config.zone).strftime("%H:%M:%S"),
+            late_from=dates.clock(late_from) if late_from else "", code_seconds=session.code_seconds,
+            refresh=min(screen.seconds_left, COUNT_EVERY))
+        response.headers["Content-Security-Policy"] = SCRIPTED_CSP
+        return response
+
+    def live_script(self, request: Request) -> Response:
+        return Response(self.script, media_type="text/javascript; charset=utf-8")
+
+    def code_json(self, request: Request) -> Response:
+        session = self._session(request)
+        code = self.live.current(session.key, session.code_seconds, self.clock())
+        return JSONResponse(code.as_json())
+
+    def poster(self, request: Request) -> Response:
+        sheet = poster(self._session(request), self.views.roster().config.zone)
+        return self.views.page(request, "desk/poster.html", sheet=sheet, qr=Markup(sheet.qr_svg))

@@ -1,4 +1,5 @@
-"""Storage for live check-in codes: the secret all instances share, and the wrong-code counters.
+"""Storage for live activities: the secret all instances share, the wrong-code counters, and
+the host view's count of check-ins by branch.
 
 Both must hold across endpoint instances (several ``attend`` processes on one PostgreSQL
 database), so both live in the database and are written by single statements that are
@@ -7,23 +8,41 @@ one; a wrong code adds one to its counter in place and reads the sum back.
 
 These are store methods kept in a module of their own; they follow ``store.py``'s rules
 (its write lock and ``BEGIN IMMEDIATE`` on SQLite, faults as ``StorageUnavailable``).
+The count is a desk read, so it takes the account's scope first and filters with
+``desk.in_scope`` like every desk query (``kite/storage/desk.py`` explains).
 """
 
 from __future__ import annotations
 
 import contextlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..desk.scope import Scope
 from .database import is_sqlite
-from .schema import server_secrets, wrong_codes
+from .desk import in_scope
+from .schema import checkins, server_secrets, wrong_codes
 from .store import Store, _unavailable_on_failure
 
 SECRET_NAME = "kite"
+
+
+@dataclass(frozen=True)
+class BranchCount:
+    """One branch's check-ins to a live activity so far."""
+
+    branch: str
+    on_time: int  # 准时: until ``starts`` plus ``late_after``
+    late: int  # 迟到
+
+    @property
+    def total(self) -> int:
+        return self.on_time + self.late
 
 
 class LiveStore:
@@ -80,3 +99,18 @@ class LiveStore:
         ).returning(wrong_codes.c.attempts)
         with self._writing() as connection:
             return connection.execute(statement).scalar_one()
+
+    def counts_by_branch(self, scope: Scope, session: str, late_from: datetime | None) -> list[BranchCount]:
+        """Check-ins to ``session`` per branch in ``scope``, split at ``late_from`` (None: all on time).
+
+        A check-in at ``late_from`` exactly is still on time (``records.checkin_status``).
+        Branches without a check-in are not listed; the order is by branch name.
+        """
+        c = checkins.c
+        late = case((c.checked_in_at > late_from, 1), else_=0) if late_from is not None else literal(0)
+        query = (select(c.branch, func.count(), func.sum(late))
+                 .where(c.session == session, in_scope(scope, c.branch))
+                 .group_by(c.branch).order_by(c.branch))
+        with self._store._reading() as connection:
+            return [BranchCount(branch, total - int(late_count or 0), int(late_count or 0))
+                    for branch, total, late_count in connection.execute(query)]

@@ -145,6 +145,9 @@ def test_reports_fill_the_tables_quarters_and_points_and_the_overview(sent):
     record = csv_rows(sent.client("guyun").get("/desk/branches/鼓韵堂党支部/record.csv?year=2025"))
     assert record[1][13:17] == ["", "", "✓", "✓"] and record[1][-1] == "4"
     assert "尚未收集" not in sent.client("admin").get("/desk/").text
+    # A report that matches nobody on the roster is listed as 未匹配, not dropped.
+    unmatched = lxml.html.fromstring(answer.text).xpath("//h2[@id='unmatched-reports']/following-sibling::ul[1]/li")
+    assert [" ".join(li.text_content().split()) for li in unmatched] == ["=HYPERLINK(\"http://x\") · 2025Q4"]
 
 
 def test_the_overview_counts_reports_this_quarter_and_open_suggestions(desk):

@@ -116,6 +116,7 @@ def test_the_reports_and_suggestions_pages_are_valid_html(desk, tmp_path):
         "reports": admin.get("/desk/reports"),
         "reports-quarter": admin.get("/desk/reports?quarter=2026Q1"),
         "reports-empty": admin.get("/desk/reports?quarter=2020Q1"),
+        "branch-unmatched-report": admin.get("/desk/branches/鼓韵堂党支部?year=2026"),
         "suggestions": admin.get("/desk/suggestions"),
         "suggestions-empty": admin.get("/desk/suggestions?status=in_progress"),
         "suggestion-refused": admin.post(f"/desk/suggestions/{suggestion.id}", {"status": "answered", "reply": ""}),
@@ -129,6 +130,7 @@ def test_the_reports_and_suggestions_pages_are_valid_html(desk, tmp_path):
         path.write_text(answer.text, encoding="utf-8")
         files.append(path)
     assert pages["suggestion-refused"].status_code == 400 and "已保存" in pages["suggestion-saved"].text
+    assert "未匹配的汇报（1 份）" in pages["branch-unmatched-report"].text
     errors = [f"{m.get('url', '').rsplit('/', 1)[-1]}:{m.get('lastLine', '?')}: {m['message']}"
               for m in nu_html_checker(files) if m["type"] != "info"]
     assert errors == []

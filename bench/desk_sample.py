@@ -43,9 +43,6 @@ SUGGESTIONS = [
 PAGES = [("desk-login", "/checkin/desk/login"), ("desk-overview", "/checkin/desk/"),
          ("desk-branch", "/checkin/desk/branches/" + BRANCH), ("desk-reports", "/checkin/desk/reports"),
          ("desk-suggestions", "/checkin/desk/suggestions")]
-# Every desk page says noindex (nobody should find it by searching), which Lighthouse's SEO
-# audit is-crawlable counts against it.
-NOINDEX = {path for _, path in PAGES}
 
 
 class SampleDesk:

@@ -1,7 +1,7 @@
 """Reports and suggestions in a real Chromium at 360 px, JavaScript on and off: a member sends a
 suggestion to the running endpoint, a secretary answers it in the desk, and the member's lookup
-page then shows 已答复 and the reply, never the name or contact.  Also: both pages are valid HTML
-(Nu Html Checker).
+page then shows 已答复 and the reply, never the name or contact.  On the way, axe-core checks both
+pages (JavaScript on).  Also: both pages are valid HTML (Nu Html Checker).
 
 With ``KITE_DESK_SCREENSHOTS=docs/images`` the JavaScript-on run writes the guide's pictures
 ``desk-reports.png`` and ``desk-suggestions.png`` (see test_desk_browser.py).
@@ -13,6 +13,7 @@ from datetime import datetime
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from desk_client import PASSWORD, desk_app_fixture
 from helpers import PHONE
@@ -50,6 +51,14 @@ def member_suggestion(desk_server, tmp_path):
     return desk_server, answer.json()["ref"]
 
 
+def no_axe_violations(page, javascript: bool) -> None:
+    """axe-core finds nothing on the page; it runs as a script, so only with JavaScript on."""
+    if javascript:
+        results = Axe().run(page)
+        assert results.response["testEngine"]["version"].startswith("4.")
+        assert results.violations_count == 0, results.generate_report()
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
 def test_a_secretary_answers_a_suggestion_and_the_member_sees_the_reply(browser, member_suggestion, tmp_path,
                                                                         javascript):
@@ -68,6 +77,7 @@ def test_a_secretary_answers_a_suggestion_and_the_member_sees_the_reply(browser,
         assert page.locator("ol.d-items > li").count() == 2
         assert "还帮两位新来的工友" in page.locator("ol.d-items").inner_text()
         assert_fits_a_phone(page)
+        no_axe_violations(page, javascript)
         screenshot(page, "desk-reports", folder)
 
         page.click("nav.d-nav a:has-text('建议')")
@@ -91,6 +101,7 @@ def test_a_secretary_answers_a_suggestion_and_the_member_sees_the_reply(browser,
         other.get_by_label("已答复").check()
         other.locator("button[type=submit]").click()
         assert "没有保存" in page.locator("li.d-card", has_text="线上党课").locator("[role=alert]").inner_text()
+        no_axe_violations(page, javascript)  # the list with a refused answer and a saved one
 
         # The member's own lookup page: the reply, never who sent it or how to reach them.
         member = context.new_page()

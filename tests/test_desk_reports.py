@@ -244,6 +244,16 @@ def test_a_bad_answer_is_a_400_on_the_list_keeping_what_was_typed_and_nothing_ch
     assert not any(action == "answer" for _, action, _ in audit(sent))
 
 
+
+def test_a_bad_answer_to_a_suggestion_the_filter_hides_is_said_at_the_top(sent):
+    answer = sent.client("guyun").post(f"/desk/suggestions/{sent.ids['named']}",
+                                       {"status": "answered", "reply": "", "shown": "in_progress"})
+    assert answer.status_code == 400
+    page = lxml.html.fromstring(answer.text)
+    assert "请写上答复" in page.xpath("string(//main/p[@role='alert'])")
+    assert cards(answer.text) == ["没有这个状态的建议。"]
+
+
 def test_a_suggestion_outside_the_scope_or_not_there_is_404_and_unchanged(sent):
     client = sent.client("guyun")
     for target in (sent.ids["pudong"], sent.ids["qixi"], 999999, "abc", "1.0", "-1", "9" * 30):

@@ -121,11 +121,14 @@ class SubmissionPages:
         user = current_user(request)
         found = self._submissions.suggestions(user.scope, limit=SUGGESTIONS_SHOWN + 1, **SUGGESTION_FILTERS[chosen][1])
         saved = request.query_params.get("saved", "")
+        # A refused answer to one the filter or the page's length leaves out is said at the top instead.
+        elsewhere = problem is not None and all(item.id != problem[0] for item in found[:SUGGESTIONS_SHOWN])
         return self.views.page(request, "desk/suggestions.html", status, suggestions=found[:SUGGESTIONS_SHOWN],
                                more=len(found) > SUGGESTIONS_SHOWN, shown=SUGGESTIONS_SHOWN, chosen=chosen,
                                filters=[(value, label) for value, (label, _) in SUGGESTION_FILTERS.items()],
                                statuses=STATUSES, open_statuses=OPEN, show_ref=show_ref,
                                saved=int(saved) if _small_id(saved) else None, problem=problem, typed=typed or {},
+                               problem_elsewhere=elsewhere,
                                reply_limit=REPLY_LIMIT, query=_query(status=chosen))
 
     def suggestions_csv(self, request: Request) -> Response:

@@ -3,7 +3,8 @@
 ``SampleDesk`` copies the repository's hub with ``attendance.endpoint`` pointed at the nginx
 address's ``/checkin`` (so the desk's links carry that prefix, as in production), fills a new
 SQLite database with an ``all`` account, a roster for one branch and a year of check-ins
-(some members behind, one misspelt name), starts ``build.py attend`` on a free port, and logs
+(some members behind, one misspelt name), a quarter's reports and a few suggestions (one
+answered), starts ``build.py attend`` on a free port, and logs
 in through nginx to get a session cookie for the pages that need one.
 """
 
@@ -22,9 +23,10 @@ import httpx
 
 from kite.desk.passwords import hash_password
 from kite.desk.roster_file import RosterFile
+from kite.attendance.refs import new_ref
 from kite.desk.scope import Scope
 from kite.ports import free_port
-from kite.storage import open_store
+from kite.storage import Submissions, open_store
 from kite.storage.desk import DeskStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,14 +35,17 @@ LOGIN, PASSWORD = "lighthouse", "lighthouse-bench-2026"
 ROSTER = ("王建军", "李秀英", "张海涛", "陈国华", "周立新", "阿依古丽·买买提", "刘德胜", "孙红梅", "赵志刚", "钱晓燕")
 ZONE = ZoneInfo("Asia/Shanghai")
 LIVE_SLUG = "2026-12-hongyan-yexue"
+SUGGESTIONS = [
+    ("民生实事", "工地宿舍冬天没有热水，希望能装上热水器。", "李秀英", "13912345678"),
+    ("组织建设", "建议每月组织一次线上党课，方便夜班的同志。", None, None),
+    ("项目招引", "老乡在南京做建材生意，想了解回海安投资的政策。", "陈国华", "微信 chen-guohua"),
+]
 # The desk's pages, as paths under the nginx address; the login page is audited logged out.
 PAGES = [("desk-login", "/checkin/desk/login"), ("desk-overview", "/checkin/desk/"),
-         ("desk-branch", "/checkin/desk/branches/" + BRANCH),
+         ("desk-branch", "/checkin/desk/branches/" + BRANCH), ("desk-reports", "/checkin/desk/reports"),
+         ("desk-suggestions", "/checkin/desk/suggestions"),
          # The host view of the sample hub's live activity (attendance: code), with a few check-ins.
          ("desk-live", "/checkin/desk/live/announcements/" + LIVE_SLUG)]
-# Every desk page says noindex (nobody should find it by searching), which Lighthouse's SEO
-# audit is-crawlable counts against it.
-NOINDEX = {path for _, path in PAGES}
 
 
 class SampleDesk:
@@ -93,6 +98,16 @@ class SampleDesk:
             starts = datetime(2026, 12, 5, 19, 30, tzinfo=ZONE)
             for number, name in enumerate(ROSTER[:7]):
                 store.record_checkin(f"announcements/{LIVE_SLUG}", BRANCH, name, starts + timedelta(minutes=2 * number))
+            submissions = Submissions(store)
+            quarter = f"{now.year}Q{(now.month - 1) // 3 + 1}"
+            for number, name in enumerate(ROSTER[:6]):
+                submissions.record_report(BRANCH, name, quarter, f"本季度参加党课{number + 2}次，在工地带头落实安全生产责任，"
+                                          "帮新来的工友办了流动党员登记，也把家乡的新变化讲给大家听。", now)
+            for number, (category, text, name, contact) in enumerate(SUGGESTIONS):
+                submissions.record_suggestion(BRANCH, category, text, name, contact, now - timedelta(days=number), new_ref)
+            (answered, *_) = submissions.suggestions(Scope("all", (BRANCH,), everything=True))
+            submissions.answer(Scope("all", (BRANCH,), everything=True), answered.id, status="answered",
+                               reply="已和项目部商量好，下个月起宿舍统一装热水器。", by=LOGIN, at=now)
         finally:
             store.close()
 

@@ -14,7 +14,7 @@ What it does, in order:
    folders; ``daemon off``; gzip and gzip_static on; charset utf-8).
 4. Runs Lighthouse ``--runs`` times (default 3) on each page with the default mobile form
    factor and default (simulated) throttling, keeping every raw JSON report.
-   The desk's pages (工作台: login, overview, a branch's table) are audited too: a sample
+   The desk's pages (工作台: login, overview, a branch's table, reports, suggestions) are audited too: a sample
    desk (bench/desk_sample.py) runs ``build.py attend`` on a new database, nginx proxies
    ``/checkin/`` to it as in production, and Lighthouse sends the session cookie with the
    pages behind the login (``--extra-headers``).  ``--no-desk`` leaves them out.
@@ -460,41 +460,27 @@ def audit_items(audit: dict) -> list[dict]:
     return rows
 
 
-def seo_without_noindex(run: Run) -> float:
-    """The SEO score with ``is-crawlable`` left out: for a page that is noindex on purpose (the
-    desk's), whose only way to pass that audit would be to invite search engines in."""
-    refs = [ref for ref in run.report["categories"]["seo"]["auditRefs"]
-            if ref["id"] != "is-crawlable" and ref.get("weight") and run.report["audits"][ref["id"]].get("score") is not None]
-    total = sum(ref["weight"] for ref in refs)
-    return round(100 * sum(ref["weight"] * run.report["audits"][ref["id"]]["score"] for ref in refs) / total)
-
-
 def print_table(results: dict[str, list[Run]], threshold: float) -> bool:
     """The median table; returns True when every median reaches the threshold.
 
-    A noindex page's SEO is judged without ``is-crawlable`` (shown as "45 → 100"), and said so.
+    The desk's pages are judged like the others: they say noindex only to the crawlers used where
+    members live (see desk/base.html), so Lighthouse's is-crawlable passes and SEO needs no excuse.
     """
     width = max(display_width(path) for _, path in PAGES) + 2
     header = pad("page", width) + "".join(category.rjust(16) for category in CATEGORIES)
     print(header)
     print("-" * len(header))
     passed = True
-    noindex = [path for _, path in PAGES if path in desk_sample.NOINDEX]
     for name, path in PAGES:
         cells = []
         for category in CATEGORIES:
             median = median_score(results[name], category)
             text = "n/a" if median is None else f"{median:g}"
-            if category == "seo" and path in noindex and median is not None:
-                median = statistics.median(seo_without_noindex(run) for run in results[name])
-                text += f" → {median:g}"
             low = median is None or median < threshold
             passed &= not low
             cells.append((text + (" *" if low else "  ")).rjust(16))
         print(pad(path, width) + "".join(cells))
     print(f"(median of {len(next(iter(results.values())))} runs; * = under {threshold:g})")
-    if noindex:
-        print("(→: noindex on purpose, SEO without its only failing-by-design audit, is-crawlable)")
     return passed
 
 

@@ -9,14 +9,17 @@ file does not know fails until a sample is added below.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
 from starlette.routing import Mount
 
 from desk_client import desk_app_fixture
+from kite.attendance.refs import new_ref
+from kite.storage import Submissions
 from kite.storage.schema import (accounts, audit_log, checkins, desk_sessions, login_failures, members,
-                                 record_links)
+                                 record_links, suggestions)
 
 desk = pytest.fixture(desk_app_fixture)
 
@@ -27,7 +30,8 @@ FOREIGN = ["周立新", "浦东外人", PUDONG]
 # Path parameters: a value inside the guyun account's scope, and one outside it.
 SAMPLES = {"branch": (GUYUN, PUDONG),
            # Any account may host a live activity; a lesson's slug is no announcement at all.
-           "slug": ("现场会", "签到课")}
+           "slug": ("现场会", "签到课"),
+           "suggestion": ("1", "2")}  # populated's suggestions: 鼓韵堂's is the first stored, 浦东's the second
 
 
 def desk_routes(app) -> list[tuple[str, str]]:
@@ -54,6 +58,7 @@ def post_fields(desk, path: str) -> dict:
         "/desk/logout": {},
         "/desk/roster": {},
         "/desk/branches/{branch}/attach": {"record": str(foreign_checkin), "member": str(foreign_member), "year": "2026"},
+        "/desk/suggestions/{suggestion}": {"status": "answered", "reply": "越权答复"},
     }
     assert path in samples, f"{path}: add the fields of a well-formed POST to post_fields in test_desk_guard.py"
     return samples[path]
@@ -67,6 +72,8 @@ def fingerprint(desk) -> dict[str, object]:
         found["sessions"] = sorted(connection.execute(select(desk_sessions.c.token_hash)).scalars())
         found["departed"] = sorted(connection.execute(
             select(members.c.name).where(members.c.departed_at.is_not(None))).scalars())
+        found["suggestions"] = connection.execute(select(suggestions.c.id, suggestions.c.status, suggestions.c.reply)
+                                                  .order_by(suggestions.c.id)).all()
     return found
 
 
@@ -79,6 +86,11 @@ def populated(desk):
     desk.store.record_checkin("lessons/签到课", GUYUN, "王建军")
     desk.store.record_checkin("lessons/签到课", PUDONG, "周立新")
     desk.store.record_checkin("lessons/签到课", PUDONG, "浦东外人")
+    submissions = Submissions(desk.store)
+    for branch, name in ((GUYUN, "王建军"), (PUDONG, "周立新")):
+        submissions.record_suggestion(branch, "其他", f"{branch}的一条建议", name, "13800000000", datetime.now(timezone.utc),
+                                      new_ref)
+    submissions.record_report(PUDONG, "周立新", "2026Q1", "浦东项目部的季度汇报", datetime.now(timezone.utc))
     return desk
 
 

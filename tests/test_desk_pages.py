@@ -73,12 +73,12 @@ def test_the_branch_table_has_a_row_per_member_in_roster_order_and_counts_as_the
     assert answer.status_code == 200
     rows = table_rows(answer.text)
     assert list(rows) == ["王建军", "李秀英", "张 三"]
-    # 12 months, 4 quarters (reports not collected yet: —), 评议, 积分.
+    # 12 months, 4 quarters (no reports in this test), 评议, 积分.
     wang, li, zhang = rows.values()
     assert wang[:12] == ["缺", "缺", "✓", *["缺"] * 9] and wang[16:] == ["", "2"]
     assert li[5] == "✓" and li[11] == "✓" and li[16] == "✓" and li[17] == "4"  # two activities, one a review
     assert zhang[5] == "✓" and zhang[17] == "1"
-    assert wang[12:16] == ["—"] * 4 and "还没有开始收集" in answer.text
+    assert wang[12:16] == [""] * 4 and "还没有开始收集" not in answer.text
     # Members behind are named for follow-up, in the roster's order, without a ranking.
     assert "王建军（缺 11 个月）、李秀英（缺 10 个月）、张 三（缺 11 个月）" in answer.text
     # The one record that matches nobody is listed as 未匹配, with the session's title.
@@ -236,8 +236,8 @@ def test_the_overview_shows_each_branch_in_scope_with_this_months_figures(desk):
     cards = {card.xpath("string(h2)"): [value.text_content() for value in card.xpath(".//dd")]
              for card in page.xpath("//li[@class='d-card']")}
     assert list(cards) == [GUYUN, QIXI]
-    assert cards[GUYUN] == ["3 人", "1 人", "尚未收集", "尚未收集"]
-    assert cards[QIXI] == ["1 人", "0 人", "尚未收集", "尚未收集"]
+    assert cards[GUYUN] == ["3 人", "1 人", "0 人", "0 条"]
+    assert cards[QIXI] == ["1 人", "0 人", "0 人", "0 条"]
     everything = lxml.html.fromstring(desk.client("admin").get("/desk/").text)
     assert [h.text_content() for h in everything.xpath("//li[@class='d-card']/h2")] == [GUYUN, QIXI, PUDONG]
 

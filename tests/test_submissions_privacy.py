@@ -67,7 +67,7 @@ def test_a_members_data_is_found_and_deleted_and_nobody_elses(store, database, t
     suggest(submissions, "鼓韵堂党支部", "李秀英", "李秀英的一条建议内容。", "DDDDDDDDDD")
 
     counts = run_sql(database, guide_sql("find-member"), tmp_path)
-    assert counts.split() == ["checkins|2", "reports|2", "suggestions|1"]
+    assert counts.split()[:3] == ["checkins|2", "reports|2", "suggestions|1"]  # the roster's: test_desk_reports_privacy.py
 
     run_sql(database, guide_sql("forget-member"), tmp_path)
     assert sorted((c.branch, c.name) for c in store.checkins()) == [
@@ -75,7 +75,7 @@ def test_a_members_data_is_found_and_deleted_and_nobody_elses(store, database, t
     assert sorted((r.branch, r.name) for r in submissions.reports(EVERYTHING)) == [
         ("栖息栈党支部", "王建军"), ("鼓韵堂党支部", "李秀英")]
     assert sorted(s.ref for s in submissions.suggestions(EVERYTHING)) == ["BBBBBBBBBB", "CCCCCCCCCC", "DDDDDDDDDD"]
-    assert run_sql(database, guide_sql("find-member"), tmp_path).split() == ["checkins|0", "reports|0", "suggestions|0"]
+    assert run_sql(database, guide_sql("find-member"), tmp_path).split()[:3] == ["checkins|0", "reports|0", "suggestions|0"]
 
 
 def test_the_retention_sql_keeps_what_the_guide_says(store, database, tmp_path):

@@ -1,4 +1,5 @@
-"""The desk's downloads: the 三个一 table as CSV and XLSX, and check-ins as CSV (contract, section 5).
+"""The desk's downloads: the 三个一 table as CSV and XLSX, check-ins as CSV, and members'
+quarterly reports and suggestions as CSV and XLSX (contract, sections 5 and 6).
 
 Secretaries open these in Excel or WPS on Chinese Windows: CSV is UTF-8 with a
 byte-order mark (without one, both read it as GB18030 and the names come out garbled)
@@ -12,14 +13,17 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from ..spreadsheet import looks_like_formula, safe_cell
+from ..storage.submissions import STATUSES, Report, Suggestion
 from .records import MONTHS, QUARTERS, BranchTable, CheckinRecord, checkin_status
 
 RECORD_HEADER = ("姓名", *MONTHS, *QUARTERS, "评议", "积分")
 CHECKIN_HEADER = ("场次", "支部", "姓名", "时间", "状态")
+REPORT_HEADER = ("提交时间", "支部", "姓名", "季度", "内容")
+SUGGESTION_HEADER = ("查询号", "提交时间", "支部", "类别", "内容", "姓名", "联系方式", "状态", "答复", "答复人", "答复时间")
 DONE = "✓"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -60,6 +64,40 @@ def checkin_rows(checkins: Iterable[CheckinRecord], starts: Mapping[str, datetim
 def checkins_csv(checkins: Iterable[CheckinRecord], starts: Mapping[str, datetime], zone: ZoneInfo,
                  late_after: timedelta) -> bytes:
     return _csv([CHECKIN_HEADER, *checkin_rows(checkins, starts, zone, late_after)])
+
+
+def report_rows(reports: Iterable[Report], zone: ZoneInfo) -> list[list[str]]:
+    """Rows under ``REPORT_HEADER``, in the order given (newest first from storage)."""
+    return [[report.received_at.astimezone(zone).strftime(TIME_FORMAT), report.branch, report.name, report.quarter,
+             report.text] for report in reports]
+
+
+def reports_csv(reports: Iterable[Report], zone: ZoneInfo) -> bytes:
+    return _csv([REPORT_HEADER, *report_rows(reports, zone)])
+
+
+def reports_xlsx(reports: Iterable[Report], zone: ZoneInfo) -> bytes:
+    return _xlsx("每季一汇报", REPORT_HEADER, report_rows(reports, zone), [20, 18, 12, 9, 60])
+
+
+def suggestion_rows(suggestions: Iterable[Suggestion], zone: ZoneInfo, show_ref: Callable[[str], str]) -> list[list[str]]:
+    """Rows under ``SUGGESTION_HEADER``: name and contact included, for secretaries in scope only
+    (storage hands over nothing else); an empty cell where a member left one out."""
+    def moment(at: datetime | None) -> str:
+        return at.astimezone(zone).strftime(TIME_FORMAT) if at else ""
+
+    return [[show_ref(item.ref), moment(item.received_at), item.branch, item.category, item.text, item.name or "",
+             item.contact or "", STATUSES[item.status], item.reply or "", item.replied_by or "", moment(item.replied_at)]
+            for item in suggestions]
+
+
+def suggestions_csv(suggestions: Iterable[Suggestion], zone: ZoneInfo, show_ref: Callable[[str], str]) -> bytes:
+    return _csv([SUGGESTION_HEADER, *suggestion_rows(suggestions, zone, show_ref)])
+
+
+def suggestions_xlsx(suggestions: Iterable[Suggestion], zone: ZoneInfo, show_ref: Callable[[str], str]) -> bytes:
+    widths = [14, 20, 18, 10, 60, 12, 18, 8, 40, 12, 20]
+    return _xlsx("意见建议", SUGGESTION_HEADER, suggestion_rows(suggestions, zone, show_ref), widths)
 
 
 def _csv(rows: Iterable[Sequence[str | int]]) -> bytes:

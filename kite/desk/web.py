@@ -50,6 +50,7 @@ from .names import match_key
 from .passwords import MAX_LENGTH, dummy_verify, hash_password, needs_rehash, verify_password
 from .records import MONTHS, QUARTERS
 from .roster_file import read_roster, shown_filename
+from .submission_pages import SubmissionPages
 
 WRONG = "登录名或密码不对。"  # the same words for an unknown login and a wrong password
 LOGIN_COOKIE_SECONDS = 2 * 3600
@@ -85,6 +86,7 @@ class DeskViews:
             Route("/branches/{branch}/record.xlsx", self.record_xlsx, methods=["GET"]),
             Route("/branches/{branch}/attach", self.attach, methods=["POST"]),
             Route("/checkins.csv", self.checkins_csv, methods=["GET"]),
+            *SubmissionPages(self, _download).routes(),  # reports and suggestions (submission_pages.py)
             Route("/roster", self.roster_page, methods=["GET"]),
             Route("/roster", self.roster_upload, methods=["POST"]),
             Route("/audit", self.audit, methods=["GET"]),

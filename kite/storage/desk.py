@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Collection, Sequence
+from typing import Callable, Collection, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, select, text, true, update
@@ -27,12 +27,13 @@ from ..config import Points
 from ..desk.logins import FAILURE_WINDOW, IDLE_EXPIRY, locked
 from ..desk.names import match_key
 from ..desk.records import (BranchSummary, BranchTable, CheckinRecord, ReportRecord, StudyTally, SuggestionRecord,
-                            branch_overview, branch_table)
+                            branch_overview, branch_table, quarter_of)
 from ..desk.roster_file import RosterFile
 from ..desk.scope import Scope
 from .desk_study import CHECKIN, UNLINKED, checkin_records, month_starts, study
 from .schema import accounts, audit_log, checkins, desk_sessions, login_failures, members, record_links
 from .store import Store
+from .submissions import Submissions
 
 # The 未匹配 records a branch page lists, newest first; the rest are counted.
 UNMATCHED_SHOWN = 500
@@ -52,6 +53,7 @@ AUDIT_ACTIONS = {
     "export": "导出",
     "roster_import": "导入名册",
     "attach": "匹配记录",
+    "answer": "答复建议",
     "account_add": "新建账号",
     "account_password": "修改密码",
     "account_remove": "删除账号",
@@ -116,14 +118,11 @@ class BranchView:
     members: tuple[Member, ...]  # current members, in the roster's order: who a record can be attached to
     unmatched: tuple[CheckinRecord, ...]  # 未匹配 check-ins to list, newest first, at most UNMATCHED_SHOWN
     unmatched_total: int  # all 未匹配 check-ins of the year
-    reports_collected: bool  # False until quarterly reports are collected (issue 13)
 
 
 @dataclass(frozen=True)
 class Overview:
     branches: list[BranchSummary]
-    reports_collected: bool
-    suggestions_collected: bool
 
 
 def in_scope(scope: Scope, column) -> ColumnElement[bool]:
@@ -137,6 +136,7 @@ class DeskStore:
     def __init__(self, store: Store):
         self.store = store
         self._postgres = store.engine.dialect.name == "postgresql"
+        self.submissions = Submissions(store)  # members' reports and suggestions, read within a scope
 
     # ---- Accounts (the CLI) -------------------------------------------------------------------
 
@@ -393,10 +393,10 @@ class DeskStore:
             listed = checkin_records(connection, in_year, checkins.c.checked_in_at >= bounds[first],
                                      checkins.c.name.in_(sorted(unmatched_names)), UNLINKED, reviews=reviews,
                                      newest_first=True, limit=UNMATCHED_SHOWN) if unmatched_names else []
-        reports = self.report_records(scope, [branch], year)
-        suggestions = self.suggestion_records(scope, [branch], year)
+        reports = self.report_records(scope, [branch], year=year)
+        suggestions = self.suggestion_records(scope, [branch], year, zone)
         table = branch_table(branch, year, zone, points, [name for _, name, gone in roster if gone is None],
-                             checkins=records, tallies=tallies, reports=reports or (), suggestions=suggestions or (),
+                             checkins=records, tallies=tallies, reports=reports, suggestions=suggestions,
                              departed=[name for _, name, gone in roster if gone is not None])
         unmatched = sorted([*table.unmatched.checkins, *listed], key=lambda record: record.at, reverse=True)
         return BranchView(
@@ -404,7 +404,6 @@ class DeskStore:
             members=tuple(Member(member_id, branch, name) for member_id, name, gone in roster if gone is None),
             unmatched=tuple(unmatched[:UNMATCHED_SHOWN]),
             unmatched_total=len(table.unmatched.checkins) + sum(t.count for t in table.unmatched.tallies),
-            reports_collected=reports is not None,
         )
 
     def overview(self, scope: Scope, now: datetime, zone: ZoneInfo) -> Overview:
@@ -425,7 +424,7 @@ class DeskStore:
                 .join(checkins, and_(record_links.c.kind == CHECKIN, record_links.c.record_id == c.id))
                 .join(members, members.c.id == record_links.c.member_id).where(this_month).distinct()).all()
         current = self.members(scope)
-        reports = self.report_records(scope, branches, local.year)
+        reports = self.report_records(scope, branches, quarter=quarter_of(now, zone))
         open_suggestions = self.open_suggestions(scope, branches)
         # Only "studied this month" is read from these: one tally per member is enough.
         studied = [0] * 12
@@ -437,8 +436,8 @@ class DeskStore:
                 seen.add((branch, match_key(name)))
                 tallies.append(StudyTally(branch, name, tuple(studied)))
         summaries = branch_overview(now, zone, {branch: [m.name for m in current.get(branch, [])] for branch in branches},
-                                    tallies=tallies, reports=reports or (), open_suggestions=open_suggestions or {})
-        return Overview(summaries, reports is not None, open_suggestions is not None)
+                                    tallies=tallies, reports=reports, open_suggestions=open_suggestions)
+        return Overview(summaries)
 
     def checkins(self, scope: Scope, session: str | None, reviews: Collection[str] = ()) -> list[CheckinRecord]:
         """Check-ins in scope, of one session or all, in the order they came."""
@@ -448,19 +447,43 @@ class DeskStore:
         with self.store.reading() as connection:
             return checkin_records(connection, *conditions, reviews=reviews)
 
-    # ---- Reports and suggestions (issue 13 fills these in) -----------------------------------
+    # ---- Reports and suggestions: what the 三个一 table and the overview count ----------------
 
-    def report_records(self, scope: Scope, branches: Sequence[str], year: int) -> list[ReportRecord] | None:
-        """Quarterly reports of ``branches`` in ``year``, in scope; None while reports are not collected.
+    def report_records(self, scope: Scope, branches: Sequence[str], *, year: int | None = None,
+                       quarter: str | None = None) -> list[ReportRecord]:
+        """Quarterly reports of ``branches`` in scope, of ``year`` or of one ``quarter`` ("2026Q4").
 
         The overview counts this quarter's from it, a branch's table its quarters and 积分.
         """
-        return None
+        found = self.submissions.reports(_within(scope, branches), year=year, quarter=quarter)
+        return [ReportRecord(report.branch, report.name, report.quarter, id=report.id) for report in found]
 
-    def suggestion_records(self, scope: Scope, branches: Sequence[str], year: int) -> list[SuggestionRecord] | None:
-        """Suggestions of ``branches`` sent in ``year``, in scope, for 积分; None while not collected."""
-        return None
+    def suggestion_records(self, scope: Scope, branches: Sequence[str], year: int,
+                           zone: ZoneInfo) -> list[SuggestionRecord]:
+        """Suggestions of ``branches`` in scope sent in ``year`` (in the hub's time zone), for 积分."""
+        bounds = month_starts(year, zone)
+        found = self.submissions.suggestions(_within(scope, branches), received=(bounds[0], bounds[12]))
+        return [SuggestionRecord(item.branch, item.name, item.received_at, id=item.id) for item in found]
 
-    def open_suggestions(self, scope: Scope, branches: Sequence[str]) -> dict[str, int] | None:
-        """Suggestions not yet answered, per branch in scope; None while suggestions are not collected."""
-        return None
+    def open_suggestions(self, scope: Scope, branches: Sequence[str]) -> dict[str, int]:
+        """Suggestions not yet answered (已收到 or 办理中), per branch of ``branches`` in scope."""
+        return self.submissions.open_counts(_within(scope, branches))
+
+    def answer_suggestion(self, scope: Scope, suggestion_id: int, *, status: str, reply: str | None, now: datetime,
+                          actor: str, detail: Callable[[str, str], str]) -> None:
+        """Set a suggestion's status and reply, and say so in the audit log, in one transaction.
+
+        ``OutOfScope`` if there is no such suggestion in scope.  ``detail(branch, ref)`` is the
+        log's words: the branch and the reference, never the member's name or the text.
+        """
+        with self.store.writing() as connection:
+            found = self.submissions.answer_within(connection, scope, suggestion_id, status=status, reply=reply,
+                                                   by=actor, at=now)
+            if found is None:
+                raise OutOfScope("suggestion")
+            self._audit(connection, now, actor, "answer", detail(*found))
+
+
+def _within(scope: Scope, branches: Sequence[str]) -> Scope:
+    """The part of ``scope`` that is one of ``branches``: a narrower scope, never a wider one."""
+    return Scope(scope.name, tuple(branch for branch in branches if scope.allows(branch)))

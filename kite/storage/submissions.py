@@ -206,12 +206,26 @@ class Submissions:
 
         False, with nothing changed, if there is no such suggestion in scope.
         """
+        with self.store.writing() as connection:
+            return self.answer_within(connection, scope, suggestion_id, status=status, reply=reply, by=by,
+                                      at=at) is not None
+
+    def answer_within(self, connection, scope: BranchScope, suggestion_id: int, *, status: str, reply: str | None,
+                      by: str, at: datetime) -> tuple[str, str] | None:
+        """``answer`` inside a transaction the caller holds (the desk writes its audit entry in the
+        same one); the suggestion's branch and stored reference, or None if none is in scope."""
         statement = (update(suggestions)
                      .where(suggestions.c.id == suggestion_id, _in(scope, suggestions.c.branch))
                      .values(status=_known(status), reply=reply or None, replied_by=by, replied_at=at)
-                     .returning(suggestions.c.id))
-        with self.store.writing() as connection:
-            return connection.execute(statement).first() is not None
+                     .returning(suggestions.c.branch, suggestions.c.ref))
+        row = connection.execute(statement).first()
+        return (row.branch, row.ref) if row else None
+
+    def report_quarters(self, scope: BranchScope) -> list[str]:
+        """The quarters ("2026Q4") that have reports in scope, newest first: the desk's filter."""
+        query = select(reports.c.quarter).where(_in(scope, reports.c.branch)).distinct()
+        with self.store.reading() as connection:
+            return sorted(connection.execute(query).scalars(), reverse=True)
 
     def report_counts(self, scope: BranchScope, quarter: str) -> dict[str, int]:
         """Reports received for ``quarter``, per branch in scope (branches without any left out)."""

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
+from mkdocs.commands.build import build as mkdocs_build
 
 from kite import engine
+from kite.engine import pipeline
 from kite.engine.livereload import PRIVATE_ATTRIBUTES, MkDocsChanged, PreviewServer, check_private_names
+from kite.engine.plugin import KitePlugin
+from kite.engine.render import mkdocs_config
 from kite.loader import load_hub
 from kite.pages import site_pages, template_data
 
@@ -50,6 +56,52 @@ def test_the_mkdocs_logger_is_left_as_it_was_found(two_lessons, tmp_path):
     finally:
         logger.setLevel(before[0])
         logger.propagate = before[1]
+
+
+BODY_WITH_EVERYTHING = """## 做法
+
+正文[^1]，见[乙](b.md)、[首页](../index.md)和 https://example.org/a 。
+
+## 做法
+
+| 甲 | 乙 |
+| --- | --- |
+| 1 | 2 |
+
+!!! note "提醒"
+    注意安全。
+
+[^1]: 注释。
+"""
+
+
+def test_page_by_page_the_output_is_what_mkdocs_own_build_writes(hub, tmp_path):
+    # One converter for every page: footnotes, heading ids and links must not carry over from page to page.
+    hub.lesson("a", "title: 甲\ndate: 2026-01-01", body=BODY_WITH_EVERYTHING)
+    hub.lesson("b", "title: 乙\ndate: 2026-01-02", body=BODY_WITH_EVERYTHING)
+    hub_ = load_hub(hub.config)
+    specs = site_pages(hub_, datetime(2026, 11, 27, tzinfo=timezone.utc))
+
+    def built(name, run) -> dict[str, bytes]:
+        site = tmp_path / name
+        plugin = KitePlugin(specs, template_data(hub_, ["cover.png"]), None, lambda: None, static_files=True)
+        with tempfile.TemporaryDirectory() as docs:
+            run(mkdocs_config(hub_, plugin, site, Path(docs), True))
+        return {path.relative_to(site).as_posix(): path.read_bytes() for path in site.rglob("*") if path.is_file()}
+
+    mkdocs_own = built("mkdocs", mkdocs_build)
+    page_by_page = built("kite", lambda config: pipeline.build(config, clean=True, writes=lambda page: True))
+    assert "lessons/b/index.html" in page_by_page and "404.html" in page_by_page
+    assert page_by_page == mkdocs_own
+    assert 'href="../b/"' in page_by_page["lessons/a/index.html"].decode()
+    assert page_by_page["lessons/a/index.html"].decode().count('id="做法_1"') == 1
+
+
+def test_mkdocs_still_has_the_private_parts_the_engine_uses(monkeypatch):
+    pipeline.check_private_names()
+    monkeypatch.delattr(pipeline.mkdocs_pages, "_RelativePathTreeprocessor")
+    with pytest.raises(pipeline.MkDocsInternalsChanged, match="_RelativePathTreeprocessor"):
+        pipeline.check_private_names()
 
 
 def preview_server(tmp_path, banner: str = "") -> PreviewServer:

@@ -29,8 +29,11 @@ def compress_file(path: Path) -> None:
             Path(f"{path}{suffix}").write_bytes(packed)
 
 
-def text_files(site: Path) -> list[Path]:
-    return [path for path in site.rglob("*") if path.suffix in TEXT_SUFFIXES and path.is_file()]
+def text_files(site: Path, skip: tuple[str, ...] = ()) -> list[Path]:
+    """Every text file of ``site`` but those under the folders ``skip`` (site-relative: already compressed)."""
+    skipped = tuple(str(site / folder) + "/" for folder in skip)
+    return [path for path in site.rglob("*")
+            if path.suffix in TEXT_SUFFIXES and not str(path).startswith(skipped) and path.is_file()]
 
 
 def precompress(files: list[Path], advance: Callable[[], None], workers: int = 1) -> int:

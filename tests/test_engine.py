@@ -61,6 +61,9 @@ def test_the_mkdocs_logger_is_left_as_it_was_found(two_lessons, tmp_path):
 BODY_WITH_EVERYTHING = """## 做法
 
 正文[^1]，见[乙](b.md)、[首页](../index.md)和 https://example.org/a 。
+**加粗**、*斜体*、`代码`、~~删去~~、==标记==、<https://example.org/b>、<ab@example.org>、联系 cd@example.org，
+&copy; 与 <span>行内 HTML</span>\\*不是强调\\*，行末两个空格换行  
+下一行。
 
 ## 做法
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import multiprocessing
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -31,9 +32,13 @@ def compress_file(path: Path) -> None:
 
 def text_files(site: Path, skip: tuple[str, ...] = ()) -> list[Path]:
     """Every text file of ``site`` but those under the folders ``skip`` (site-relative: already compressed)."""
-    skipped = tuple(str(site / folder) + "/" for folder in skip)
-    return [path for path in site.rglob("*")
-            if path.suffix in TEXT_SUFFIXES and not str(path).startswith(skipped) and path.is_file()]
+    skipped = {str(site / folder) for folder in skip}
+    found = []
+    # os.walk, not pathlib's rglob: a third of the time at 10,000 lessons.
+    for folder, folders, names in os.walk(site):
+        folders[:] = [name for name in folders if os.path.join(folder, name) not in skipped]
+        found.extend(Path(folder, name) for name in names if os.path.splitext(name)[1] in TEXT_SUFFIXES)
+    return found
 
 
 def precompress(files: list[Path], advance: Callable[[], None], workers: int = 1) -> int:

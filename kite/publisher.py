@@ -9,6 +9,7 @@ publisher for its folder and calls ``update`` after every edit.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -148,7 +149,8 @@ class Publisher:
             "calendar", hub.announcements, lambda: ics.activity_calendar(config, hub.announcements))
         for item in hub.announcements:
             files[f"{item.path}event.ics"] = once(item.path, item, lambda: ics.event_calendar(config, item))
-        files["sitemap.xml"] = feeds.sitemap(config, [quote(spec.url) for spec in specs if not spec.draft])
+        urls = tuple(spec.url for spec in specs if not spec.draft)
+        files["sitemap.xml"] = once("sitemap", urls, lambda: feeds.sitemap(config, [quote(url) for url in urls]))
         return files
 
     def _once(self, name: str, inputs: object, make: Callable[[], object]):
@@ -228,40 +230,57 @@ class Fingerprints:
     """What each page (or feed) is made of, hashed, to tell which ones an edit changed.
 
     Printing a model is the slow part, and the loader hands back the very same
-    object for an unchanged file, so each model's text is kept by identity (the
-    object itself is kept too, so its id cannot be reused by another).  A model's
-    printed form leaves out its body, so the body's hash is added: feeds quote the
-    body of an item without a summary.
+    object for an unchanged file, so each model's digest is kept by identity (the
+    object itself is kept too, so its id cannot be reused by another); so is that of
+    each long text (a body).  A model's printed form leaves out its body, so the
+    body's hash is added: feeds quote the body of an item without a summary.
+
+    Within one round (``of``), containers are printed once however many pages share
+    them: at 10,000 lessons every lesson's context holds the same links to the series
+    and tags, and every list page of a series the same tuple of its pages' paths.
     """
 
     def __init__(self) -> None:
-        self._models: dict[int, tuple[object, str]] = {}
+        self._kept: dict[int, tuple[object, str]] = {}
         self._seen: set[int] = set()
+        self._round: dict[int, tuple[object, str]] = {}
 
     def text(self, value: object) -> str:
-        if isinstance(value, BaseModel):
-            key = id(value)
+        if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) < 256):
+            return repr(value)
+        key = id(value)
+        if isinstance(value, (BaseModel, str)):
             self._seen.add(key)
-            kept = self._models.get(key)
+            kept = self._kept.get(key)
             if kept is None:
-                body = hashlib.sha1(getattr(value, "body", "").encode("utf-8")).hexdigest()
-                kept = self._models[key] = (value, f"{value!r}|{body}")
+                printed = f"{value!r}|{hashlib.sha1(getattr(value, 'body', '').encode('utf-8')).hexdigest()}" \
+                    if isinstance(value, BaseModel) else value
+                kept = self._kept[key] = (value, hashlib.sha1(printed.encode("utf-8")).hexdigest())
             return kept[1]
+        kept = self._round.get(key)
+        if kept is None:
+            kept = self._round[key] = (value, self._print(value))
+        return kept[1]
+
+    def _print(self, value: object) -> str:
         if isinstance(value, (list, tuple)):
-            return "[" + ",".join(self.text(item) for item in value) + "]"
+            return "[" + ",".join(map(self.text, value)) + "]"
         if isinstance(value, dict):
             return "{" + ",".join(f"{key!r}:{self.text(item)}" for key, item in value.items()) + "}"
+        if dataclasses.is_dataclass(value):  # its printed fields, each through text()
+            shown = (field.name for field in dataclasses.fields(value) if field.repr)
+            return f"{type(value).__name__}(" + ",".join(f"{name}={self.text(getattr(value, name))}" for name in shown) + ")"
         return repr(value)
 
     def of(self, specs: list[PageSpec]) -> dict[str, str]:
-        self._seen = set()
+        self._seen, self._round = set(), {}
         found = {}
         for spec in specs:
             # Models print every field but the body, which the spec carries as its Markdown.
-            text = "|".join((spec.path, spec.template, spec.title, spec.markdown, repr(spec.description),
-                             repr(spec.alternates), str(spec.search), self.text(spec.context)))
+            text = "|".join((spec.path, spec.template, spec.title, self.text(spec.markdown), repr(spec.description),
+                             self.text(spec.alternates), str(spec.search), self.text(spec.context)))
             found[spec.path] = hashlib.sha1(text.encode("utf-8")).hexdigest()
-        self._models = {key: kept for key, kept in self._models.items() if key in self._seen}
+        self._kept = {key: kept for key, kept in self._kept.items() if key in self._seen}
         return found
 
 

@@ -116,12 +116,15 @@ def _ignored(element, body) -> bool:
 
 
 def _read_meta(element, meta: dict[str, str]) -> None:
-    for item in element.get("data-pagefind-meta").split(","):
-        key, colon, value = item.partition(":")
-        key = key.strip()
-        if colon:
-            meta[key] = value.strip()
-        elif "[" in key and key.endswith("]"):  # key[attribute]: the value of an attribute
+    """``key:value`` (the value as written, commas and all), or ``key``s (the element's text) and
+    ``key[attribute]``s (an attribute's value), separated by commas."""
+    said = element.get("data-pagefind-meta")
+    key, colon, value = said.partition(":")
+    if colon and "," not in key:
+        meta[key.strip()] = value.strip()
+        return
+    for key in (part.strip() for part in said.split(",")):
+        if "[" in key and key.endswith("]"):
             key, attribute = key[:-1].split("[", 1)
             meta[key] = element.get(attribute, "")
         elif key:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from mkdocs.commands.build import build as mkdocs_build
 
 from kite import engine
 from kite.engine import pipeline
-from kite.engine.livereload import PRIVATE_ATTRIBUTES, MkDocsChanged, PreviewServer, check_private_names
+from kite.engine.livereload import (PRIVATE_ATTRIBUTES, ChangeObserver, MkDocsChanged, PreviewServer,
+                                   check_private_names)
 from kite.engine.plugin import KitePlugin
 from kite.engine.render import mkdocs_config
 from kite.loader import load_hub
@@ -137,3 +139,27 @@ def test_the_preview_server_answers_404_with_the_sites_page(tmp_path):
     (tmp_path / "404.html").write_text("<h1>找不到这个页面</h1>", encoding="utf-8")
     assert server.error_handler(404) == "<h1>找不到这个页面</h1>".encode()
     assert server.error_handler(500) is None
+
+
+def test_the_preview_hears_of_saves_at_once_and_not_of_reads(tmp_path):
+    # Listening to the system's notifications (not listing the folders five times a second);
+    # the preview reads files on every rebuild, which must not set off another one.
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "a.md").write_text("甲", encoding="utf-8")
+    server = preview_server(tmp_path / "site")
+    server.watch(str(content))
+    assert isinstance(server.observer, ChangeObserver)
+    server.observer.start()
+    try:
+        (content / "a.md").read_text(encoding="utf-8")
+        time.sleep(0.5)
+        assert server._want_rebuild is False
+        (content / "a.md").write_text("乙", encoding="utf-8")
+        deadline = time.monotonic() + 5
+        while not server._want_rebuild and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server._want_rebuild is True
+    finally:
+        server.observer.stop()
+        server.observer.join()

@@ -37,6 +37,10 @@ def test_a_page_gives_its_marked_text_its_title_and_meta():
     # One line per block; the title is the entry's heading, not part of the text it is cut from.
     assert record.text == "2026年1月1日 · 主讲：周明\n正文一段话。\n第一条\n第二条"
     assert read_page("<html><body><p>没有标记的页面</p></body></html>", "x/") is None
+    said = read_page('<html><body><div data-pagefind-body><p data-pagefind-meta="date:1月1日, 19:30">正文</p>'
+                     '<img data-pagefind-meta="image[src], caption" src="a.png" alt="">'
+                     '<p data-pagefind-ignore><span data-pagefind-meta="kind:不算">x</span></p></div></body></html>', "x/")
+    assert said.meta == {"date": "1月1日, 19:30", "image": "a.png", "caption": ""}
 
 
 def test_terms_are_characters_pairs_and_beginnings_of_words():

@@ -227,7 +227,7 @@ class Publisher:
 
 
 class Fingerprints:
-    """What each page (or feed) is made of, hashed, to tell which ones an edit changed.
+    """What each page (or feed) is made of, as text, to tell which ones an edit changed.
 
     Printing a model is the slow part, and the loader hands back the very same
     object for an unchanged file, so each model's digest is kept by identity (the
@@ -246,15 +246,16 @@ class Fingerprints:
         self._round: dict[int, tuple[object, str]] = {}
 
     def text(self, value: object) -> str:
-        if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) < 256):
+        kind = type(value)
+        if kind in _PLAIN or (kind is str and len(value) < 256):
             return repr(value)
         key = id(value)
-        if isinstance(value, (BaseModel, str)):
+        if kind is str or isinstance(value, BaseModel):
             self._seen.add(key)
             kept = self._kept.get(key)
             if kept is None:
                 printed = f"{value!r}|{hashlib.sha1(getattr(value, 'body', '').encode('utf-8')).hexdigest()}" \
-                    if isinstance(value, BaseModel) else value
+                    if kind is not str else value
                 kept = self._kept[key] = (value, hashlib.sha1(printed.encode("utf-8")).hexdigest())
             return kept[1]
         kept = self._round.get(key)
@@ -263,25 +264,29 @@ class Fingerprints:
         return kept[1]
 
     def _print(self, value: object) -> str:
+        text = self.text
         if isinstance(value, (list, tuple)):
-            return "[" + ",".join(map(self.text, value)) + "]"
+            return "[" + ",".join(map(text, value)) + "]"
         if isinstance(value, dict):
-            return "{" + ",".join(f"{key!r}:{self.text(item)}" for key, item in value.items()) + "}"
+            return "{" + ",".join([f"{key!r}:{text(item)}" for key, item in value.items()]) + "}"
         if dataclasses.is_dataclass(value):  # its printed fields, each through text()
             shown = (field.name for field in dataclasses.fields(value) if field.repr)
-            return f"{type(value).__name__}(" + ",".join(f"{name}={self.text(getattr(value, name))}" for name in shown) + ")"
+            return f"{type(value).__name__}(" + ",".join(f"{name}={text(getattr(value, name))}" for name in shown) + ")"
         return repr(value)
 
     def of(self, specs: list[PageSpec]) -> dict[str, str]:
         self._seen, self._round = set(), {}
+        text = self.text
         found = {}
         for spec in specs:
             # Models print every field but the body, which the spec carries as its Markdown.
-            text = "|".join((spec.path, spec.template, spec.title, self.text(spec.markdown), repr(spec.description),
-                             self.text(spec.alternates), str(spec.search), self.text(spec.context)))
-            found[spec.path] = hashlib.sha1(text.encode("utf-8")).hexdigest()
+            found[spec.path] = "|".join((spec.path, spec.template, spec.title, text(spec.markdown), repr(spec.description),
+                                         text(spec.alternates), str(spec.search), text(spec.context)))
         self._kept = {key: kept for key, kept in self._kept.items() if key in self._seen}
         return found
+
+
+_PLAIN = frozenset((type(None), bool, int, float))
 
 
 def _umask() -> int:

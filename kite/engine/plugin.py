@@ -131,17 +131,29 @@ def bytecode_folder() -> str:
     return str(folder)
 
 
+def theme_file(config: MkDocsConfig, name: str) -> str | None:
+    for folder in config.theme.dirs:
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
 def fingerprint_assets(files: Files, config: MkDocsConfig) -> dict[str, str]:
     names: dict[str, str] = {}
     for name in FINGERPRINTED:
         original = files.get_file_from_path(name)
-        if original is None or original.abs_src_path is None:
+        # A run that copies no theme files has not listed them (engine/pipeline.py): the first
+        # theme folder that holds the file is where MkDocs would have found it.
+        source = original.abs_src_path if original is not None else theme_file(config, name)
+        if source is None:
             continue
-        digest = hashlib.sha256(Path(original.abs_src_path).read_bytes()).hexdigest()[:10]
+        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:10]
         stem, suffix = name.rsplit(".", 1)
         names[name] = f"{stem}.{digest}.{suffix}"
-        files.remove(original)
-        files.append(File.generated(config, names[name], abs_src_path=original.abs_src_path))
+        if original is not None:
+            files.remove(original)
+        files.append(File.generated(config, names[name], abs_src_path=source))
     config.theme["favicon"] = config.theme["logo"] = names.get("assets/kite.svg", "assets/kite.svg")
     config["extra_css"] = [names.get("assets/kite.css", "assets/kite.css")]
     return names

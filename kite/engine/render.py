@@ -152,7 +152,7 @@ def render(hub: Hub, specs: Sequence[PageSpec], site_dir: Path, data: TemplateDa
     try:
         with tempfile.TemporaryDirectory(prefix="kite-docs-") as docs_dir:
             pipeline.build(mkdocs_config(hub, plugin, site_dir, Path(docs_dir), job.static), clean=job.clean,
-                           writes=plugin.writes)
+                           writes=plugin.writes, theme_files=job.static)
     except TemplateError as error:
         raise RenderFailed(_template_problem(error, hub.root)) from error
     finally:

@@ -30,13 +30,10 @@ def compress_file(path: Path) -> None:
             Path(f"{path}{suffix}").write_bytes(packed)
 
 
-def text_files(site: Path, skip: tuple[str, ...] = ()) -> list[Path]:
-    """Every text file of ``site`` but those under the folders ``skip`` (site-relative: already compressed)."""
-    skipped = {str(site / folder) for folder in skip}
+def text_files(site: Path) -> list[Path]:
     found = []
     # os.walk, not pathlib's rglob: a third of the time at 10,000 lessons.
-    for folder, folders, names in os.walk(site):
-        folders[:] = [name for name in folders if os.path.join(folder, name) not in skipped]
+    for folder, _, names in os.walk(site):
         found.extend(Path(folder, name) for name in names if os.path.splitext(name)[1] in TEXT_SUFFIXES)
     return found
 

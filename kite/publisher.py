@@ -17,7 +17,6 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import quote
@@ -32,7 +31,7 @@ from .offline import WORKER, OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
-from .search import INDEX_DIR, SearchIndexFailed, index_search, reindex_search
+from .search import SearchIndexFailed, index_search, reindex_search
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
 
@@ -55,7 +54,6 @@ class Publisher:
         self._pages: dict[str, str] = {}  # page source path -> fingerprint of what is in the folder
         self._files: dict[str, str] = {}  # generated file -> the text in the folder
         self._made: dict[str, tuple[str, object]] = {}  # feed or calendar -> (its inputs, what they made)
-        self._newest_first: list[str] = []  # the URLs of the pages search finds, newest first
 
     @classmethod
     @contextmanager
@@ -84,7 +82,6 @@ class Publisher:
             raise BuildFailed(f"生成页面时出错：{error}")
         self._pages = self._fingerprints.of(specs) if self.incremental else {}
         self._files, self._made = {}, {}  # the folder was emptied; templates or config may differ
-        self._newest_first = newest_first(specs)
         return warnings
 
     def render_changed_pages(self, hub: Hub, specs: list[PageSpec]) -> int:
@@ -100,7 +97,6 @@ class Publisher:
             except engine.RenderFailed as error:
                 raise BuildFailed(f"生成页面时出错：{error}")
         self._pages = current
-        self._newest_first = newest_first(specs)
         return len(changed)
 
     def update(self, hub: Hub, specs: list[PageSpec]) -> int:
@@ -204,17 +200,17 @@ class Publisher:
     def index_search(self) -> None:
         self.progress.stage("搜索索引")
         try:
-            index_search(self.folder, newest_first=self._newest_first, workers=self.workers)
+            index_search(self.folder)
         except SearchIndexFailed as error:
             raise BuildFailed(str(error))
         self.progress.advance()
 
     def reindex_search(self) -> None:
         """Index again while the folder is being served (the preview, in the background)."""
-        reindex_search(self.folder, self._newest_first)
+        reindex_search(self.folder)
 
     def precompress(self) -> int:
-        texts = text_files(self.folder, skip=(INDEX_DIR,))  # the index writes its own .gz
+        texts = text_files(self.folder)
         self.progress.stage("预压缩", len(texts))
         return precompress(texts, self.progress.advance, self.workers)
 
@@ -305,14 +301,6 @@ def published_media(hub: Hub) -> dict[Path, str]:
     if cover and not cover.startswith("https://"):
         files[hub.root / MEDIA_DIR / cover] = cover
     return files
-
-
-def newest_first(specs: list[PageSpec]) -> list[str]:
-    """The URLs of the pages search finds, newest first (by path among equals): search lists
-    newer pages first among equally good ones."""
-    items = sorted((spec for spec in specs if spec.search), key=lambda spec: spec.url)
-    return [spec.url for spec in sorted(items, key=lambda spec: getattr(spec.context.get("item"), "date", date.min),
-                                        reverse=True)]
 
 
 def podcast_cover(hub: Hub) -> str | None:

@@ -61,7 +61,7 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== SCOPE.origin || !url.pathname.startsWith(SCOPE.pathname)) return;
   if (isEndpoint(url.href) || url.href === at("sw.js")) return;
   const path = url.pathname.slice(SCOPE.pathname.length);
-  if (/\.(xml|ics)$/.test(path) || path.startsWith("search/index/")) return; // feeds, calendars, search index
+  if (/\.(xml|ics)$/.test(path) || path.startsWith("pagefind/")) return; // feeds, calendars, search index
   if (request.mode === "navigate") {
     event.respondWith(page(event));
   } else if (path.startsWith("assets/")) {

@@ -379,7 +379,7 @@ def test_feeds_search_index_and_endpoint_answers_are_never_kept(context, offline
     page.wait_for_function("document.querySelector('.kite-form__status').textContent.includes('签到成功')")
     kept = [url for urls in cached(page).values() for url, *_ in urls]
     assert kept  # the pages themselves are kept
-    assert not [url for url in kept if url.endswith((".xml", ".ics")) or "/search/index/" in url or offline_site.endpoint in url]
+    assert not [url for url in kept if url.endswith((".xml", ".ics")) or "/pagefind/" in url or offline_site.endpoint in url]
     assert not [url for url in kept if "?" in url]  # search/?q=… is kept as search/
 
 

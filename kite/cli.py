@@ -1,11 +1,13 @@
-"""The command line: ``python build.py build|check|serve|new|attend|backup``."""
+"""The command line: ``python build.py build|check|serve|new|attend|backup|account|roster``."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from .errors import ContentErrors
 
@@ -42,13 +44,35 @@ def make_parser() -> argparse.ArgumentParser:
     _config_option(backup)
     _db_option(backup)
 
+    account = commands.add_parser("account", help="工作台账号：新建、列出、改密码、删除")
+    actions = account.add_subparsers(dest="action", required=True, metavar="操作")
+    add = actions.add_parser("add", help="新建账号（密码从标准输入读取）")
+    add.add_argument("login", metavar="LOGIN", help="登录名")
+    add.add_argument("--scope", required=True, metavar="SCOPE",
+                     help="范围：all、联合党委名称或支部名称（与 site_config.yml 的 branches 一致）")
+    actions.add_parser("list", help="列出全部账号")
+    password = actions.add_parser("password", help="改密码（新密码从标准输入读取），该账号已登录的都会退出")
+    password.add_argument("login", metavar="LOGIN", help="登录名")
+    remove = actions.add_parser("remove", help="删除账号，该账号已登录的都会退出")
+    remove.add_argument("login", metavar="LOGIN", help="登录名")
+    for action in actions.choices.values():
+        _config_option(action)
+        _db_option(action)
+
+    roster = commands.add_parser("roster", help="党员名册")
+    roster_actions = roster.add_subparsers(dest="action", required=True, metavar="操作")
+    roster_import = roster_actions.add_parser("import", help="导入名册（CSV 或 XLSX，含“姓名”“支部”两列）")
+    roster_import.add_argument("file", metavar="FILE", help="名册文件")
+    _config_option(roster_import)
+    _db_option(roster_import)
+
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = make_parser().parse_args(argv)
     handler = {"build": _build, "check": _check, "serve": _serve, "new": _new, "attend": _attend,
-               "backup": _backup}[arguments.command]
+               "backup": _backup, "account": _account, "roster": _roster}[arguments.command]
     try:
         return handler(arguments)
     except ContentErrors as errors:
@@ -57,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         # stderr holds exactly one line per problem (tools parse it); the summary goes to stdout.
         if arguments.command == "check":
             print(f"发现 {len(errors.problems)} 个问题。")
+        elif arguments.command == "roster":
+            print(f"发现 {len(errors.problems)} 个问题，名册一个人也没有导入。")
+        elif arguments.command == "account":
+            print(f"配置文件有 {len(errors.problems)} 个问题，账号没有改动。")
         else:
             print(f"发现 {len(errors.problems)} 个问题，未生成站点；已发布的站点保持不变。")
         return 1
@@ -173,3 +201,84 @@ def _new(arguments: argparse.Namespace) -> int:
     path = new_draft(arguments.kind, arguments.title, Path(arguments.config_file))
     print(path)
     return 0
+
+
+def _account(arguments: argparse.Namespace) -> int:
+    from .desk import commands
+    from .loader import load_config
+
+    with _desk_store(arguments) as desk:
+        if arguments.action == "list":
+            found = desk.accounts()
+            zone = load_config(Path(arguments.config_file)).zone
+            for account in found:
+                print(f"{account.login}\t{account.scope}\t{account.created_at.astimezone(zone):%Y-%m-%d %H:%M}")
+            if not found:
+                print("还没有账号。新建：python build.py account add 登录名 --scope 范围", file=sys.stderr)
+            return 0
+        if arguments.action == "remove":
+            login = commands.remove_account(desk, arguments.login)
+            print(f"已删除账号 {login}，它登录的工作台都已退出")
+            return 0
+        if arguments.action == "add":
+            config = load_config(Path(arguments.config_file))
+            account = commands.add_account(desk, config, arguments.login, arguments.scope, _read_password())
+            print(f"已新建账号 {account.login}，范围：{account.scope}")
+            return 0
+        login = commands.change_password(desk, arguments.login, _read_password())
+        print(f"已修改 {login} 的密码，它登录的工作台都已退出")
+        return 0
+
+
+def _roster(arguments: argparse.Namespace) -> int:
+    from .desk import commands
+    from .loader import load_config
+
+    config = load_config(Path(arguments.config_file))
+    with _desk_store(arguments) as desk:
+        changes = commands.import_roster(desk, config, Path(arguments.file))
+    for change in changes:
+        print(f"{change.branch}：{change.listed} 人（新增 {change.added}，离开名册 {change.departed}）")
+    print(f"已导入名册：{sum(change.listed for change in changes)} 人")
+    return 0
+
+
+@contextlib.contextmanager
+def _desk_store(arguments: argparse.Namespace) -> Iterator:
+    """The desk's store for one command; a database or command problem becomes a message and exit status 1."""
+    from .desk.commands import CommandProblem
+    from .storage import StorageError, StorageUnavailable, open_store
+    from .storage.desk import DeskStore
+
+    try:
+        store = open_store(_database(arguments))
+    except StorageError as error:
+        print(f"没有改动：{error}", file=sys.stderr)
+        raise SystemExit(1)
+    try:
+        yield DeskStore(store)
+    except CommandProblem as problem:
+        print(problem, file=sys.stderr)
+        raise SystemExit(1)
+    except StorageUnavailable:
+        print("数据库暂时无法使用，什么也没有改动；请稍后再试", file=sys.stderr)
+        raise SystemExit(1)
+    finally:
+        store.close()
+
+
+def _read_password() -> str:
+    """One line from standard input; on a terminal, asked twice without echo."""
+    import getpass
+
+    from .desk.commands import CommandProblem
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("密码（至少 10 个字符）：")
+        if getpass.getpass("再输入一次：") != first:
+            raise CommandProblem("两次输入的密码不一样，什么也没有改动")
+        return first
+    line = sys.stdin.readline()
+    if not line:
+        raise CommandProblem("没有读到密码：请从标准输入给出一行密码")
+    return line.rstrip("\r\n")

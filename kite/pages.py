@@ -13,7 +13,8 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import quote
 
-from . import ics
+from . import forms, ics
+from .config import SiteConfig
 from .fields import slug_from_text
 from .formatting import Dates
 from .models import Content, Hub, Lesson
@@ -152,6 +153,7 @@ def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
                        context={"upcoming": upcoming, "past": past}, alternates=ANNOUNCEMENT_FEEDS)]
     pages += [item_page(item, "announcement.html", window=item.checkin_window(hub.config) if item.attendance else None)
               for item in hub.announcements]
+    pages += submission_pages(hub.config)
     return pages
 
 
@@ -167,6 +169,21 @@ def home_page(hub: Hub, upcoming: Sequence[Content]) -> PageSpec:
 
 def search_page() -> PageSpec:
     return PageSpec("search/index.md", "search.html", "搜索")
+
+
+def submission_pages(config: SiteConfig) -> list[PageSpec]:
+    """每季一汇报 and 意见建议: forms posting to the endpoint, so only where there is one."""
+    if config.attendance is None:
+        return []
+    endpoint = config.attendance.endpoint
+    return [
+        PageSpec("report/index.md", "report.html", "每季一汇报", description="每个季度向所在支部汇报一次学习、工作和思想情况。",
+                 context={"action": f"{endpoint}/report", "text": forms.REPORT_TEXT, "name_limit": forms.NAME_LIMIT}),
+        PageSpec("suggest/index.md", "suggest.html", "意见建议",
+                 description="对项目招引、家乡民生、支部建设的意见建议，凭查询号查看办理情况和答复。",
+                 context={"action": f"{endpoint}/suggestion", "categories": forms.CATEGORIES, "text": forms.SUGGESTION_TEXT,
+                          "name_limit": forms.NAME_LIMIT, "contact_limit": forms.CONTACT_LIMIT}),
+    ]
 
 
 def item_page(item: Content, template: str, **context: Any) -> PageSpec:

@@ -171,6 +171,9 @@ MALFORMED = [
     ("plain text", b"hello", "text/plain", "content-type"),
     ("multipart", b"--x\r\n", "multipart/form-data; boundary=x", "content-type"),
     ("no content type", b"a=b", "", "content-type"),
+    # Deep enough to exhaust the JSON parser's recursion, well under the 16 KiB limit.
+    ("deeply nested json array", b"[" * 7000 + b"]" * 7000, "application/json", "body"),
+    ("deeply nested json in a field", b'{"name":' + b"[" * 7000 + b"]" * 7000 + b"}", "application/json", "body"),
 ]
 
 

@@ -14,6 +14,8 @@ PAGES = {
     "an announcement with a check-in form": "announcements/2026-12-hongyan-yexue/",
     "the search page with results": "search/?q=" + quote("工资"),
     "the lessons list with its tags open": "lessons/",
+    "the quarterly report form": "report/",
+    "the suggestion form": "suggest/",
 }
 
 

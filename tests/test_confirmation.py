@@ -28,7 +28,7 @@ def client(hub, tmp_path):
     hub.announcement("夜学", f"title: 正在进行的夜学\ndate: 2026-01-01\nstarts: {now:%Y-%m-%d %H:%M}\nattendance: true")
     roster = Roster.from_hub(load_hub(hub.config))
     store = open_store(tmp_path / "attendance.sqlite3")
-    with TestClient(create_app(store, lambda: roster, signing_key=KEY), base_url="http://testserver") as client:
+    with TestClient(create_app(store, lambda: roster, secret_key=KEY), base_url="http://testserver") as client:
         yield client
     store.close()
 

@@ -9,9 +9,13 @@ from typing import Any, Mapping
 
 from ..formatting import Dates
 from ..storage import Store
-from .sessions import Roster
+from .livecode import BLOCKED, MALFORMED, MISSING, WRONG, LiveCodes
+from .sessions import Roster, Session
 
-LIMITS = {"session": 200, "branch": 100, "name": 40}
+LIMITS = {"session": 200, "branch": 100, "name": 40, "code": 20}
+LABELS = {"session": "签到场次", "branch": "所在支部", "name": "姓名", "code": "签到码"}
+# Below this many wrong codes left, the member is told how many.
+WARN_REMAINING = 5
 HONEYPOT = "website"  # a field people never see; bots fill it in
 _WHITESPACE = "\t\n\r"
 # Control, format (zero-width, bidi overrides), surrogate, private-use and unassigned characters.
@@ -42,7 +46,7 @@ def _problem(status: int, message: str, field: str | None = None) -> Outcome:
 
 def clean(field: str, value: Any) -> tuple[str | None, Outcome | None]:
     """A field's value trimmed and normalised, or what is wrong with it."""
-    label = {"session": "签到场次", "branch": "所在支部", "name": "姓名"}[field]
+    label = LABELS[field]
     if value is None:
         return None, _problem(400, f"缺少{label}", field)
     if not isinstance(value, str):
@@ -57,8 +61,14 @@ def clean(field: str, value: Any) -> tuple[str | None, Outcome | None]:
     return text, None
 
 
-def record(store: Store, roster: Roster, fields: Mapping[str, Any], now: datetime | None = None) -> Outcome:
-    """Validate a check-in against the hub and store it once."""
+def record(store: Store, roster: Roster, fields: Mapping[str, Any], now: datetime | None = None,
+           live: LiveCodes | None = None) -> Outcome:
+    """Validate a check-in against the hub and store it once.
+
+    The checks run in the contract's order: fields (400), session (404), branch (400),
+    window (403), then an ``attendance: code`` activity's live code (403, or 429 once
+    too many were wrong); ``live`` is needed for those.
+    """
     now = now or datetime.now(timezone.utc)
     values: dict[str, str] = {}
     for field in ("session", "branch", "name"):
@@ -78,6 +88,12 @@ def record(store: Store, roster: Roster, fields: Mapping[str, Any], now: datetim
         else:
             message = f"签到已经结束：{dates.day_and_time(session.closes)} 截止（{dates.label}）"
         return Outcome(403, "error", message, "session", session.title, session.page_url)
+    if session.needs_code:
+        if live is None:
+            raise ValueError(f"{session.key} needs a live code, and record() was given no LiveCodes")
+        problem = _live_code_problem(live, session, values, fields.get("code"), now)
+        if problem:
+            return problem
     honeypot = fields.get(HONEYPOT)
     if isinstance(honeypot, str) and honeypot.strip():
         # Looks like success to the bot; nothing is stored.
@@ -85,3 +101,31 @@ def record(store: Store, roster: Roster, fields: Mapping[str, Any], now: datetim
     if store.record_checkin(values["session"], values["branch"], values["name"], now):
         return Outcome(201, "recorded", "签到成功", None, session.title, session.page_url)
     return Outcome(200, "duplicate", "已经签到过了，不用重复签到", None, session.title, session.page_url)
+
+
+def _live_code_problem(live: LiveCodes, session: Session, values: Mapping[str, str], typed: Any,
+                       now: datetime) -> Outcome | None:
+    """What is wrong with the live code sent, or None when it lets this person check in."""
+    if typed is None or (isinstance(typed, str) and not typed.strip()):
+        typed = ""  # no code: still refused once this person has guessed too often
+    else:
+        typed, problem = clean("code", typed)
+        if problem:
+            return Outcome(problem.status, "error", problem.message, "code", session.title, session.page_url)
+    check = live.check(session.key, values["branch"], values["name"], session.code_seconds, typed, now)
+    if check.verdict == BLOCKED:
+        return Outcome(429, "error", "签到码错了太多次，这个名字在本场活动中不能再签到了。请联系主持人或支部书记补签。",
+                       "code", session.title, session.page_url)
+    if check.verdict == MISSING:
+        message = "请填写签到码：主持人屏幕上或会场二维码旁的 4 位数字"
+    elif check.verdict == MALFORMED:
+        message = "签到码是 4 位数字，请对照主持人屏幕重新填写"
+    elif check.verdict == WRONG:
+        message = "签到码不对，或者已经换了新的：请填写主持人屏幕上现在的 4 位数字"
+        if check.remaining == 0:
+            message += "。错的次数已到上限，这个名字在本场活动中不能再签到了，请联系主持人或支部书记补签"
+        elif check.remaining <= WARN_REMAINING:
+            message += f"（还可以再试 {check.remaining} 次）"
+    else:
+        return None
+    return Outcome(403, "error", message, "code", session.title, session.page_url)

@@ -2,9 +2,9 @@
 
 The page a member lands on after posting the form shows the name, branch and lesson
 or activity that the endpoint itself put into the link's signed token, never what a
-URL claims (``…/checkin/done?state=recorded&name=冒名顶替`` shows nothing).  The key
-comes from ``KITE_SECRET_KEY`` where several endpoint processes share one address;
-otherwise each process makes its own, and a link outlives a restart only as "invalid".
+URL claims (``…/checkin/done?state=recorded&name=冒名顶替`` shows nothing).  The endpoint
+signs with its shared secret (``secret.SharedSecret``: ``KITE_SECRET_KEY``, else the one
+kept in the database), so a link made by one instance reads on every other one.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 from urllib.parse import urlencode
 
 from itsdangerous import BadData, URLSafeSerializer
 
-SECRET_VARIABLE = "KITE_SECRET_KEY"
+from .secret import SECRET_VARIABLE
+
 SALT = "kite.checkin.confirmation"
 MAX_AGE = timedelta(days=7)  # long enough to show a secretary next week, short enough to go stale
 CLOCK_SKEW = timedelta(minutes=5)
@@ -46,9 +48,21 @@ class LinkInvalid(Exception):
 
 
 class Confirmations:
-    def __init__(self, key: str | None = None):
-        key = key or os.environ.get(SECRET_VARIABLE) or secrets.token_urlsafe(32)
-        self._serializer = URLSafeSerializer(key, salt=SALT)
+    """Makes and reads the links.  ``key`` is the key, or a function giving it when first
+    needed (the endpoint's shared secret, which may have to be read from the database);
+    without one, ``$KITE_SECRET_KEY`` or a key of this object's own."""
+
+    def __init__(self, key: str | Callable[[], str] | None = None):
+        if key is None:
+            key = os.environ.get(SECRET_VARIABLE) or secrets.token_urlsafe(32)
+        self._key = key
+        self._made: URLSafeSerializer | None = None
+
+    @property
+    def _serializer(self) -> URLSafeSerializer:
+        if self._made is None:
+            self._made = URLSafeSerializer(self._key() if callable(self._key) else self._key, salt=SALT)
+        return self._made
 
     def link(self, confirmation: Confirmation) -> str:
         """The confirmation page's address, relative to the check-in URL (works behind a proxy path)."""

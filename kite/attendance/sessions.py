@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..config import SiteConfig
+from ..config import Attendance, SiteConfig
 from ..errors import ContentErrors
 from ..loader import load_hub
 from ..models import Hub
@@ -23,9 +23,18 @@ class Session:
     page_url: str
     opens: datetime | None = None  # None: a lesson, open at any time
     closes: datetime | None = None
+    starts: datetime | None = None  # an announcement's start: check-ins after it + late_after are 迟到
+    ends: datetime | None = None
+    location: str | None = None
+    code_seconds: int | None = None  # attendance: code: how long one live code lasts; None: no code needed
+    review: bool = False  # an announcement with review: true (每年一评比): attending it counts as 评议
 
     def is_open(self, now: datetime) -> bool:
         return self.opens is None or self.opens <= now <= self.closes
+
+    @property
+    def needs_code(self) -> bool:
+        return self.code_seconds is not None
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,16 @@ class Roster:
     sessions: dict[str, Session]
     branch_groups: dict[str, str]  # branch -> its joint committee
 
+    @property
+    def reviews(self) -> frozenset[str]:
+        """The sessions of yearly reviews (每年一评比)."""
+        return frozenset(key for key, session in self.sessions.items() if session.review)
+
+    @property
+    def starts(self) -> dict[str, datetime]:
+        """Each announcement's start, by session: 准时 or 迟到 is counted from it."""
+        return {key: session.starts for key, session in self.sessions.items() if session.starts is not None}
+
     @classmethod
     def from_hub(cls, hub: Hub) -> "Roster":
         config = hub.config
@@ -43,10 +62,14 @@ class Roster:
         for lesson in hub.lessons:
             if lesson.attendance:
                 sessions[lesson.session] = Session(lesson.session, lesson.title, config.site_url + lesson.url_path)
+        code_seconds = config.attendance.code_seconds if config.attendance else Attendance.model_fields["code_seconds"].default
         for item in hub.announcements:
             if item.attendance:
                 opens, closes = item.checkin_window(config)
-                sessions[item.session] = Session(item.session, item.title, config.site_url + item.url_path, opens, closes)
+                sessions[item.session] = Session(
+                    item.session, item.title, config.site_url + item.url_path, opens, closes,
+                    starts=item.starts, ends=item.ends, location=item.location, review=item.review,
+                    code_seconds=code_seconds if item.attendance == "code" else None)
         groups = {branch: group.name for group in config.branches for branch in group.branches}
         return cls(config, sessions, groups)
 

@@ -16,7 +16,7 @@ import logging
 import os
 from datetime import datetime, timezone
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -24,17 +24,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..desk.web import desk_mount
 from ..formatting import Dates, zone_label
 from ..spreadsheet import safe_cell as _cell
-from ..storage import Store, StorageUnavailable
+from ..storage import Store, StorageUnavailable, Submissions
 from .checkin import Outcome, clean, record
 from .confirmation import MAX_AGE, Confirmation, Confirmations, LinkInvalid
+from .livecode import live_codes
+from .receipts import ReportReceipt, ReportReceipts
+from .refs import read_ref, show_ref
+from .secret import shared_secret
 from .sessions import Roster
+from .submissions import Answer, quarter_label, record_report, record_suggestion, suggestion_progress
 from .templating import EndpointPages
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024
+# A 5,000-character Chinese report sent by a plain form is about 45 KB URL-encoded.
+SUBMISSION_MAX_BODY = 64 * 1024
 TOKEN_VARIABLE = "ATTENDANCE_EXPORT_TOKEN"
 FORM = "application/x-www-form-urlencoded"
 # Seconds a client should wait before trying again when the database cannot write.
@@ -52,27 +60,36 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tuple[str, ...] = (),
-               export_token: str | None = None, signing_key: str | None = None) -> Starlette:
+               export_token: str | None = None, secret_key: str | None = None,
+               clock: Callable[[], datetime] = utc_now) -> Starlette:
     """The endpoint.  ``roster`` returns the current sessions and branches (they may be reloaded).
 
-    ``signing_key`` signs confirmation links (default: $KITE_SECRET_KEY, else a key of this process's own).
+    ``secret_key`` signs confirmation links and keys live codes (default: $KITE_SECRET_KEY,
+    else the secret every instance finds in the database).  ``clock`` gives the time
+    (aware): check-in windows, live codes and the time stored all follow it.
     """
     token = export_token if export_token is not None else os.environ.get(TOKEN_VARIABLE, "")
     pages = EndpointPages(lambda: roster().config)
-    confirmations = Confirmations(signing_key)
+    secret = shared_secret(store, secret_key)
+    confirmations = Confirmations(secret.value)
+    live = live_codes(secret, store)
 
-    def unavailable(request: Request, fault: StorageUnavailable, message: str, *, page: bool = False) -> Response:
+    def unavailable(request: Request, fault: StorageUnavailable, message: str, *, page: bool = False,
+                    heading: str = "签到没有保存",
+                    page_message: str = "数据库暂时无法写入，这次签到没有保存。请稍等片刻，返回上一页再提交一次。") -> Response:
         """503 with Retry-After: the database could not take the request, and nothing was saved.
 
-        ``page``: a form post gets a readable page instead of JSON.
+        ``page``: a form post gets a readable page (``heading``, ``page_message``) instead of JSON.
         """
         # Only the driver's error class is logged: an error's text could carry a member's name.
         log.warning("数据库暂时不可用（%s），已回答 503", fault)
         if page:
-            response = pages.render(request, "problem.html", 503, heading="签到没有保存",
-                                    message="数据库暂时无法写入，这次签到没有保存。请稍等片刻，返回上一页再提交一次。",
-                                    page_url="")
+            response = pages.render(request, "problem.html", 503, heading=heading, message=page_message, page_url="")
         else:
             response = JSONResponse({"error": message}, status_code=503, headers={"Cache-Control": "no-store"})
         response.headers["Retry-After"] = RETRY_AFTER
@@ -98,7 +115,7 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
 
     async def checkin(request: Request) -> Response:
         wants_json = _wants_json(request)
-        now = datetime.now(timezone.utc)
+        now = clock()
         origin = request.headers.get("origin")
         try:
             if origin is not None and origin not in allowed_origins():
@@ -108,10 +125,14 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             outcome = Outcome(bad.status, "error", bad.message, bad.field)
         else:
             try:
+                if not wants_json and not secret.known:
+                    # The confirmation link needs the secret: read it before storing, so
+                    # that a database fault answers 503 for a check-in that was not stored.
+                    await run_in_threadpool(secret.value)
                 if store.in_process:  # SQLite: cheaper in place than a thread hop (see Store.in_process)
-                    outcome = record(store, roster(), fields, now)
+                    outcome = record(store, roster(), fields, now, live)
                 else:
-                    outcome = await run_in_threadpool(record, store, roster(), fields, now)
+                    outcome = await run_in_threadpool(record, store, roster(), fields, now, live)
             except StorageUnavailable as fault:
                 return cors(request, unavailable(request, fault, NOT_SAVED, page=not wants_json))
         if wants_json:
@@ -127,7 +148,12 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
 
     async def done(request: Request) -> Response:
         try:
-            confirmation = confirmations.read(request.query_params.get("t", ""))
+            if not secret.known:
+                await run_in_threadpool(secret.value)
+            confirmation = confirmations.read(request.query_params.get("t", ""), clock())
+        except StorageUnavailable as fault:
+            return unavailable(request, fault, "数据库暂时无法读取，请稍后再打开这个链接", page=True, heading="暂时打不开",
+                               page_message="数据库暂时无法读取，请稍等片刻再打开这个链接。签到记录不受影响。")
         except LinkInvalid as problem:
             return pages.render(request, "checkin_link.html", 410 if problem.expired else 400,
                                 expired=problem.expired, max_days=MAX_AGE.days)
@@ -171,14 +197,125 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             return unavailable(request, fault, "数据库暂时无法连接")
         return JSONResponse({"status": "ok"})
 
+    # ---- Member submissions (issue 13): quarterly reports and suggestions.  submissions.py decides,
+    # kite/storage/submissions.py stores; these only parse, answer and guard, as for check-ins.
+    submissions = Submissions(store)
+    receipts = ReportReceipts(secret.value)
+
+    async def submit(request: Request, recorder: Callable[..., Answer], what: str,
+                     confirmed: Callable[[Answer, datetime], str]) -> Response:
+        """A report or suggestion posted by a form or as JSON; ``confirmed`` gives a form's 303 target."""
+        wants_json = _wants_json(request)
+        now = clock()
+        origin = request.headers.get("origin")
+        try:
+            if origin is not None and origin not in allowed_origins():
+                raise BadRequest(403, "不接受来自其他网站的提交", "origin")
+            fields = _parse(await _read_body(request, SUBMISSION_MAX_BODY), request.headers.get("content-type", ""))
+        except BadRequest as bad:
+            answer = Answer(bad.status, "error", bad.message, bad.field)
+        else:
+            try:
+                if not wants_json and not secret.known:
+                    await run_in_threadpool(secret.value)  # a receipt needs it: a fault answers 503 before storing
+                answer = await run_in_threadpool(recorder, submissions, roster(), fields, now)
+            except StorageUnavailable as fault:
+                return cors(request, unavailable(
+                    request, fault, f"数据库暂时无法写入，这份{what}没有保存，请稍等片刻再提交一次", page=not wants_json,
+                    heading=f"{what}没有保存", page_message=f"数据库暂时无法写入，这份{what}没有保存。请稍等片刻，返回上一页再提交一次。"))
+        if wants_json:
+            return cors(request, JSONResponse(answer.json(), status_code=answer.status, headers={"Cache-Control": "no-store"}))
+        if not answer.stored:
+            return cors(request, pages.render(request, "submission_problem.html", answer.status,
+                                              heading=f"{what}没有提交成功", message=answer.message))
+        return cors(request, RedirectResponse(confirmed(answer, now), status_code=303))
+
+    async def report(request: Request) -> Response:
+        return await submit(request, record_report, "汇报", lambda answer, now: receipts.link(ReportReceipt(
+            answer.state, answer.values["branch"], answer.values["name"], answer.quarter, now)))
+
+    async def report_done(request: Request) -> Response:
+        try:
+            if not secret.known:
+                await run_in_threadpool(secret.value)
+            receipt = receipts.read(request.query_params.get("t", ""))
+        except StorageUnavailable as fault:
+            return unavailable(request, fault, "数据库暂时无法读取，请稍后再打开这个链接", page=True, heading="暂时打不开",
+                               page_message="数据库暂时无法读取，请稍等片刻再打开这个链接。汇报本身不受影响。")
+        except LinkInvalid as problem:
+            return pages.render(request, "checkin_link.html", 410 if problem.expired else 400,
+                                expired=problem.expired, max_days=MAX_AGE.days)
+        config = roster().config
+        dates = Dates(config.zone)
+        return pages.render(request, "report_done.html", recorded=receipt.recorded, quarter=quarter_label(receipt.quarter),
+                            name=receipt.name, branch=receipt.branch, page_url=config.site_url + "report/",
+                            when=f"{dates.day_and_time(receipt.at)}（{dates.label}）")
+
+    async def suggestion(request: Request) -> Response:
+        # Relative, like the check-in's confirmation: …/suggestion answers …/suggestion/REF.
+        return await submit(request, record_suggestion, "建议", lambda answer, now: "suggestion/" + answer.ref + "?"
+                            + urlencode({"sent": "new" if answer.state == "recorded" else "again"}))
+
+    async def find_suggestion(request: Request) -> Response:
+        """The lookup form's GET ?ref=: on to the suggestion's own address."""
+        typed = request.query_params.get("ref", "")
+        ref = read_ref(typed)
+        if ref is None:
+            return pages.render(request, "suggestion_missing.html", 404 if typed.strip() else 400, ref=typed.strip()[:64],
+                                well_formed=False, lookup_action="suggestion", page_url=roster().config.site_url + "suggest/")
+        return RedirectResponse("suggestion/" + show_ref(ref), status_code=303)
+
+    async def show_suggestion(request: Request) -> Response:
+        typed = request.path_params["ref"]
+        try:
+            progress = await run_in_threadpool(suggestion_progress, submissions, typed)
+        except StorageUnavailable as fault:
+            return cors(request, unavailable(request, fault, "数据库暂时无法读取，请稍后再查", page=not _wants_json(request),
+                                             heading="暂时查不到", page_message="数据库暂时无法读取，请稍等片刻再查一次。"))
+        config = roster().config
+        if _wants_json(request):
+            if progress is None:
+                found = JSONResponse({"error": "没有这个查询号的建议，请核对后再查", "field": "ref"}, status_code=404)
+            else:
+                found = JSONResponse({
+                    "ref": show_ref(progress.ref), "status": progress.status_label, "reply": progress.reply,
+                    "category": progress.category, "received_at": progress.received_at.isoformat(),
+                    "replied_at": progress.replied_at.isoformat() if progress.replied_at else None})
+            found.headers["Cache-Control"] = "no-store"
+            return cors(request, found)
+        if progress is None:
+            return cors(request, pages.render(request, "suggestion_missing.html", 404, ref=typed[:64],
+                                              well_formed=read_ref(typed) is not None, lookup_action="../suggestion",
+                                              page_url=config.site_url + "suggest/"))
+        dates = Dates(config.zone)
+        return cors(request, pages.render(
+            request, "suggestion.html", sent=_one_of(request.query_params.get("sent"), ("new", "again")), ref=show_ref(progress.ref),
+            branch=progress.branch, category=progress.category, progress=progress.status_label, reply=progress.reply or "",
+            received=dates.day_and_time(progress.received_at),
+            replied=dates.day_and_time(progress.replied_at) if progress.replied_at else "", zone=dates.label,
+            lookup_action="../suggestion", page_url=config.site_url + "suggest/"))
+
     routes = [
+        # The desk (工作台) for branch secretaries: its own routes, guard and pages (kite/desk/web.py).
+        desk_mount(store, roster, pages),
         Route("/checkin", checkin, methods=["POST"]),
         Route("/checkin", preflight, methods=["OPTIONS"]),
         Route("/checkin/done", done, methods=["GET"]),
         Route("/export.csv", export, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
+        Route("/report", report, methods=["POST"]),
+        Route("/report", preflight, methods=["OPTIONS"]),
+        Route("/report/done", report_done, methods=["GET"]),
+        Route("/suggestion", suggestion, methods=["POST"]),
+        Route("/suggestion", preflight, methods=["OPTIONS"]),
+        Route("/suggestion", find_suggestion, methods=["GET"]),
+        Route("/suggestion/{ref}", show_suggestion, methods=["GET"]),
     ]
     return Starlette(routes=routes)
+
+
+def _one_of(value: str | None, choices: tuple[str, ...]) -> str:
+    return value if value in choices else ""
 
 
 def _wants_json(request: Request) -> bool:
@@ -187,19 +324,23 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept or content_type.split(";")[0].strip().lower() == "application/json"
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
             raise BadRequest(400, "请求格式不正确", "body")
-        if int(declared) > MAX_BODY:
+        if int(declared) > limit:
             raise BadRequest(413, "提交的内容太大", "body")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY:
+        if len(body) > limit:
             raise BadRequest(413, "提交的内容太大", "body")
     return bytes(body)
+
+
+# Fields a refusal may name; any other key is reported as the body's fault.
+_FIELDS = ("session", "branch", "name", "code", "text", "category", "contact")
 
 
 def _parse(body: bytes, content_type: str) -> dict[str, Any]:
@@ -207,7 +348,8 @@ def _parse(body: bytes, content_type: str) -> dict[str, Any]:
     if kind == "application/json":
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        # RecursionError: nesting deep enough to exhaust the parser still fits in the body limit.
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise BadRequest(400, "提交的数据不是有效的 JSON", "body")
         if not isinstance(data, dict):
             raise BadRequest(400, "提交的数据应为 JSON 对象", "body")
@@ -221,7 +363,7 @@ def _parse(body: bytes, content_type: str) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         for key, value in pairs:
             if key in fields:
-                raise BadRequest(400, "同一个字段提交了多次", key if key in ("session", "branch", "name") else "body")
+                raise BadRequest(400, "同一个字段提交了多次", key if key in _FIELDS else "body")
             fields[key] = value
         return fields
     raise BadRequest(400, "只接受表单或 JSON 格式的签到", "content-type")

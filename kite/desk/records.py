@@ -17,6 +17,14 @@ Counting, following the contract's words:
 - 汇报: at least one report that quarter; ``points.report`` per quarter, however many.
 - ``points.suggestion`` for each suggestion with the member's name; an anonymous one is
   nobody's and is not 未匹配 either.
+
+A year of a big branch is 100,000 check-ins, too many to hand over one by one in the time
+a page has.  So storage may count a name's check-ins per month itself and hand over a
+``StudyTally`` instead of its records.  The counts are what the records would give, since
+a name checks in to a session once; storage hands over one tally per member at most, and
+none of its sessions is also in one of that member's records (``kite.storage.desk``
+explains how), so that a session still counts once.  ``branch_table`` refuses a second
+tally for one member rather than count a session twice.
 """
 
 from __future__ import annotations
@@ -71,13 +79,34 @@ class SuggestionRecord:
 
 
 @dataclass(frozen=True)
+class StudyTally:
+    """One name's check-ins in one branch and year, counted per month by storage (see the module's docstring)."""
+
+    branch: str
+    name: str  # as the members typed it
+    months: tuple[int, ...]  # 12 counts of check-ins, January first; each one a different session
+    reviews: frozenset[str] = frozenset()  # the sessions among them that are yearly reviews
+
+    @property
+    def count(self) -> int:
+        return sum(self.months)
+
+    @property
+    def member(self) -> None:
+        """Never attached by hand: storage hands over such check-ins one by one."""
+        return None
+
+
+@dataclass(frozen=True)
 class Records:
     checkins: tuple[CheckinRecord, ...] = ()
     reports: tuple[ReportRecord, ...] = ()
     suggestions: tuple[SuggestionRecord, ...] = ()
+    tallies: tuple[StudyTally, ...] = ()
 
     def __len__(self) -> int:
-        return len(self.checkins) + len(self.reports) + len(self.suggestions)
+        return (len(self.checkins) + len(self.reports) + len(self.suggestions)
+                + sum(tally.count for tally in self.tallies))
 
 
 @dataclass(frozen=True)
@@ -143,16 +172,32 @@ def parse_quarter(quarter: str) -> tuple[int, int]:
 
 def branch_table(branch: str, year: int, zone: ZoneInfo, points: Points, members: Sequence[str], *,
                  checkins: Iterable[CheckinRecord] = (), reports: Iterable[ReportRecord] = (),
-                 suggestions: Iterable[SuggestionRecord] = (), departed: Sequence[str] = ()) -> BranchTable:
+                 suggestions: Iterable[SuggestionRecord] = (), departed: Sequence[str] = (),
+                 tallies: Iterable[StudyTally] = ()) -> BranchTable:
     """The 三个一 table of ``branch`` for ``year``: a row per current member, then 未匹配.
 
-    Records of other branches or other years are not part of it and are ignored.
+    Records of other branches or other years are not part of it and are ignored; so are
+    tallies of other branches (a tally is of ``year`` by construction).
     """
     matcher = _Matcher(members, departed)
     months = _month_starts(year, zone)
     studied: dict[str, set[int]] = {}
     sessions: dict[str, set[str]] = {}
     reviews: dict[str, set[str]] = {}
+    tallied: dict[str, int] = {}  # member -> sessions counted by storage
+
+    for tally in tallies:
+        if tally.branch != branch:
+            continue
+        who = matcher.member(tally, "tallies")
+        if who is None:
+            continue
+        if who in tallied:
+            raise ValueError(f"two tallies for one member in {branch}: a session could count twice")
+        tallied[who] = tally.count
+        studied.setdefault(who, set()).update(month for month, count in enumerate(tally.months, start=1) if count)
+        if tally.reviews:
+            reviews.setdefault(who, set()).update(tally.reviews)
 
     for record in checkins:
         month = bisect_right(months, record.at)  # 1-12 inside the year
@@ -198,7 +243,8 @@ def branch_table(branch: str, year: int, zone: ZoneInfo, points: Points, members
             months=tuple(month in studied.get(key, ()) for month in range(1, 13)),
             quarters=tuple(quarter in reported.get(key, ()) for quarter in range(1, 5)),
             review=bool(reviews.get(key)),
-            points=(points.study * len(sessions.get(key, ())) + points.report * len(reported.get(key, ()))
+            points=(points.study * (len(sessions.get(key, ())) + tallied.get(key, 0))
+                    + points.report * len(reported.get(key, ()))
                     + points.suggestion * suggested.get(key, 0) + points.review * len(reviews.get(key, ()))),
         ))
     return BranchTable(branch, year, tuple(rows), matcher.filed(matcher.unmatched), matcher.filed(matcher.departed))
@@ -206,23 +252,28 @@ def branch_table(branch: str, year: int, zone: ZoneInfo, points: Points, members
 
 def branch_overview(now: datetime, zone: ZoneInfo, members: Mapping[str, Sequence[str]], *,
                     checkins: Iterable[CheckinRecord] = (), reports: Iterable[ReportRecord] = (),
-                    open_suggestions: Mapping[str, int] | None = None) -> list[BranchSummary]:
+                    open_suggestions: Mapping[str, int] | None = None,
+                    tallies: Iterable[StudyTally] = ()) -> list[BranchSummary]:
     """The overview's figures for each branch in ``members`` (the branches in scope, in order).
 
     Counted exactly as the branch's table counts them, this month and this quarter.
     """
     local = now.astimezone(zone)
-    by_branch: dict[str, tuple[list, list]] = {branch: ([], []) for branch in members}
+    by_branch: dict[str, tuple[list, list, list]] = {branch: ([], [], []) for branch in members}
     for record in checkins:
         if record.branch in by_branch:
             by_branch[record.branch][0].append(record)
     for record in reports:
         if record.branch in by_branch:
             by_branch[record.branch][1].append(record)
+    for tally in tallies:
+        if tally.branch in by_branch:
+            by_branch[tally.branch][2].append(tally)
     summaries = []
     for branch, names in members.items():
-        branch_checkins, branch_reports = by_branch[branch]
-        table = branch_table(branch, local.year, zone, Points(), names, checkins=branch_checkins, reports=branch_reports)
+        branch_checkins, branch_reports, branch_tallies = by_branch[branch]
+        table = branch_table(branch, local.year, zone, Points(), names, checkins=branch_checkins, reports=branch_reports,
+                             tallies=branch_tallies)
         summaries.append(BranchSummary(
             branch=branch,
             members=len(names),
@@ -244,8 +295,8 @@ class _Matcher:
         self._keys: dict[str, str] = {}
         self._current = {self.key(name) for name in members}
         self._gone = {self.key(name) for name in departed} - self._current
-        self.unmatched: dict[str, list] = {"checkins": [], "reports": [], "suggestions": []}
-        self.departed: dict[str, list] = {"checkins": [], "reports": [], "suggestions": []}
+        self.unmatched: dict[str, list] = {"checkins": [], "reports": [], "suggestions": [], "tallies": []}
+        self.departed: dict[str, list] = {"checkins": [], "reports": [], "suggestions": [], "tallies": []}
 
     def key(self, name: str) -> str:
         key = self._keys.get(name)
@@ -263,7 +314,8 @@ class _Matcher:
 
     @staticmethod
     def filed(found: dict[str, list]) -> Records:
-        return Records(tuple(found["checkins"]), tuple(found["reports"]), tuple(found["suggestions"]))
+        return Records(tuple(found["checkins"]), tuple(found["reports"]), tuple(found["suggestions"]),
+                       tuple(found["tallies"]))
 
 
 def _month_starts(year: int, zone: ZoneInfo) -> list[datetime]:

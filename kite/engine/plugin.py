@@ -26,7 +26,8 @@ _DROPPED_THEME_FILES = ("assets/javascripts/", "assets/images/favicon.png")
 
 # Kite's own assets get their content's hash in their names, so servers can let phones
 # cache them for a year: a changed file is a new URL.
-FINGERPRINTED = ("assets/kite.css", "assets/search.js", "assets/checkin.js", "assets/offline.js", "assets/kite.svg")
+FINGERPRINTED = ("assets/kite.css", "assets/search.js", "assets/checkin.js", "assets/offline.js", "assets/kite.svg",
+                "assets/submit.js")
 
 
 class _PlacedElsewhere(File):

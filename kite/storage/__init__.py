@@ -13,9 +13,12 @@ from sqlalchemy.exc import DBAPIError
 from .database import Checkpointer, create, database_url, describe, is_sqlite
 from .errors import StorageError, StorageUnavailable
 from .migrate import upgrade
+from .live import LiveStore
 from .store import Checkin, Store
+from .submissions import Submissions
 
-__all__ = ["Checkin", "Store", "StorageError", "StorageUnavailable", "database_url", "describe", "is_sqlite", "open_store"]
+__all__ = ["Checkin", "LiveStore", "Store", "StorageError", "StorageUnavailable", "Submissions", "database_url", "describe", "is_sqlite",
+           "open_store"]
 
 
 def open_store(db: str | Path, *, background_checkpoints: bool = False) -> Store:

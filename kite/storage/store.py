@@ -70,6 +70,16 @@ class Store:
         with _unavailable_on_failure(), self.engine.connect() as connection:
             yield connection
 
+    # For the storage modules beside this one (submissions.py, …): a read, and a write of several statements.
+    def reading(self) -> contextlib.AbstractContextManager[Connection]:
+        return self._reading()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """One transaction, committed durably when the block ends; StorageUnavailable on a fault."""
+        with self._write_lock, _unavailable_on_failure(), self.engine.execution_options(kite_write=True).begin() as connection:
+            yield connection
+
     def record_checkin(self, session: str, branch: str, name: str, at: datetime | None = None) -> bool:
         """Store a check-in; True if it is new, False if this person had already checked in.
 

@@ -2,6 +2,13 @@
 // Without this script (or without fetch) the form is a plain POST; if the request
 // cannot be made here, the form falls back to that plain POST.
 (function () {
+  // The host's QR code opens the page with ?code=0427: fill in the live code (old browsers too).
+  var fromLink = /[?&]code=([0-9]{4})(?:&|#|$)/.exec(window.location.search);
+  if (fromLink) {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-kite-checkin] input[name=code]"), function (input) {
+      if (!input.value) input.value = fromLink[1];
+    });
+  }
   if (!window.fetch || !window.URLSearchParams || !window.FormData) return;
   var forms = document.querySelectorAll("form[data-kite-checkin]");
   Array.prototype.forEach.call(forms, function (form) {

@@ -31,7 +31,7 @@ from .offline import WORKER, OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
-from .search import SearchIndexFailed, index_search, reindex_search
+from .search import BUNDLE, Indexing, SearchIndexFailed, reindex_search, start_index
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
 
@@ -54,6 +54,7 @@ class Publisher:
         self._pages: dict[str, str] = {}  # page source path -> fingerprint of what is in the folder
         self._files: dict[str, str] = {}  # generated file -> the text in the folder
         self._made: dict[str, tuple[str, object]] = {}  # feed or calendar -> (its inputs, what they made)
+        self._search: Indexing | None = None  # the search index being built
 
     @classmethod
     @contextmanager
@@ -64,9 +65,11 @@ class Publisher:
         staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
         # mkdtemp makes a private folder; the published site must be readable by the web server.
         staging.chmod(0o777 & ~_umask())
+        publisher = cls(staging, **options)
         try:
-            yield cls(staging, **options)
+            yield publisher
         except BaseException:
+            publisher.abandon()
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
@@ -198,24 +201,45 @@ class Publisher:
         return len(files)
 
     def index_search(self) -> None:
-        self.progress.stage("搜索索引")
-        try:
-            index_search(self.folder)
-        except SearchIndexFailed as error:
-            raise BuildFailed(str(error))
+        """Start the search index, in a process of its own: ``precompress`` compresses the pages
+        while it runs (Pagefind keeps about one of the cores busy) and waits for it; ``publish``
+        waits for it too."""
+        self.progress.stage("搜索索引（与预压缩同时进行）")
+        self._search = start_index(self.folder, self.workers)
         self.progress.advance()
+
+    def _finish_search(self) -> None:
+        search, self._search = self._search, None
+        if search is not None:
+            try:
+                search.finish()
+            except SearchIndexFailed as error:
+                raise BuildFailed(str(error))
+
+    def abandon(self) -> None:
+        """A failed build: stop what still runs on the folder."""
+        search, self._search = self._search, None
+        if search is not None:
+            search.stop()
 
     def reindex_search(self) -> None:
         """Index again while the folder is being served (the preview, in the background)."""
         reindex_search(self.folder)
 
     def precompress(self) -> int:
-        texts = text_files(self.folder)
-        self.progress.stage("预压缩", len(texts))
-        return precompress(texts, self.progress.advance, self.workers)
+        index = str(self.folder / BUNDLE) + os.sep
+        texts = [path for path in text_files(self.folder) if not str(path).startswith(index)]
+        self.progress.stage("预压缩", len(texts) + 1)
+        count = precompress(texts, self.progress.advance, self.workers)
+        self._finish_search()  # then the index's own scripts and lists
+        index_texts = text_files(self.folder / BUNDLE)
+        precompress(index_texts, lambda: None)
+        self.progress.advance()
+        return count + len(index_texts)
 
     def publish(self, site_dir: Path) -> None:
         """Swap this folder in for ``site_dir``, in one step where the system allows."""
+        self._finish_search()
         self.progress.stage("发布")
         (self.folder / MARKER).write_text("由 Kite 生成；每次构建会整体替换本文件夹。\n", encoding="utf-8")
         _swap(self.folder, site_dir)

@@ -56,6 +56,16 @@ FIRST_SEARCH = 150 * 1024
 LESSON_HTML = 40 * 1024
 PREVIEW_SECONDS = 1.0
 
+# What one query fetches from Pagefind's bundle, by kind of file.
+SEARCH_FILES = {
+    "脚本（pagefind.js 与 worker）": ("/pagefind.js", "/pagefind-worker.js"),
+    "WebAssembly": ("/wasm.",),
+    "入口（各部分的 entry 与 kite-shards.json）": ("pagefind-entry.json", "kite-shards.json"),
+    "页面清单（pf_meta）": (".pf_meta",),
+    "词索引块（pf_index）": (".pf_index",),
+    "结果片段（pf_fragment，每条结果一个）": (".pf_fragment",),
+}
+
 
 @dataclass
 class Hub:
@@ -164,7 +174,7 @@ def verdict(ok: bool) -> str:
 def describe_memory(run: Run) -> str:
     worker = run.largest("child")
     return (f"最大单进程 {run.largest_process / MB:.0f} MB（主进程 {run.largest('main') / MB:.0f} MB"
-            + (f"，子进程中最大 {worker / MB:.0f} MB" if worker else "") + "）")
+            + (f"，子进程中最大 {worker / MB:.0f} MB：{run.largest_child()}" if worker else "") + "）")
 
 
 def main() -> int:
@@ -214,9 +224,8 @@ def main() -> int:
             total = searched.page + searched.query
             print(f"  首次搜索（gzip）：打开搜索页 {searched.page / 1024:.1f} KB + 搜索“{SEARCH_WORD}” {searched.query / 1024:.1f} KB"
                   f" = {total / 1024:.1f} KB，显示 {searched.shown} 条结果（目标 150 KB 以内：{verdict(total <= FIRST_SEARCH)}）")
-            kinds = {"索引入口": "/entry.json", "索引分片": "/t/", "结果正文": "/p/"}
-            for name, marker in kinds.items():
-                found = [size for url, size in searched.requests if marker in url]
+            for name, markers in SEARCH_FILES.items():
+                found = [size for url, size in searched.requests if any(marker in url for marker in markers)]
                 print(f"    {name}：{len(found)} 个请求，{sum(found) / 1024:.1f} KB")
             if not arguments.skip_preview:
                 latency = preview_latency(hub.folder)

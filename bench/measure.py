@@ -28,7 +28,13 @@ class Run:
     stderr: str = ""
 
     def largest(self, role: str) -> int:
-        return max((peak for name, peak in self.peaks.values() if name == role), default=0)
+        """The largest peak of the main process (``main``) or of the others (``child``)."""
+        return max((peak for pid, (name, peak) in self.peaks.items() if (name == "main") == (role == "main")), default=0)
+
+    def largest_child(self) -> str:
+        """Which process below the command peaked highest (its program's name)."""
+        children = [(peak, name) for name, peak in self.peaks.values() if name != "main"]
+        return max(children)[1] if children else ""
 
 
 def descendants(pid: int) -> list[int]:
@@ -62,6 +68,19 @@ def _status(pid: int, key: str) -> int:
     return 0
 
 
+def _name(pid: int) -> str:
+    """A process's program and, for Python, its module or script (``python -m kite.search``)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            words = cmdline.read().decode(errors="replace").split("\0")
+    except OSError:
+        return "child"
+    program = os.path.basename(words[0]) if words and words[0] else "child"
+    if program.startswith("python") and len(words) > 1:
+        return " ".join([program] + words[1:3 if words[1] == "-m" else 2])
+    return program
+
+
 def tree_rss(pid: int) -> int:
     """Resident memory of a process and all its descendants, in bytes (from /proc)."""
     return sum(_status(current, "VmRSS:") for current in descendants(pid))
@@ -77,7 +96,7 @@ def measure(command: list[str], **kwargs) -> Run:
     def sample() -> None:
         while not stop.is_set():
             for pid in descendants(process.pid):
-                role = "main" if pid == process.pid else "child"
+                role = "main" if pid == process.pid else _name(pid)
                 peaks[pid] = (role, max(peaks.get(pid, (role, 0))[1], _status(pid, "VmHWM:")))
             time.sleep(0.05)
 

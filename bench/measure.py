@@ -96,7 +96,8 @@ def measure(command: list[str], **kwargs) -> Run:
     def sample() -> None:
         while not stop.is_set():
             for pid in descendants(process.pid):
-                role = "main" if pid == process.pid else _name(pid)
+                # The name seen first: an exiting process shows an empty command line.
+                role = peaks[pid][0] if pid in peaks else "main" if pid == process.pid else _name(pid)
                 peaks[pid] = (role, max(peaks.get(pid, (role, 0))[1], _status(pid, "VmHWM:")))
             time.sleep(0.05)
 

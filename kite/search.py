@@ -37,11 +37,10 @@ class SearchIndexFailed(Exception):
     """Pagefind could not index the site; the message says why."""
 
 
-def index_search(site: Path, output: Path | None = None, background: bool = False, workers: int = 1,
+def index_search(site: Path, output: Path | None = None, workers: int = 1,
                  shard_pages: int | None = None, scratch: Path | None = None) -> None:
     """Index ``site`` into ``output`` (default: ``site/pagefind``), in parts of ``shard_pages`` at most.
 
-    ``background`` runs Pagefind at low priority, so that the preview's page rebuilds come first.
     ``scratch`` holds the work in progress (default: a folder beside the site, removed after).
     """
     bundle = output or site / BUNDLE
@@ -57,7 +56,7 @@ def index_search(site: Path, output: Path | None = None, background: bool = Fals
             for path in pages[number * size:(number + 1) * size]:
                 _link(site / path, view / path)
             bundles.append(work / f"bundle-{number}")
-            _run_pagefind(view if pages else site, bundles[-1], background)
+            _run_pagefind(view if pages else site, bundles[-1])
         if bundle.exists():
             shutil.rmtree(bundle)
         bundle.parent.mkdir(parents=True, exist_ok=True)
@@ -105,23 +104,27 @@ def _link(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _run_pagefind(site: Path, output: Path, background: bool) -> None:
+def _run_pagefind(site: Path, output: Path) -> None:
     command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(output), "--silent"]
-    lower = (lambda: os.nice(15)) if background and hasattr(os, "nice") else None
-    result = subprocess.run(command, capture_output=True, text=True, preexec_fn=lower)
+    result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SearchIndexFailed(f"搜索索引生成失败：{(result.stderr or result.stdout).strip()}")
 
 
-def start_index(site: Path, workers: int = 1) -> Indexing:
+def start_index(site: Path, workers: int = 1, output: Path | None = None, background: bool = False) -> Indexing:
     """``index_search`` in a process of its own, so that the build can compress meanwhile
-    (Pagefind keeps about one core busy); ``Indexing.finish`` waits for it."""
+    (Pagefind keeps about one core busy) and the preview's pages need not wait for the GIL;
+    ``Indexing.finish`` waits for it.  ``background``: the process and its Pagefind at low priority, so that
+    the preview's page rebuilds come first."""
     # Beside the site, made here: whatever happens to the process, ``stop`` can remove it.
     scratch = Path(tempfile.mkdtemp(prefix=".kite-pagefind-", dir=site.parent))
     command = [sys.executable, "-m", "kite.search", str(site), "--workers", str(workers), "--scratch", str(scratch)]
+    if output is not None:
+        command += ["--output", str(output)]
+    lower = (lambda: os.nice(15)) if background and hasattr(os, "nice") else None
     # A session of its own: ``stop`` ends Pagefind with it.
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=lower)
     return Indexing(process, scratch)
 
 
@@ -138,9 +141,11 @@ class Indexing:
         finally:
             shutil.rmtree(self.scratch, ignore_errors=True)
         if self.process.returncode != 0:
-            lines = stderr.strip().splitlines()
-            message = lines[-1] if lines else f"退出码 {self.process.returncode}"
-            raise SearchIndexFailed(message if message.startswith("搜索索引生成失败") else f"搜索索引生成失败：{message}")
+            text = stderr.strip()
+            if text.startswith("搜索索引生成失败"):  # Pagefind's own words, passed on by main()
+                raise SearchIndexFailed(text)
+            lines = text.splitlines()  # anything else: its last line says what broke
+            raise SearchIndexFailed(f"搜索索引生成失败：{lines[-1] if lines else f'退出码 {self.process.returncode}'}")
 
     def stop(self) -> None:
         """A failed build: end the indexer and Pagefind, and remove their work."""
@@ -156,7 +161,7 @@ def reindex_search(site: Path) -> None:
     """Index a site that is being served: into a new folder, swapped in when complete."""
     work = Path(tempfile.mkdtemp(prefix=".kite-search-", dir=site.parent))  # same disk: renames are moves
     try:
-        index_search(site, output=work / BUNDLE, background=True)
+        start_index(site, output=work / BUNDLE, background=True).finish()
         target = site / BUNDLE
         if target.exists():
             target.rename(work / "old")
@@ -166,14 +171,16 @@ def reindex_search(site: Path) -> None:
 
 
 def main(arguments: list[str]) -> int:
-    """``python -m kite.search SITE [--workers N] [--scratch FOLDER]``: what ``start_index`` runs."""
+    """``python -m kite.search SITE [--workers N] [--scratch FOLDER] [--output FOLDER]``: what
+    ``start_index`` runs."""
     parser = argparse.ArgumentParser(prog="python -m kite.search")
     parser.add_argument("site", type=Path)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--scratch", type=Path)
+    parser.add_argument("--output", type=Path)
     options = parser.parse_args(arguments)
     try:
-        index_search(options.site, workers=options.workers, scratch=options.scratch)
+        index_search(options.site, output=options.output, workers=options.workers, scratch=options.scratch)
     except SearchIndexFailed as error:
         print(error, file=sys.stderr)
         return 1

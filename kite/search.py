@@ -122,10 +122,11 @@ def start_index(site: Path, workers: int = 1, output: Path | None = None, backgr
     if output is not None:
         command += ["--output", str(output)]
     lower = (lambda: os.nice(15)) if background and hasattr(os, "nice") else None
-    # A session of its own: ``stop`` ends Pagefind with it.
+    # The build's index gets a session of its own, so that ``stop`` ends its Pagefind with it; the
+    # preview's stays in the preview's, so that Ctrl+C in the terminal ends it with the preview.
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True, preexec_fn=lower)
-    return Indexing(process, scratch)
+                               start_new_session=not background, preexec_fn=lower)
+    return Indexing(process, scratch, own_session=not background)
 
 
 @dataclasses.dataclass
@@ -134,6 +135,7 @@ class Indexing:
 
     process: subprocess.Popen
     scratch: Path
+    own_session: bool = True
 
     def finish(self) -> None:
         try:
@@ -150,7 +152,10 @@ class Indexing:
     def stop(self) -> None:
         """A failed build: end the indexer and Pagefind, and remove their work."""
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            if self.own_session:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                self.process.kill()
         except ProcessLookupError:
             pass
         self.process.communicate()

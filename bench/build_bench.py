@@ -1,25 +1,35 @@
-"""Build benchmark at the seed's real scale, Kite beside plain MkDocs + Material.
+"""Build benchmark: issue 16's build, growth, first-search and lesson-page figures, each beside its target.
 
-Generates the hub (bench/generate_hub.py: 1,566 lessons, 300 episodes, 600
-announcements), then prints for Kite: full build time (median of --runs), pages per
-second, peak memory, site size, a lesson page's HTML size, the bytes a phone fetches
-for its first search (headless Chromium against nginx with gzip), and the seconds
-from saving a lesson to the preview serving the change; and for plain MkDocs +
-Material with jieba search (bench/plain_mkdocs.py): build time, memory, site size,
-lesson HTML size and the gzipped search index a phone must fetch first.
+Generates the benchmark hub (bench/generate_hub.py: 1,566 lessons, 300 episodes, 600
+announcements: 2,466 items) and, with ``--growth N``, the big hub (N lessons, the same
+episodes and announcements), then prints:
 
-    .venv/bin/python bench/build_bench.py [--runs 3] [--skip-plain] [--lessons 1566 ...]
+- full builds of each hub, taking turns so that a busy machine slows both alike: wall time
+  and CPU time (user + system of the build and every process it started), medians of
+  ``--runs``, and the largest resident set of any one process (GNU time's figure);
+- growth: the big hub's median time over the benchmark hub's, from this same run;
+- for each hub: pages, site size, a lesson page's HTML (median, largest), the bytes a phone
+  fetches for its first search (headless Chromium against nginx with gzip, as
+  bench/lighthouse.py serves the site: the search page and everything it loads, then one
+  query and everything it fetches), and the seconds from saving a lesson to the preview
+  serving it;
+- plain MkDocs + Material on the benchmark hub's Markdown (bench/plain_mkdocs.py), and
+  Kite's share of its time.
+
+    .venv/bin/python bench/build_bench.py [--runs 3] [--growth 10000] [--skip-plain] [--skip-preview]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,25 +41,65 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate_hub import generate  # noqa: E402
 from lighthouse import start_nginx, stop_nginx  # noqa: E402
-from measure import folder_size, gzipped_size, run_measured  # noqa: E402
+from measure import Run, folder_size, gzipped_size, measure  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SEARCH_WORD = "工资"
+MB = 2**20
+
+# Issue 16's targets.
+PLAIN_SHARE = 1 / 20
+GROWTH = 4.5
+LARGEST_PROCESS = 1024 * MB
+FIRST_SEARCH = 150 * 1024
+LESSON_HTML = 40 * 1024
+PREVIEW_SECONDS = 1.0
+
+# What one query fetches from Pagefind's bundle, by kind of file.
+SEARCH_FILES = {
+    "脚本（pagefind.js 与 worker）": ("/pagefind.js", "/pagefind-worker.js"),
+    "WebAssembly": ("/wasm.",),
+    "入口（各部分的 entry 与 kite-shards.json）": ("pagefind-entry.json", "kite-shards.json"),
+    "页面清单（pf_meta）": (".pf_meta",),
+    "词索引块（pf_index）": (".pf_index",),
+    "结果片段（pf_fragment，每条结果一个）": (".pf_fragment",),
+}
 
 
-def kite_build(hub: Path, site: Path) -> tuple[float, int]:
-    started = time.monotonic()
-    peak = run_measured([sys.executable, str(REPO / "build.py"), "build", "-f", str(hub / "site_config.yml"), "-d", str(site)])
-    return time.monotonic() - started, peak
+@dataclass
+class Hub:
+    label: str
+    folder: Path
+    items: int
+    builds: list[Run] = field(default_factory=list)
+
+    @property
+    def site(self) -> Path:
+        return self.folder.parent / f"{self.folder.name}-site"
+
+    def median(self, attribute: str) -> float:
+        return statistics.median(getattr(run, attribute) for run in self.builds)
+
+
+def kite_build(hub: Hub) -> Run:
+    return measure([sys.executable, str(REPO / "build.py"), "build", "-f", str(hub.folder / "site_config.yml"), "-d", str(hub.site)])
 
 
 def page_sizes(site: Path, section: str) -> list[int]:
     return sorted(path.stat().st_size for path in (site / section).glob("*/index.html"))
 
 
-def first_search_bytes(site: Path, work: Path) -> tuple[int, int, int]:
-    """(bytes for the search page itself, bytes the query fetched, results shown), gzip on."""
+@dataclass
+class FirstSearch:
+    page: int  # bytes for the search page and what it loads
+    query: int  # bytes the query fetched
+    shown: int  # results shown
+    requests: list[tuple[str, int]]  # (url, bytes) of the query's requests
+
+
+def first_search(site: Path, work: Path) -> FirstSearch:
+    """Bytes on the wire (headers and gzip'd bodies), as Chromium counts them, against nginx."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -64,14 +114,14 @@ def first_search_bytes(site: Path, work: Path) -> tuple[int, int, int]:
             page_bytes = sum(_transferred(r) for r in finished)
             finished.clear()
             page.fill("#kite-q", SEARCH_WORD)
-            page.locator("#kite-search-results li").first.wait_for(timeout=30_000)
+            page.locator("#kite-search-results li").first.wait_for(timeout=60_000)
             page.wait_for_load_state("networkidle")
-            query_bytes = sum(_transferred(r) for r in finished)
+            requests = [(request.url.split(f":{port}", 1)[1], _transferred(request)) for request in finished]
             shown = page.locator("#kite-search-results li").count()
             browser.close()
     finally:
         stop_nginx(nginx)
-    return page_bytes, query_bytes, shown
+    return FirstSearch(page_bytes, sum(size for _, size in requests), shown, requests)
 
 
 def _transferred(request) -> int:
@@ -85,9 +135,10 @@ def preview_latency(hub: Path, trials: int = 3) -> list[float]:
     process = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "-f", str(hub / "site_config.yml"),
                                 "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lesson = next((hub / "lessons").rglob("*.md"))
+    original = lesson.read_text(encoding="utf-8")
     url = f"http://127.0.0.1:{port}/lessons/{quote(lesson.stem)}/"
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 900  # the big hub's first full render, on a busy machine
         while True:
             try:
                 if httpx.get(url).status_code == 200:
@@ -101,25 +152,38 @@ def preview_latency(hub: Path, trials: int = 3) -> list[float]:
         results = []
         for trial in range(trials):
             marker = f"改过的标题{trial}-{time.time_ns()}"
-            text = lesson.read_text(encoding="utf-8")
-            lesson.write_text(re.sub(r'^title: .*$', f'title: "{marker}"', text, count=1, flags=re.M), encoding="utf-8")
+            lesson.write_text(re.sub(r'^title: .*$', f'title: "{marker}"', original, count=1, flags=re.M), encoding="utf-8")
             saved = time.monotonic()
             while marker not in httpx.get(url).text:
                 time.sleep(0.02)
-                if time.monotonic() - saved > 60:
+                if time.monotonic() - saved > 120:
                     raise SystemExit("预览没有更新")
             results.append(time.monotonic() - saved)
             time.sleep(1)
         return results
     finally:
+        lesson.write_text(original, encoding="utf-8")
         process.terminate()
         process.wait(10)
 
 
+def verdict(ok: bool) -> str:
+    return "达到" if ok else "未达到"
+
+
+def describe_memory(run: Run) -> str:
+    worker = run.largest("child")
+    return (f"最大单进程 {run.largest_process / MB:.0f} MB（主进程 {run.largest('main') / MB:.0f} MB"
+            + (f"，子进程中最大 {worker / MB:.0f} MB：{run.largest_child()}" if worker else "") + "）")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="full Kite builds to time (median)")
+    parser.add_argument("--runs", type=int, default=3, help="full builds of each hub to time (median)")
+    parser.add_argument("--growth", type=int, default=0, metavar="LESSONS",
+                        help="also build a hub of this many lessons (issue 16: 10000) and compare")
     parser.add_argument("--skip-plain", action="store_true", help="leave out plain MkDocs (it takes minutes)")
+    parser.add_argument("--skip-preview", action="store_true", help="leave out the preview's save-to-screen time")
     parser.add_argument("--lessons", type=int, default=1566)
     parser.add_argument("--episodes", type=int, default=300)
     parser.add_argument("--announcements", type=int, default=600)
@@ -127,44 +191,71 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="kite-bench-") as folder:
         work = Path(folder)
-        hub = work / "hub"
-        generate(hub, arguments.lessons, arguments.episodes, arguments.announcements)
-        print(f"生成的站点：{arguments.lessons} 篇党课、{arguments.episodes} 期节目、{arguments.announcements} 条活动通知")
+        extra = arguments.episodes + arguments.announcements
+        hubs = [Hub("基准站点", work / "hub", arguments.lessons + extra)]
+        if arguments.growth:
+            hubs.append(Hub("大站点", work / "big", arguments.growth + extra))
+        for hub, lessons in zip(hubs, (arguments.lessons, arguments.growth)):
+            generate(hub.folder, lessons, arguments.episodes, arguments.announcements)
+            print(f"{hub.label}：{lessons:,} 篇党课、{arguments.episodes} 期节目、{arguments.announcements} 条活动通知（{hub.items:,} 条内容）")
+        print(f"机器：{os.cpu_count()} 核，开始时 load average {os.getloadavg()[0]:.1f}", flush=True)
 
-        site = work / "kite-site"
-        timings = [kite_build(hub, site) for _ in range(arguments.runs)]
-        seconds = statistics.median(t for t, _ in timings)
-        peak = max(p for _, p in timings)
-        pages = sum(1 for _ in site.rglob("index.html"))
-        lessons = page_sizes(site, "lessons")
-        page_bytes, query_bytes, shown = first_search_bytes(site, work)
-        latency = preview_latency(hub)
+        print("\nKite 完整构建（轮流进行）")
+        for number in range(arguments.runs):
+            for hub in hubs:
+                run = kite_build(hub)
+                hub.builds.append(run)
+                print(f"  第 {number + 1} 轮 {hub.label}：墙钟 {run.wall:.1f} 秒，CPU {run.cpu:.1f} 秒，{describe_memory(run)}，"
+                      f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
-        print()
-        print("Kite")
-        print(f"  完整构建：{seconds:.1f} 秒（{arguments.runs} 次的中位数：{', '.join(f'{t:.1f}' for t, _ in timings)}）")
-        print(f"  每秒页面：{pages / seconds:.0f}（{pages} 个页面）")
-        print(f"  内存峰值：{peak / 2**20:.0f} MB（进程树合计，含并行进程与 Pagefind）")
-        print(f"  站点大小：{folder_size(site) / 2**20:.1f} MB")
-        print(f"  一篇党课的 HTML：中位数 {statistics.median(lessons) / 1024:.1f} KB，最大 {lessons[-1] / 1024:.1f} KB")
-        print(f"  首次搜索（gzip）：打开搜索页 {page_bytes / 1024:.0f} KB + 搜索“{SEARCH_WORD}” {query_bytes / 1024:.0f} KB"
-              f" = {(page_bytes + query_bytes) / 1024:.0f} KB（显示 {shown} 条结果）")
-        print(f"  保存到预览更新：中位数 {statistics.median(latency):.2f} 秒（{', '.join(f'{t:.2f}' for t in latency)}）")
+        for hub in hubs:
+            pages = sum(1 for _ in hub.site.rglob("index.html"))
+            lessons = page_sizes(hub.site, "lessons")
+            largest = max(run.largest_process for run in hub.builds)
+            searched = first_search(hub.site, work)
+            print(f"\n{hub.label}（{pages:,} 个页面）")
+            print(f"  完整构建：墙钟中位数 {hub.median('wall'):.1f} 秒（{', '.join(f'{r.wall:.1f}' for r in hub.builds)}），"
+                  f"CPU 中位数 {hub.median('cpu'):.1f} 秒（{', '.join(f'{r.cpu:.1f}' for r in hub.builds)}）")
+            print(f"  每秒页面：{pages / hub.median('wall'):.0f}")
+            print(f"  最大单进程内存：{largest / MB:.0f} MB（目标 1 GB 以内：{verdict(largest <= LARGEST_PROCESS)}）")
+            print(f"  站点大小：{folder_size(hub.site) / MB:.1f} MB")
+            print(f"  一篇党课的 HTML：中位数 {statistics.median(lessons) / 1024:.1f} KB，最大 {lessons[-1] / 1024:.1f} KB"
+                  f"（目标 40 KB 以内：{verdict(lessons[-1] <= LESSON_HTML)}）")
+            total = searched.page + searched.query
+            print(f"  首次搜索（gzip）：打开搜索页 {searched.page / 1024:.1f} KB + 搜索“{SEARCH_WORD}” {searched.query / 1024:.1f} KB"
+                  f" = {total / 1024:.1f} KB，显示 {searched.shown} 条结果（目标 150 KB 以内：{verdict(total <= FIRST_SEARCH)}）")
+            for name, markers in SEARCH_FILES.items():
+                found = [size for url, size in searched.requests if any(marker in url for marker in markers)]
+                print(f"    {name}：{len(found)} 个请求，{sum(found) / 1024:.1f} KB")
+            if not arguments.skip_preview:
+                latency = preview_latency(hub.folder)
+                print(f"  保存到预览更新：中位数 {statistics.median(latency):.2f} 秒（{', '.join(f'{t:.2f}' for t in latency)}）"
+                      f"（目标 1 秒以内：{verdict(statistics.median(latency) <= PREVIEW_SECONDS)}）", flush=True)
+
+        base = hubs[0]
+        if arguments.growth:
+            big = hubs[1]
+            wall, cpu = big.median("wall") / base.median("wall"), big.median("cpu") / base.median("cpu")
+            print(f"\n增长：{big.items:,} 条内容对 {base.items:,} 条（{big.items / base.items:.2f} 倍）")
+            print(f"  墙钟 {wall:.2f} 倍，CPU {cpu:.2f} 倍（目标 4.5 倍以内：墙钟{verdict(wall <= GROWTH)}，CPU {verdict(cpu <= GROWTH)}）")
 
         if not arguments.skip_plain:
             from plain_mkdocs import build as plain_build
 
-            plain = plain_build(hub, work / "plain")
+            plain = plain_build(base.folder, work / "plain")
             plain_site = plain["site"]
-            plain_lessons = page_sizes(plain_site, "lessons") or sorted(p.stat().st_size for p in (plain_site / "lessons").rglob("index.html"))
+            plain_lessons = sorted(p.stat().st_size for p in (plain_site / "lessons").rglob("index.html"))
             index = plain_site / "search/search_index.json"
-            print()
-            print("MkDocs + Material（同样的 Markdown，jieba 中文搜索）")
-            print(f"  完整构建：{plain['seconds']:.1f} 秒（Kite 用时为其 {seconds / plain['seconds']:.0%}）")
-            print(f"  内存峰值：{plain['peak_bytes'] / 2**20:.0f} MB")
-            print(f"  站点大小：{folder_size(plain_site) / 2**20:.1f} MB")
+            share = base.median("wall") / plain["seconds"]
+            print(f"\nMkDocs + Material（{base.label}同样的 Markdown，jieba 中文搜索）")
+            print(f"  完整构建：墙钟 {plain['seconds']:.1f} 秒，CPU {plain['cpu']:.1f} 秒；"
+                  f"Kite 墙钟中位数为其 {share:.1%}（目标 1/20 即 5% 以内：{verdict(share <= PLAIN_SHARE)}），"
+                  f"CPU 中位数为其 {base.median('cpu') / plain['cpu']:.1%}")
+            print(f"  最大单进程内存：{plain['peak_bytes'] / MB:.0f} MB")
+            print(f"  站点大小：{folder_size(plain_site) / MB:.1f} MB")
             print(f"  一篇党课的 HTML：中位数 {statistics.median(plain_lessons) / 1024:.1f} KB")
             print(f"  首次搜索前要下载的索引（gzip）：{gzipped_size(index) / 1024:.0f} KB")
+        print(f"\n结束时 load average {os.getloadavg()[0]:.1f}")
     return 0
 
 

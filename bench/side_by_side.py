@@ -12,7 +12,7 @@ it started): on a shared machine the CPU time moves much less with the load.
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import statistics
 import subprocess
 import sys
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate_hub import generate  # noqa: E402
-from measure import run_measured  # noqa: E402
+from measure import measure  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,16 +43,10 @@ def export_commit(commit: str, target: Path) -> None:
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
 
 
-def cpu_of_children() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # every descendant waited for so far
-    return usage.ru_utime + usage.ru_stime
-
-
 def build_once(tree: Path, hub: Path, site: Path) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds, peak memory in bytes) of one full build."""
-    started, cpu = time.monotonic(), cpu_of_children()
-    peak = run_measured([sys.executable, str(tree / "build.py"), "build", "-f", str(hub / "site_config.yml"), "-d", str(site)])
-    return time.monotonic() - started, cpu_of_children() - cpu, peak
+    """(wall seconds, CPU seconds, largest process in bytes) of one full build."""
+    run = measure([sys.executable, str(tree / "build.py"), "build", "-f", str(hub / "site_config.yml"), "-d", str(site)])
+    return run.wall, run.cpu, run.largest_process
 
 
 def main() -> int:
@@ -78,7 +72,8 @@ def main() -> int:
             for index, (label, tree) in enumerate(trees.items()):
                 builds[label].append(build_once(tree, hub, work / f"site-{index}"))
                 seconds, cpu, peak = builds[label][-1]
-                print(f"  第 {run + 1} 轮 {label}：{seconds:.1f} 秒（CPU {cpu:.1f} 秒），内存峰值 {peak / 2**20:.0f} MB", flush=True)
+                print(f"  第 {run + 1} 轮 {label}：{seconds:.1f} 秒（CPU {cpu:.1f} 秒），最大单进程内存 {peak / 2**20:.0f} MB，"
+                      f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
         previews: dict[str, list[float]] = {}
         for label, tree in trees.items():
@@ -93,7 +88,7 @@ def main() -> int:
             latency = previews[label]
             print(f"{label}")
             print(f"  完整构建：中位数 {statistics.median(seconds):.1f} 秒（{', '.join(f'{t:.1f}' for t in seconds)}），"
-                  f"CPU 中位数 {statistics.median(cpu):.1f} 秒（{', '.join(f'{c:.1f}' for c in cpu)}），内存峰值 {peak / 2**20:.0f} MB")
+                  f"CPU 中位数 {statistics.median(cpu):.1f} 秒（{', '.join(f'{c:.1f}' for c in cpu)}），最大单进程内存 {peak / 2**20:.0f} MB")
             print(f"  保存到预览更新：中位数 {statistics.median(latency):.2f} 秒（{', '.join(f'{t:.2f}' for t in latency)}）")
     return 0
 

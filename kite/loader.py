@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -101,13 +102,14 @@ def content_files(folder: Path) -> list[Path]:
     """
     if not folder.is_dir():
         return []
-    return sorted(
-        path
-        for path in folder.rglob("*.md")
-        if path.is_file()
-        and not any(part.startswith((".", "_")) for part in path.relative_to(folder).parts)
-        and path.stem.lower() != "readme"
-    )
+    found = []
+    # os.walk, not pathlib's rglob: the preview lists the files after every save, and rglob
+    # took 0.4 s over 10,000 lessons.
+    for parent, folders, names in os.walk(folder, followlinks=True):
+        folders[:] = [name for name in folders if not name.startswith((".", "_"))]
+        found.extend(Path(parent, name) for name in names
+                     if name.endswith(".md") and not name.startswith((".", "_")) and name[:-3].lower() != "readme")
+    return sorted(path for path in found if path.is_file())
 
 
 def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], problems: list[Problem]) -> Content | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import posixpath
 import re
 from pathlib import Path
@@ -126,10 +127,21 @@ SAVED_SECTIONS = ("lessons", "episodes")
 def page_hash(site: Path) -> str:
     """The content hash of the pages members save: it changes when a build changes what they read."""
     digest = hashlib.sha256()
-    for path in sorted(path for section in SAVED_SECTIONS for path in (site / section).rglob("*.html")):
-        digest.update(path.relative_to(site).as_posix().encode("utf-8") + b"\0")
-        digest.update(path.read_bytes())
+    for parts in sorted(_html_files(site, SAVED_SECTIONS)):
+        digest.update("/".join(parts).encode("utf-8") + b"\0")
+        digest.update(site.joinpath(*parts).read_bytes())
     return digest.hexdigest()[:12]
+
+
+def _html_files(site: Path, sections: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Each page under ``sections`` as its path's parts (pathlib's order), by os.walk: pathlib's
+    rglob took seconds over the folders of 10,000 lessons."""
+    found = []
+    for section in sections:
+        for folder, _, names in os.walk(site / section):
+            parts = tuple(Path(folder).relative_to(site).parts)
+            found.extend(parts + (name,) for name in names if name.endswith(".html"))
+    return found
 
 
 def worker(config: SiteConfig, shell: dict[str, bytes], pages: str) -> str:

@@ -1,46 +1,196 @@
-"""The search index: Pagefind's Chinese-aware index, split into small fragments, under ``pagefind/``."""
+"""The search index: Pagefind's Chinese-aware index, split into small fragments, under ``pagefind/``.
+
+Pagefind holds every page it indexes in memory until it writes the index: about 230 KB a
+page, 2.5 GB for a hub of 10,000 lessons.  So a big hub is indexed in parts of at most
+``SHARD_PAGES`` pages, one Pagefind run each: the first part is the bundle under
+``pagefind/``, the others go under ``pagefind/merge/N/``, and ``pagefind/kite-shards.json``
+lists them for the search page, which merges them into one search (Pagefind's
+``mergeIndex``: one WebAssembly module for all).  Each run sees only the pages that mark
+something to index (``data-pagefind-body``), through a folder of hard links to them.
+"""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import json
+import math
+import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+BUNDLE = "pagefind"
+SHARDS = "kite-shards.json"  # in the bundle: the other bundles, relative to it
+SHARD_PAGES = 3000  # pages per Pagefind run: about 700 MB at most
+# Kite's search page talks to pagefind.js directly; Pagefind's ready-made UIs go unused, and a
+# merged bundle needs only its index (the first bundle's script and WebAssembly serve them all).
+_UNUSED = ("pagefind-ui.*", "pagefind-component-ui.*", "pagefind-modular-ui.*", "pagefind-highlight.js")
+_MERGED_UNUSED = ("pagefind.js", "pagefind-worker.js", "wasm.*.pagefind")
 
 
 class SearchIndexFailed(Exception):
     """Pagefind could not index the site; the message says why."""
 
 
-def index_search(site: Path, output: Path | None = None, background: bool = False) -> None:
-    """Index ``site`` into ``output`` (default: ``site/pagefind``).
+def index_search(site: Path, output: Path | None = None, workers: int = 1,
+                 shard_pages: int | None = None, scratch: Path | None = None) -> None:
+    """Index ``site`` into ``output`` (default: ``site/pagefind``), in parts of ``shard_pages`` at most.
 
-    ``background`` runs Pagefind at low priority, so that the preview's page rebuilds come first.
+    ``scratch`` holds the work in progress (default: a folder beside the site, removed after).
     """
-    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--silent"]
-    if output is not None:
-        command += ["--output-path", str(output)]
-    lower = (lambda: os.nice(15)) if background and hasattr(os, "nice") else None
-    result = subprocess.run(command, capture_output=True, text=True, preexec_fn=lower)
+    bundle = output or site / BUNDLE
+    pages = marked_pages(site, workers)
+    parts = max(1, math.ceil(len(pages) / (shard_pages or SHARD_PAGES)))
+    size = math.ceil(len(pages) / parts) if pages else 0
+    # Beside the site: hard links need the same disk, and the site must not index its own views.
+    with tempfile.TemporaryDirectory(prefix=".kite-pagefind-", dir=scratch or site.parent) as folder:
+        work = Path(folder)
+        bundles = []
+        for number in range(parts):
+            view = work / f"view-{number}"
+            for path in pages[number * size:(number + 1) * size]:
+                _link(site / path, view / path)
+            bundles.append(work / f"bundle-{number}")
+            _run_pagefind(view if pages else site, bundles[-1])
+        if bundle.exists():
+            shutil.rmtree(bundle)
+        bundle.parent.mkdir(parents=True, exist_ok=True)
+        bundles[0].rename(bundle)
+        for number, merged in enumerate(bundles[1:], 1):
+            _remove(merged, _UNUSED + _MERGED_UNUSED)
+            (bundle / "merge").mkdir(exist_ok=True)
+            merged.rename(bundle / "merge" / str(number))
+    _remove(bundle, _UNUSED)
+    (bundle / SHARDS).write_text(json.dumps([f"merge/{number}/" for number in range(1, parts)]) + "\n", encoding="utf-8")
+
+
+def marked_pages(site: Path, workers: int = 1) -> list[str]:
+    """The site-relative paths of the pages that mark what to index, in order."""
+    found = []
+    for folder, folders, names in os.walk(site):
+        folders[:] = [name for name in folders if not (folder == str(site) and name == BUNDLE)]
+        found.extend(os.path.relpath(os.path.join(folder, name), site) for name in names if name.endswith(".html"))
+    found.sort()
+    chunks = [(site, found[start:start + 256]) for start in range(0, len(found), 256)]
+    if workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            marked = pool.map(_marked, chunks)
+    else:
+        marked = list(map(_marked, chunks))
+    return [path for chunk in marked for path in chunk]
+
+
+def _marked(chunk: tuple[Path, list[str]]) -> list[str]:
+    site, paths = chunk
+    return [path for path in paths if b"data-pagefind-body" in (site / path).read_bytes()]
+
+
+def _remove(bundle: Path, patterns: tuple[str, ...]) -> None:
+    for pattern in patterns:
+        for path in bundle.glob(pattern):
+            path.unlink()
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # a disk without hard links
+        shutil.copyfile(source, target)
+
+
+def _run_pagefind(site: Path, output: Path) -> None:
+    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(output), "--silent"]
+    result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SearchIndexFailed(f"搜索索引生成失败：{(result.stderr or result.stdout).strip()}")
-    # Kite's search page talks to pagefind.js directly; Pagefind's ready-made UIs go unused.
-    bundle = output or site / "pagefind"
-    for unused in ("pagefind-ui.*", "pagefind-component-ui.*", "pagefind-modular-ui.*", "pagefind-highlight.js"):
-        for path in bundle.glob(unused):
-            path.unlink()
+
+
+def start_index(site: Path, workers: int = 1, output: Path | None = None, background: bool = False) -> Indexing:
+    """``index_search`` in a process of its own, so that the build can compress meanwhile
+    (Pagefind keeps about one core busy) and the preview's pages need not wait for the GIL;
+    ``Indexing.finish`` waits for it.  ``background``: the process and its Pagefind at low priority, so that
+    the preview's page rebuilds come first."""
+    # Beside the site, made here: whatever happens to the process, ``stop`` can remove it.
+    scratch = Path(tempfile.mkdtemp(prefix=".kite-pagefind-", dir=site.parent))
+    command = [sys.executable, "-m", "kite.search", str(site), "--workers", str(workers), "--scratch", str(scratch)]
+    if output is not None:
+        command += ["--output", str(output)]
+    lower = (lambda: os.nice(15)) if background and hasattr(os, "nice") else None
+    # The build's index gets a session of its own, so that ``stop`` ends its Pagefind with it; the
+    # preview's stays in the preview's, so that Ctrl+C in the terminal ends it with the preview.
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               start_new_session=not background, preexec_fn=lower)
+    return Indexing(process, scratch, own_session=not background)
+
+
+@dataclasses.dataclass
+class Indexing:
+    """A search index being built by ``start_index``."""
+
+    process: subprocess.Popen
+    scratch: Path
+    own_session: bool = True
+
+    def finish(self) -> None:
+        try:
+            _, stderr = self.process.communicate()
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.process.returncode != 0:
+            text = stderr.strip()
+            if text.startswith("搜索索引生成失败"):  # Pagefind's own words, passed on by main()
+                raise SearchIndexFailed(text)
+            lines = text.splitlines()  # anything else: its last line says what broke
+            raise SearchIndexFailed(f"搜索索引生成失败：{lines[-1] if lines else f'退出码 {self.process.returncode}'}")
+
+    def stop(self) -> None:
+        """A failed build: end the indexer and Pagefind, and remove their work."""
+        try:
+            if self.own_session:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                self.process.kill()
+        except ProcessLookupError:
+            pass
+        self.process.communicate()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def reindex_search(site: Path) -> None:
     """Index a site that is being served: into a new folder, swapped in when complete."""
     work = Path(tempfile.mkdtemp(prefix=".kite-search-", dir=site.parent))  # same disk: renames are moves
     try:
-        index_search(site, output=work / "pagefind", background=True)
-        target = site / "pagefind"
+        start_index(site, output=work / BUNDLE, background=True).finish()
+        target = site / BUNDLE
         if target.exists():
             target.rename(work / "old")
-        (work / "pagefind").rename(target)
+        (work / BUNDLE).rename(target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main(arguments: list[str]) -> int:
+    """``python -m kite.search SITE [--workers N] [--scratch FOLDER] [--output FOLDER]``: what
+    ``start_index`` runs."""
+    parser = argparse.ArgumentParser(prog="python -m kite.search")
+    parser.add_argument("site", type=Path)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--scratch", type=Path)
+    parser.add_argument("--output", type=Path)
+    options = parser.parse_args(arguments)
+    try:
+        index_search(options.site, output=options.output, workers=options.workers, scratch=options.scratch)
+    except SearchIndexFailed as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

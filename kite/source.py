@@ -90,7 +90,7 @@ def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tu
     # so that any other syntax error is still found in this run.
     slips, text = _full_width_colons(text, shown, first_line)
     try:
-        root = yaml.compose(text, Loader=yaml.BaseLoader)
+        root = _compose(text)
     except yaml.MarkedYAMLError as error:
         # A scanner error (an unclosed quote, a key without its colon) is noticed only further on;
         # where the scanner started reading is the line to fix.
@@ -112,6 +112,20 @@ def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tu
     if problems:
         raise SourceError(problems)
     return values, lines
+
+
+# libyaml (PyYAML's C parser) reads a front matter ten times faster than the Python one; a
+# document it refuses is read again by the Python parser, whose explanations the hints know.
+_FAST_LOADER = getattr(yaml, "CBaseLoader", None)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.BaseLoader)
 
 
 def _to_python(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Problem], shown: str, first_line: int) -> Any:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import logging
+import tempfile
+import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
+from mkdocs.commands.build import build as mkdocs_build
 
 from kite import engine
-from kite.engine.livereload import PRIVATE_ATTRIBUTES, MkDocsChanged, PreviewServer, check_private_names
+from kite.engine import pipeline
+from kite.engine.livereload import (PRIVATE_ATTRIBUTES, ChangeObserver, MkDocsChanged, PreviewServer,
+                                   check_private_names)
+from kite.engine.plugin import KitePlugin
+from kite.engine.render import mkdocs_config
 from kite.loader import load_hub
 from kite.pages import site_pages, template_data
 
@@ -52,6 +60,55 @@ def test_the_mkdocs_logger_is_left_as_it_was_found(two_lessons, tmp_path):
         logger.propagate = before[1]
 
 
+BODY_WITH_EVERYTHING = """## 做法
+
+正文[^1]，见[乙](b.md)、[首页](../index.md)和 https://example.org/a 。
+**加粗**、*斜体*、`代码`、~~删去~~、==标记==、<https://example.org/b>、<ab@example.org>、联系 cd@example.org，
+&copy; 与 <span>行内 HTML</span>\\*不是强调\\*，行末两个空格换行  
+下一行。
+
+## 做法
+
+| 甲 | 乙 |
+| --- | --- |
+| 1 | 2 |
+
+!!! note "提醒"
+    注意安全。
+
+[^1]: 注释。
+"""
+
+
+def test_page_by_page_the_output_is_what_mkdocs_own_build_writes(hub, tmp_path):
+    # One converter for every page: footnotes, heading ids and links must not carry over from page to page.
+    hub.lesson("a", "title: 甲\ndate: 2026-01-01", body=BODY_WITH_EVERYTHING)
+    hub.lesson("b", "title: 乙\ndate: 2026-01-02", body=BODY_WITH_EVERYTHING)
+    hub_ = load_hub(hub.config)
+    specs = site_pages(hub_, datetime(2026, 11, 27, tzinfo=timezone.utc))
+
+    def built(name, run) -> dict[str, bytes]:
+        site = tmp_path / name
+        plugin = KitePlugin(specs, template_data(hub_, ["cover.png"]), None, lambda: None, static_files=True)
+        with tempfile.TemporaryDirectory() as docs:
+            run(mkdocs_config(hub_, plugin, site, Path(docs), True))
+        return {path.relative_to(site).as_posix(): path.read_bytes() for path in site.rglob("*") if path.is_file()}
+
+    mkdocs_own = built("mkdocs", mkdocs_build)
+    page_by_page = built("kite", lambda config: pipeline.build(config, clean=True, writes=lambda page: True))
+    assert "lessons/b/index.html" in page_by_page and "404.html" in page_by_page
+    assert page_by_page == mkdocs_own
+    assert 'href="../b/"' in page_by_page["lessons/a/index.html"].decode()
+    assert page_by_page["lessons/a/index.html"].decode().count('id="做法_1"') == 1
+
+
+def test_mkdocs_still_has_the_private_parts_the_engine_uses(monkeypatch):
+    pipeline.check_private_names()
+    monkeypatch.delattr(pipeline.mkdocs_pages, "_RelativePathTreeprocessor")
+    with pytest.raises(pipeline.MkDocsInternalsChanged, match="_RelativePathTreeprocessor"):
+        pipeline.check_private_names()
+
+
 def preview_server(tmp_path, banner: str = "") -> PreviewServer:
     # MkDocs's server binds its port only in serve(); nothing listens here.
     return PreviewServer(lambda: None, "127.0.0.1", 0, tmp_path, "/", banner=lambda: banner)
@@ -82,3 +139,27 @@ def test_the_preview_server_answers_404_with_the_sites_page(tmp_path):
     (tmp_path / "404.html").write_text("<h1>找不到这个页面</h1>", encoding="utf-8")
     assert server.error_handler(404) == "<h1>找不到这个页面</h1>".encode()
     assert server.error_handler(500) is None
+
+
+def test_the_preview_hears_of_saves_at_once_and_not_of_reads(tmp_path):
+    # Listening to the system's notifications (not listing the folders five times a second);
+    # the preview reads files on every rebuild, which must not set off another one.
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "a.md").write_text("甲", encoding="utf-8")
+    server = preview_server(tmp_path / "site")
+    server.watch(str(content))
+    assert isinstance(server.observer, ChangeObserver)
+    server.observer.start()
+    try:
+        (content / "a.md").read_text(encoding="utf-8")
+        time.sleep(0.5)
+        assert server._want_rebuild is False
+        (content / "a.md").write_text("乙", encoding="utf-8")
+        deadline = time.monotonic() + 5
+        while not server._want_rebuild and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server._want_rebuild is True
+    finally:
+        server.observer.stop()
+        server.observer.join()

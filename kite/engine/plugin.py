@@ -40,8 +40,19 @@ class _PlacedElsewhere(File):
 # Material's base.html puts its drawer and search toggles on every page, outside any block a
 # template can override; without Material's JavaScript they do nothing, and `autocomplete` on a
 # checkbox is invalid HTML.
-_UNUSED_TOGGLES = re.compile(r'\s*<input class="md-toggle" data-md-toggle="(?:drawer|search)"[^>]*>'
-                             r'|\s*<label class="md-overlay" for="__drawer"></label>')
+_UNUSED_TOGGLES = re.compile(r'<input class="md-toggle" data-md-toggle="(?:drawer|search)"[^>]*>'
+                             r'|<label class="md-overlay" for="__drawer"></label>')
+
+
+def drop_unused_toggles(html: str) -> str:
+    """The toggles and the whitespace before each.  (A pattern that starts with ``\\s*`` is tried
+    at every space of the page: a millisecond a page, more than the rest of the plugin.)"""
+    parts, end = [], 0
+    for found in _UNUSED_TOGGLES.finditer(html):
+        parts.append(html[end:found.start()].rstrip())
+        end = found.end()
+    parts.append(html[end:])
+    return "".join(parts)
 
 
 class KitePlugin(BasePlugin):
@@ -56,7 +67,8 @@ class KitePlugin(BasePlugin):
         self.links = LinkCollector()
         self.warnings: list[str] = []
 
-    def _writes(self, page) -> bool:
+    def writes(self, page) -> bool:
+        """Whether this run writes ``page``; the others are there for the navigation only."""
         return self.write is None or page.file.src_uri in self.write
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -89,9 +101,6 @@ class KitePlugin(BasePlugin):
         # Material prints page.meta.title as HTML; the title is text, so it is escaped here once.
         page.meta = {"template": spec.template, "title": escape(spec.title)}
         self.links.start()
-        # A page this run only needs for the navigation is not converted.
-        if not self._writes(page):
-            return ""
         # Bodies refer to content/media/ as editors see it; the site has it at media/.
         depth = spec.path.count("/")  # 'lessons/slug.md' is served as lessons/slug/, one level deeper
         return point_media_links(spec.markdown, "../" * depth + "media/", "../" * (depth + 1) + "media/")
@@ -109,13 +118,11 @@ class KitePlugin(BasePlugin):
         return context
 
     def on_post_page(self, output: str, *, page, config: MkDocsConfig) -> str:
-        if not self._writes(page):
-            return ""  # MkDocs writes nothing for empty output
         self.page_written()
-        return _UNUSED_TOGGLES.sub("", output)
+        return drop_unused_toggles(output)
 
     def on_post_template(self, output: str, *, template_name: str, config: MkDocsConfig) -> str:
-        return _UNUSED_TOGGLES.sub("", output)  # 404.html
+        return drop_unused_toggles(output)  # 404.html
 
 
 def bytecode_folder() -> str:
@@ -125,17 +132,29 @@ def bytecode_folder() -> str:
     return str(folder)
 
 
+def theme_file(config: MkDocsConfig, name: str) -> str | None:
+    for folder in config.theme.dirs:
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
 def fingerprint_assets(files: Files, config: MkDocsConfig) -> dict[str, str]:
     names: dict[str, str] = {}
     for name in FINGERPRINTED:
         original = files.get_file_from_path(name)
-        if original is None or original.abs_src_path is None:
+        # A run that copies no theme files has not listed them (engine/pipeline.py): the first
+        # theme folder that holds the file is where MkDocs would have found it.
+        source = original.abs_src_path if original is not None else theme_file(config, name)
+        if source is None:
             continue
-        digest = hashlib.sha256(Path(original.abs_src_path).read_bytes()).hexdigest()[:10]
+        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:10]
         stem, suffix = name.rsplit(".", 1)
         names[name] = f"{stem}.{digest}.{suffix}"
-        files.remove(original)
-        files.append(File.generated(config, names[name], abs_src_path=original.abs_src_path))
+        if original is not None:
+            files.remove(original)
+        files.append(File.generated(config, names[name], abs_src_path=source))
     config.theme["favicon"] = config.theme["logo"] = names.get("assets/kite.svg", "assets/kite.svg")
     config["extra_css"] = [names.get("assets/kite.css", "assets/kite.css")]
     return names

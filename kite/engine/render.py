@@ -15,13 +15,13 @@ from typing import Any, Callable, Sequence
 
 import material
 from jinja2 import TemplateError
-from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from pymdownx.slugs import slugify
 
 from ..models import Hub
 from ..pages import SECTIONS, PageSpec, TemplateData
+from . import pipeline
 from .plugin import KitePlugin
 
 THEME_DIR = Path(__file__).resolve().parent.parent / "theme"
@@ -74,11 +74,7 @@ class _Warnings(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        # MkDocs warns about every partial ("dirty") run, which is Kite's choice, not the
-        # editor's problem; it offers no other way to tell that warning apart.
-        if "'dirty' build" not in message:
-            self.messages.append(message)
+        self.messages.append(record.getMessage())
 
 
 def _template_problem(error: TemplateError, root: Path) -> str:
@@ -155,7 +151,8 @@ def render(hub: Hub, specs: Sequence[PageSpec], site_dir: Path, data: TemplateDa
     logger.propagate = False  # MkDocs's messages are the build's to report, not the terminal's
     try:
         with tempfile.TemporaryDirectory(prefix="kite-docs-") as docs_dir:
-            mkdocs_build(mkdocs_config(hub, plugin, site_dir, Path(docs_dir), job.static), dirty=not job.clean)
+            pipeline.build(mkdocs_config(hub, plugin, site_dir, Path(docs_dir), job.static), clean=job.clean,
+                           writes=plugin.writes, theme_files=job.static)
     except TemplateError as error:
         raise RenderFailed(_template_problem(error, hub.root)) from error
     finally:

@@ -8,13 +8,33 @@ const input = document.getElementById("kite-q");
 const status = document.getElementById("kite-search-status");
 const list = document.getElementById("kite-search-results");
 let pagefind = null;
+let merged = false; // the index came in parts (kite/search.py)
+
+const OPTIONS = { baseUrl: siteRoot, excerptLength: 40 };
 
 async function engine() {
   if (!pagefind) {
-    pagefind = await import(pagefindUrl.href);
-    await pagefind.options({ baseUrl: siteRoot, excerptLength: 40 });
+    const loading = await import(pagefindUrl.href);
+    await loading.options(OPTIONS);
+    // A big hub is indexed in parts (kite/search.py); one search covers them all.
+    const parts = await fetch(new URL("kite-shards.json", pagefindUrl)).then((r) => (r.ok ? r.json() : []));
+    for (const part of parts) await loading.mergeIndex(new URL(part, pagefindUrl).pathname, OPTIONS);
+    merged = parts.length > 0;
+    pagefind = loading;
   }
   return pagefind;
+}
+
+// A part of the index that lacks a Chinese word matches its characters one by one instead
+// (Pagefind's fallback), so a search over parts can list pages that hold only the characters.
+// Where some hits hold every Chinese word as typed, those are the hits, as with one index.
+const CHINESE_WORD = /[\u3400-\u9fff\uf900-\ufaff]+/g;
+
+function asTyped(results, query) {
+  if (!merged) return results;
+  const words = query.match(CHINESE_WORD) || [];
+  const holding = results.filter((data) => words.every((word) => (data.content || "").includes(word)));
+  return holding.length ? holding : results;
 }
 
 // What a hit is, for pages whose template does not say (a hub's own templates).
@@ -100,7 +120,7 @@ async function run(query) {
   try {
     const found = await (await engine()).search(query);
     const results = await Promise.all(found.results.slice(0, 20).map((r) => r.data()));
-    if (input.value.trim() === query) show(results, query);
+    if (input.value.trim() === query) show(asTyped(results, query), query);
   } catch (error) {
     status.textContent = "搜索暂时不可用，请检查网络后重试";
   }

@@ -38,7 +38,7 @@ class Checkin:
 class Store:
     """Kite's database, SQLite or PostgreSQL, safe to use from many threads."""
 
-    def __init__(self, engine: Engine, *, checkpointer: Checkpointer | None = None, autocheckpoint: bool = True):
+    def __init__(self, engine: Engine, *, checkpointer: Checkpointer | None = None):
         self.engine = engine
         self._checkpointer = checkpointer
         # A single statement needs no BEGIN and COMMIT of its own: on a server that is two
@@ -57,8 +57,7 @@ class Store:
         # SQLite has one writer at a time.  Threads queue here, in order, instead of
         # polling the file lock with busy_timeout's growing sleeps (a ruinous p99).
         self._write_lock = threading.Lock() if local else contextlib.nullcontext()
-        self._group_writer = GroupCommitWriter(engine, checkins, new_checkin, autocheckpoint=autocheckpoint,
-                                               write_lock=self._write_lock) if local else None
+        self._group_writer = GroupCommitWriter(engine, checkins, new_checkin, write_lock=self._write_lock) if local else None
 
     @property
     def commits_in_groups(self) -> bool:

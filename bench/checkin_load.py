@@ -247,7 +247,8 @@ def main() -> int:
                     report(label, number, run)
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"结束时 {load}")
-    for label, runs in sorted(results.items(), key=lambda item: item[0].split("wrk")[1]):
+    # Grouped by wrk's threads, in the order given.
+    for label, runs in sorted(results.items(), key=lambda item: arguments.threads.index(int(item[0].split("-t")[1][0]))):
         summary(label, runs)
     every = [run for runs in results.values() for run in runs]
     return 0 if all(r["stored"] >= r["recorded"] and r["other"] == 0 for r in every) else 1

@@ -106,7 +106,11 @@ class GroupCommitWriter:
                 if not self._waiting:
                     return
                 batch = [self._waiting.popleft() for _ in range(min(len(self._waiting), MAX_BATCH))]
-            _answer(batch, self._commit([parameters for parameters, _ in batch]))
+            try:
+                outcomes = self._commit([parameters for parameters, _ in batch])
+            except Exception as error:  # a bug: it must show (as a 500) to this batch, and the writer go on
+                outcomes = [error] * len(batch)
+            _answer(batch, outcomes)
             if self._since_checkpoint >= CHECKPOINT_ROWS:
                 self._checkpoint()
 

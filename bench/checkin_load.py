@@ -4,14 +4,17 @@ Starts `build.py attend` on the sample hub with a fresh database, drives it with
 (50 connections by default, every request a new member), then counts the rows
 stored: every check-in answered 201 must be there.
 
-    .venv/bin/python bench/checkin_load.py [--connections 50] [--seconds 10] [--runs 3]
-        SQLite, one instance.
+    .venv/bin/python bench/checkin_load.py [--connections 50] [--seconds 10] [--runs 3] [--threads 2 1]
+        SQLite: Kite and the bare Starlette + SQLite reference (bench/reference_endpoint.py)
+        side by side, alternating run by run, with wrk -t2 and with wrk -t1.
     .venv/bin/python bench/checkin_load.py --compare /path/to/other/checkout
-        SQLite, this checkout and another one (or more) side by side, alternating run by run.
+        The same, with another checkout (or more) beside them.
     .venv/bin/python bench/checkin_load.py --db postgresql [--instances 2]
         A throwaway PostgreSQL server (Debian's, as in the tests), two `attend`
         processes sharing one database behind a private nginx, as the deployment guide sets up.
 
+wrk -t2 puts the load generator on both cores, as in production where nginx and other
+processes share the machine; -t1 leaves the endpoint a core of its own.
 Needs wrk (Debian: apt-get install wrk); with --db postgresql also postgresql and nginx.
 """
 
@@ -120,6 +123,14 @@ def start_nginx(work: Path, ports: list[int], stack: ExitStack) -> int:
     return port
 
 
+def start_reference(db: str, port: int, stack: ExitStack) -> int:
+    process = subprocess.Popen([sys.executable, str(REPO / "bench/reference_endpoint.py"), db, str(port)],
+                               stdout=subprocess.DEVNULL)
+    stack.callback(_terminate, process)
+    wait_for(f"http://127.0.0.1:{port}/health", process)
+    return process.pid
+
+
 def drive(port: int, connections: int, seconds: int, threads: int, pids: list[int]) -> dict[str, float]:
     cpu_before = cpu_seconds(pids)
     result = subprocess.run(
@@ -141,19 +152,23 @@ def drive(port: int, connections: int, seconds: int, threads: int, pids: list[in
     }
 
 
-def sqlite_run(repo: Path, arguments: argparse.Namespace) -> dict[str, float]:
+def sqlite_run(repo: Path | None, threads: int, arguments: argparse.Namespace) -> dict[str, float]:
+    """One round on a fresh SQLite file: Kite from ``repo``, or the reference when ``repo`` is None."""
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         db = Path(folder) / "bench.sqlite3"
         port = free_port()
-        pid = start_endpoint(repo, str(db), port, stack)
-        run = drive(port, arguments.connections, arguments.seconds, arguments.threads, [pid])
+        if repo is None:
+            pid = start_reference(str(db), port, stack)
+        else:
+            pid = start_endpoint(repo, str(db), port, stack)
+        run = drive(port, arguments.connections, arguments.seconds, threads, [pid])
         stack.close()
         with sqlite3.connect(db) as connection:
             run["stored"] = connection.execute("SELECT count(*) FROM checkins").fetchone()[0]
     return run
 
 
-def postgres_run(server, number: int, arguments: argparse.Namespace) -> dict[str, float]:
+def postgres_run(server, number: int, threads: int, arguments: argparse.Namespace) -> dict[str, float]:
     import psycopg
 
     name = f"bench_{number}"
@@ -162,7 +177,7 @@ def postgres_run(server, number: int, arguments: argparse.Namespace) -> dict[str
         ports = [free_port() for _ in range(arguments.instances)]
         pids = [start_endpoint(REPO, url, port, stack) for port in ports]
         front = start_nginx(Path(folder), ports, stack) if len(ports) > 1 else ports[0]
-        run = drive(front, arguments.connections, arguments.seconds, arguments.threads, pids)
+        run = drive(front, arguments.connections, arguments.seconds, threads, pids)
     with psycopg.connect(url) as connection:
         run["stored"] = connection.execute("SELECT count(*) FROM checkins").fetchone()[0]
     server.drop_database(name)
@@ -192,7 +207,9 @@ def main() -> int:
                         help="another checkout to measure side by side (SQLite); may be given more than once")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (the endpoint needs the other core)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[2, 1],
+                        help="wrk threads, one setting after another (default: 2 1)")
+    parser.add_argument("--no-reference", action="store_true", help="leave out the bare Starlette + SQLite reference")
     parser.add_argument("--runs", type=int, default=3)
     arguments = parser.parse_args()
     if not shutil.which("wrk"):
@@ -207,22 +224,31 @@ def main() -> int:
         server = PostgresServer()
         try:
             server.start()
-            label = f"PostgreSQL，{arguments.instances} 个实例"
             for number in range(1, arguments.runs + 1):
-                run = postgres_run(server, number, arguments)
-                results.setdefault(label, []).append(run)
-                report(label, number, run)
+                for threads in arguments.threads:
+                    label = f"PostgreSQL，{arguments.instances} 个实例，wrk -t{threads}，"
+                    run = postgres_run(server, number, threads, arguments)
+                    results.setdefault(label, []).append(run)
+                    report(label, number, run)
         finally:
             server.destroy()
     else:
-        checkouts = [("本版", REPO)] + [(f"对照 {path.resolve().name}", path.resolve()) for path in arguments.compare]
+        targets: list[tuple[str, Path | None]] = [("Kite 本版", REPO)]
+        if not arguments.no_reference:
+            targets.append(("对照 Starlette + SQLite", None))
+        targets += [(f"对照 {path.resolve().name}", path.resolve()) for path in arguments.compare]
         for number in range(1, arguments.runs + 1):
-            # Alternate, so that a change in the machine's load hits both alike.
-            for label, repo in (checkouts if number % 2 else checkouts[::-1]):
-                run = sqlite_run(repo, arguments)
-                results.setdefault(label, []).append(run)
-                report(label, number, run)
-    for label, runs in results.items():
+            for threads in arguments.threads:
+                # Alternate, so that a change in the machine's load hits every target alike.
+                for label, repo in (targets if number % 2 else targets[::-1]):
+                    label = f"{label}，wrk -t{threads}，"
+                    run = sqlite_run(repo, threads, arguments)
+                    results.setdefault(label, []).append(run)
+                    report(label, number, run)
+    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"结束时 {load}")
+    # Grouped by wrk's threads, in the order given.
+    for label, runs in sorted(results.items(), key=lambda item: arguments.threads.index(int(item[0].split("-t")[1][0]))):
         summary(label, runs)
     every = [run for runs in results.values() for run in runs]
     return 0 if all(r["stored"] >= r["recorded"] and r["other"] == 0 for r in every) else 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -61,15 +62,64 @@ def clean(field: str, value: Any) -> tuple[str | None, Outcome | None]:
     return text, None
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A check-in that passed every check: what to store, and the outcome for each answer the store gives."""
+    values: dict[str, str]
+    session: Session
+    stored: bool = True  # False for a bot's honeypot: told it is recorded, nothing stored
+
+    def outcome(self, new: bool) -> Outcome:
+        if new:
+            return Outcome(201, "recorded", "签到成功", None, self.session.title, self.session.page_url)
+        return Outcome(200, "duplicate", "已经签到过了，不用重复签到", None, self.session.title, self.session.page_url)
+
+
 def record(store: Store, roster: Roster, fields: Mapping[str, Any], now: datetime | None = None,
            live: LiveCodes | None = None) -> Outcome:
-    """Validate a check-in against the hub and store it once.
+    """Validate a check-in against the hub and store it once (see ``check``)."""
+    now = now or datetime.now(timezone.utc)
+    accepted = check(roster, fields, now, live)
+    if isinstance(accepted, Outcome):
+        return accepted
+    if not accepted.stored:
+        return accepted.outcome(True)
+    return accepted.outcome(store.record_checkin(accepted.values["session"], accepted.values["branch"],
+                                                 accepted.values["name"], now))
+
+
+async def record_async(store: Store, roster: Roster, fields: Mapping[str, Any], now: datetime | None = None,
+                       live: LiveCodes | None = None) -> Outcome:
+    """``record`` on the event loop, for a store that commits in groups (SQLite): the loop
+    serves other requests while this check-in's transaction goes to disk."""
+    now = now or datetime.now(timezone.utc)
+    if _needs_code(roster, fields):
+        # The live code's check reads and counts wrong codes in the database, a counted one
+        # behind the store's write lock (and so behind a group commit): not on the event loop.
+        accepted = await asyncio.to_thread(check, roster, fields, now, live)
+    else:
+        accepted = check(roster, fields, now, live)
+    if isinstance(accepted, Outcome):
+        return accepted
+    if not accepted.stored:
+        return accepted.outcome(True)
+    return accepted.outcome(await store.record_checkin_async(accepted.values["session"], accepted.values["branch"],
+                                                             accepted.values["name"], now))
+
+
+def _needs_code(roster: Roster, fields: Mapping[str, Any]) -> bool:
+    key, _ = clean("session", fields.get("session"))
+    session = roster.sessions.get(key) if key else None
+    return session is not None and session.needs_code
+
+
+def check(roster: Roster, fields: Mapping[str, Any], now: datetime, live: LiveCodes | None = None) -> Outcome | Accepted:
+    """What is wrong with a check-in (an Outcome), or what to store (Accepted).
 
     The checks run in the contract's order: fields (400), session (404), branch (400),
     window (403), then an ``attendance: code`` activity's live code (403, or 429 once
     too many were wrong); ``live`` is needed for those.
     """
-    now = now or datetime.now(timezone.utc)
     values: dict[str, str] = {}
     for field in ("session", "branch", "name"):
         value, problem = clean(field, fields.get(field))
@@ -95,12 +145,8 @@ def record(store: Store, roster: Roster, fields: Mapping[str, Any], now: datetim
         if problem:
             return problem
     honeypot = fields.get(HONEYPOT)
-    if isinstance(honeypot, str) and honeypot.strip():
-        # Looks like success to the bot; nothing is stored.
-        return Outcome(201, "recorded", "签到成功", None, session.title, session.page_url)
-    if store.record_checkin(values["session"], values["branch"], values["name"], now):
-        return Outcome(201, "recorded", "签到成功", None, session.title, session.page_url)
-    return Outcome(200, "duplicate", "已经签到过了，不用重复签到", None, session.title, session.page_url)
+    # Looks like success to the bot; nothing is stored.
+    return Accepted(values, session, stored=not (isinstance(honeypot, str) and honeypot.strip()))
 
 
 def _live_code_problem(live: LiveCodes, session: Session, values: Mapping[str, str], typed: Any,

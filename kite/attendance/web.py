@@ -3,7 +3,7 @@
 The HTTP layer only parses, answers and guards (body size, content type, origin);
 ``checkin.record`` decides, and ``kite.storage`` owns the database.  Database work
 runs on a worker thread, so a server's round trips or a long export never hold up
-other requests; only SQLite's check-in write, shorter than a thread hop, runs in place.
+other requests; SQLite's check-in joins the store's group commit and is awaited.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..desk.web import desk_mount
 from ..formatting import Dates, zone_label
 from ..spreadsheet import safe_cell as _cell
 from ..storage import Store, StorageUnavailable, Submissions
-from .checkin import Outcome, clean, record
+from .checkin import Outcome, clean, record, record_async
 from .confirmation import MAX_AGE, Confirmation, Confirmations, LinkInvalid
 from .livecode import live_codes
 from .receipts import ReportReceipt, ReportReceipts
@@ -129,8 +129,8 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
                     # The confirmation link needs the secret: read it before storing, so
                     # that a database fault answers 503 for a check-in that was not stored.
                     await run_in_threadpool(secret.value)
-                if store.in_process:  # SQLite: cheaper in place than a thread hop (see Store.in_process)
-                    outcome = record(store, roster(), fields, now, live)
+                if store.commits_in_groups:  # SQLite: waits for its group commit, no thread of its own
+                    outcome = await record_async(store, roster(), fields, now, live)
                 else:
                     outcome = await run_in_threadpool(record, store, roster(), fields, now, live)
             except StorageUnavailable as fault:

@@ -39,4 +39,4 @@ def open_store(db: str | Path, *, background_checkpoints: bool = False) -> Store
         engine.dispose()
         raise
     checkpointer = Checkpointer(url.database) if background_checkpoints and is_sqlite(url) else None
-    return Store(engine, checkpointer=checkpointer, autocheckpoint=not background_checkpoints)
+    return Store(engine, checkpointer=checkpointer)

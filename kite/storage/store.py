@@ -24,7 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from .database import Checkpointer, is_sqlite
 from .errors import StorageUnavailable
 from .schema import checkins
-from .sqlite_writer import SqliteWriter
+from .group_commit import GroupCommitWriter
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Checkin:
 class Store:
     """Kite's database, SQLite or PostgreSQL, safe to use from many threads."""
 
-    def __init__(self, engine: Engine, *, checkpointer: Checkpointer | None = None, autocheckpoint: bool = True):
+    def __init__(self, engine: Engine, *, checkpointer: Checkpointer | None = None):
         self.engine = engine
         self._checkpointer = checkpointer
         # A single statement needs no BEGIN and COMMIT of its own: on a server that is two
@@ -54,16 +54,16 @@ class Store:
         # A row comes back only when one was inserted (psycopg's rowcount is not
         # reliable once SQLAlchemy adds RETURNING of its own).
         self._insert_checkin = new_checkin.returning(checkins.c.id)
-        self._sqlite_writer = SqliteWriter(engine, checkins, new_checkin, autocheckpoint=autocheckpoint) if local else None
         # SQLite has one writer at a time.  Threads queue here, in order, instead of
         # polling the file lock with busy_timeout's growing sleeps (a ruinous p99).
         self._write_lock = threading.Lock() if local else contextlib.nullcontext()
+        self._group_writer = GroupCommitWriter(engine, checkins, new_checkin, write_lock=self._write_lock) if local else None
 
     @property
-    def in_process(self) -> bool:
-        """True for SQLite: a write is a few hundred microseconds of this process's own work,
-        less than handing it to another thread costs.  A server's round trips are not."""
-        return self._sqlite_writer is not None
+    def commits_in_groups(self) -> bool:
+        """True for SQLite: ``record_checkin_async`` waits for a group commit without a thread of
+        its own.  On PostgreSQL a check-in is a blocking round trip: call ``record_checkin`` in a thread."""
+        return self._group_writer is not None
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -85,16 +85,20 @@ class Store:
 
         One statement: a repeat is a no-op of the same insert, never a constraint error,
         and concurrent repeats (from several processes too) store exactly one row.
+        Returns once the row is committed durably.
         """
-        if at is not None and at.utcoffset() is None:
-            raise ValueError("record_checkin needs an aware datetime")
-        values = {"session": session, "branch": branch, "name": name,
-                  "checked_in_at": at or datetime.now(timezone.utc)}
-        if self._sqlite_writer is not None:
-            with self._write_lock:
-                return self._sqlite_writer.execute(values) == 1
+        values = _checkin_values(session, branch, name, at)
+        if self._group_writer is not None:
+            return self._group_writer.insert(values)
         with _unavailable_on_failure(), self._single_statement.connect() as connection:
             return connection.execute(self._insert_checkin, values).first() is not None
+
+    async def record_checkin_async(self, session: str, branch: str, name: str, at: datetime | None = None) -> bool:
+        """``record_checkin`` for the event loop, SQLite only: joins the next group commit
+        and returns once that transaction is on disk."""
+        if self._group_writer is None:
+            raise RuntimeError("record_checkin_async is for SQLite; on a server call record_checkin in a thread")
+        return await self._group_writer.insert_async(_checkin_values(session, branch, name, at))
 
     def checkins(self, session: str | None = None) -> list[Checkin]:
         """Check-ins in the order they were recorded, of one session or all."""
@@ -112,10 +116,15 @@ class Store:
     def close(self) -> None:
         if self._checkpointer:
             self._checkpointer.stop()
-        if self._sqlite_writer is not None:
-            with self._write_lock:
-                self._sqlite_writer.close()
+        if self._group_writer is not None:
+            self._group_writer.close()
         self.engine.dispose()
+
+
+def _checkin_values(session: str, branch: str, name: str, at: datetime | None) -> dict[str, object]:
+    if at is not None and at.utcoffset() is None:
+        raise ValueError("record_checkin needs an aware datetime")
+    return {"session": session, "branch": branch, "name": name, "checked_in_at": at or datetime.now(timezone.utc)}
 
 
 def _is_fault(error: DBAPIError) -> bool:

@@ -29,7 +29,7 @@ from ..formatting import Dates, zone_label
 from ..spreadsheet import safe_cell as _cell
 from ..storage import Store, StorageUnavailable, Submissions
 from .checkin import Outcome, clean, record, record_async
-from .confirmation import MAX_AGE, Confirmation, Confirmations, LinkInvalid
+from .confirmation import MAX_AGE, Confirmation, Confirmations, LinkInvalid, SignedLinks
 from .livecode import live_codes
 from .receipts import ReportReceipt, ReportReceipts
 from .refs import read_ref, show_ref
@@ -146,17 +146,23 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
         # Relative, so the answer is right behind a proxy that mounts the endpoint under a path.
         return cors(request, RedirectResponse(link, status_code=303))
 
-    async def done(request: Request) -> Response:
+    async def read_link(request: Request, links: SignedLinks, unaffected: str) -> Any:
+        """What the signed link in ?t= carries, or the page saying why it cannot be shown (a Response)."""
         try:
             if not secret.known:
                 await run_in_threadpool(secret.value)
-            confirmation = confirmations.read(request.query_params.get("t", ""), clock())
+            return links.read(request.query_params.get("t", ""), clock())
         except StorageUnavailable as fault:
             return unavailable(request, fault, "数据库暂时无法读取，请稍后再打开这个链接", page=True, heading="暂时打不开",
-                               page_message="数据库暂时无法读取，请稍等片刻再打开这个链接。签到记录不受影响。")
+                               page_message=f"数据库暂时无法读取，请稍等片刻再打开这个链接。{unaffected}")
         except LinkInvalid as problem:
             return pages.render(request, "checkin_link.html", 410 if problem.expired else 400,
                                 expired=problem.expired, max_days=MAX_AGE.days)
+
+    async def done(request: Request) -> Response:
+        confirmation = await read_link(request, confirmations, "签到记录不受影响。")
+        if isinstance(confirmation, Response):
+            return confirmation
         current = roster()
         session = current.sessions.get(confirmation.session)
         dates = Dates(current.config.zone)
@@ -235,16 +241,9 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             answer.state, answer.values["branch"], answer.values["name"], answer.quarter, now)))
 
     async def report_done(request: Request) -> Response:
-        try:
-            if not secret.known:
-                await run_in_threadpool(secret.value)
-            receipt = receipts.read(request.query_params.get("t", ""))
-        except StorageUnavailable as fault:
-            return unavailable(request, fault, "数据库暂时无法读取，请稍后再打开这个链接", page=True, heading="暂时打不开",
-                               page_message="数据库暂时无法读取，请稍等片刻再打开这个链接。汇报本身不受影响。")
-        except LinkInvalid as problem:
-            return pages.render(request, "checkin_link.html", 410 if problem.expired else 400,
-                                expired=problem.expired, max_days=MAX_AGE.days)
+        receipt = await read_link(request, receipts, "汇报本身不受影响。")
+        if isinstance(receipt, Response):
+            return receipt
         config = roster().config
         dates = Dates(config.zone)
         return pages.render(request, "report_done.html", recorded=receipt.recorded, quarter=quarter_label(receipt.quarter),

@@ -113,14 +113,18 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             return cors(request, JSONResponse({"error": "不接受来自其他网站的签到", "field": "origin"}, status_code=403))
         return cors(request, Response(status_code=204))
 
+    async def read_fields(request: Request, refusal: str, limit: int = MAX_BODY) -> dict[str, Any]:
+        """A posted form or JSON body's fields, from this site's pages (or no browser) only; raises BadRequest."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin not in allowed_origins():
+            raise BadRequest(403, refusal, "origin")
+        return _parse(await _read_body(request, limit), request.headers.get("content-type", ""))
+
     async def checkin(request: Request) -> Response:
         wants_json = _wants_json(request)
         now = clock()
-        origin = request.headers.get("origin")
         try:
-            if origin is not None and origin not in allowed_origins():
-                raise BadRequest(403, "不接受来自其他网站的签到", "origin")
-            fields = _parse(await _read_body(request), request.headers.get("content-type", ""))
+            fields = await read_fields(request, "不接受来自其他网站的签到")
         except BadRequest as bad:
             outcome = Outcome(bad.status, "error", bad.message, bad.field)
         else:
@@ -213,11 +217,8 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
         """A report or suggestion posted by a form or as JSON; ``confirmed`` gives a form's 303 target."""
         wants_json = _wants_json(request)
         now = clock()
-        origin = request.headers.get("origin")
         try:
-            if origin is not None and origin not in allowed_origins():
-                raise BadRequest(403, "不接受来自其他网站的提交", "origin")
-            fields = _parse(await _read_body(request, SUBMISSION_MAX_BODY), request.headers.get("content-type", ""))
+            fields = await read_fields(request, "不接受来自其他网站的提交", SUBMISSION_MAX_BODY)
         except BadRequest as bad:
             answer = Answer(bad.status, "error", bad.message, bad.field)
         else:

@@ -86,7 +86,8 @@ class DeskClient:
 class DeskApp:
     """The endpoint in-process over one database, with the desk's accounts made."""
 
-    def __init__(self, hub, database: str):
+    def __init__(self, hub, database: str, **app_options):
+        """``app_options`` go to ``create_app`` (a clock, a secret key)."""
         from kite.attendance.sessions import RosterSource
         from kite.attendance.web import create_app
         from kite.storage import open_store
@@ -96,7 +97,7 @@ class DeskApp:
         self.desk = DeskStore(self.store)
         add_accounts(self.desk)
         self.source = RosterSource(hub.config)
-        self.app = create_app(self.store, lambda: self.source.roster)
+        self.app = create_app(self.store, lambda: self.source.roster, **app_options)
         self._clients = []
 
     def client(self, login: str | None = None, **options) -> DeskClient:

@@ -17,12 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from desk_client import DeskClient, add_accounts, write_hub
-from kite.attendance.sessions import RosterSource
-from kite.attendance.web import create_app
+from desk_client import DeskApp, DeskClient, write_hub
 from kite.desk.guard import SCRIPTED_CSP
-from kite.storage import open_store
-from kite.storage.desk import DeskStore
 from test_live_qr import scan, standalone
 
 KEY = "desk-live-test-key"
@@ -43,7 +39,7 @@ class Clock:
         return self.now
 
 
-class LiveDesk:
+class LiveDesk(DeskApp):
     """The endpoint in-process with a clock the test sets; desk clients log in through it."""
 
     def __init__(self, hub, database: str):
@@ -54,26 +50,9 @@ class LiveDesk:
         hub.announcement("通知", "title: 只是通知\ndate: 2026-12-01\nstarts: 2026-12-05 09:00")
         hub.announcement("草稿", "title: 还没发布\ndate: 2026-12-01\nstarts: 2026-12-05 19:30\n"
                                "attendance: code\ndraft: true")
-        self.store = open_store(database)
-        add_accounts(DeskStore(self.store))
-        self.source = RosterSource(hub.config)
         # 19:31:58 in Beijing is 11:31:58 UTC: two seconds before a 120-second step ends.
         self.clock = Clock(datetime(2026, 12, 5, 19, 31, 58, tzinfo=BEIJING))
-        self.app = create_app(self.store, lambda: self.source.roster, secret_key=KEY, clock=self.clock)
-        self._clients = []
-
-    def client(self, login: str | None = None) -> DeskClient:
-        from starlette.testclient import TestClient
-
-        http = TestClient(self.app, base_url="http://127.0.0.1:8001", follow_redirects=False)
-        self._clients.append(http)
-        client = DeskClient(http)
-        return client.logged_in(login) if login else client
-
-    def close(self) -> None:
-        for http in self._clients:
-            http.close()
-        self.store.close()
+        super().__init__(hub, database, secret_key=KEY, clock=self.clock)
 
 
 @pytest.fixture

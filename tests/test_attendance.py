@@ -412,3 +412,25 @@ def test_random_requests_never_get_a_5xx(endpoint):
         assert endpoint.client.get("/checkin/done?" + query).status_code < 500
         assert endpoint.client.get("/export.csv?" + query, headers={"Authorization": f"Bearer {TOKEN}"}).status_code < 500
     assert endpoint.client.get("/health").status_code == 200  # still serving
+
+
+def test_the_roster_follows_added_edited_and_removed_files_and_keeps_the_last_good_one(hub):
+    fill_hub(hub)
+    source = RosterSource(hub.config)
+    assert source.refresh() is False  # nothing changed
+    added = hub.write("lessons/第二季/新课.md", "---\ntitle: 新开的签到课\ndate: 2026-03-05\nattendance: true\n---\n正文。\n")
+    assert source.refresh() is True
+    assert source.roster.sessions["lessons/新课"].title == "新开的签到课"
+    stamp_before = added.stat().st_mtime_ns
+    added.write_text("---\ntitle: 改过名的签到课\ndate: 2026-03-05\nattendance: true\n---\n正文。\n", encoding="utf-8")
+    os.utime(added, ns=(stamp_before + 1_000_000_000, stamp_before + 1_000_000_000))  # a coarse clock still sees it
+    assert source.refresh() is True
+    assert source.roster.sessions["lessons/新课"].title == "改过名的签到课"
+    hub.write("lessons/坏的.md", "---\ntitle: [没写完\n---\n")
+    assert source.refresh() is False  # broken content: the last good roster stays
+    assert "lessons/新课" in source.roster.sessions
+    (hub.root / "lessons/坏的.md").unlink()
+    added.unlink()
+    assert source.refresh() is True
+    assert "lessons/新课" not in source.roster.sessions
+    assert "lessons/签到课" in source.roster.sessions

@@ -60,3 +60,27 @@ def test_an_index_in_parts_finds_what_one_index_finds(phone, site_url, sample_si
     for query in ("工资", "风筝"):
         whole = sorted(r["title"] for r in results(phone, site_url, query))
         assert sorted(r["title"] for r in results(phone, serve_dir(parted), query)) == whole
+
+
+def test_hits_come_ten_at_a_time_and_more_on_request(phone, site_url):
+    # Each hit's text is a download of its own: the first search fetches ten, "更多结果" the rest.
+    fragments = []
+    phone.on("requestfinished", lambda request: fragments.append(request.url) if request.url.endswith(".pf_fragment") else None)
+    first = [r["title"] for r in results(phone, site_url, "党员")]
+    phone.wait_for_load_state("networkidle")
+    assert len(first) == len(fragments) == 10
+    assert "还有更多" in phone.locator("#kite-search-status").inner_text()
+    more = phone.get_by_role("button", name="更多结果")
+    more.click()
+    phone.wait_for_function("document.querySelectorAll('#kite-search-results li').length > 10")
+    phone.wait_for_load_state("networkidle")
+    titles = phone.locator("#kite-search-results .kite-card__title").all_inner_texts()
+    assert titles[:10] == first and len(set(titles)) == len(titles) == len(fragments) > 10
+    while more.is_visible():  # the sample hub has fewer than thirty such pages
+        more.click()
+        phone.wait_for_load_state("networkidle")
+    count = phone.locator("#kite-search-results li").count()
+    assert phone.locator("#kite-search-status").inner_text() == f"“党员”找到 {count} 条结果"
+    phone.fill("#kite-q", "zqxjvbkw")
+    phone.wait_for_function("document.getElementById('kite-search-status').textContent.includes('没有找到')")
+    assert not more.is_visible()

@@ -106,6 +106,7 @@ class FirstSearch:
     shown: int  # results shown
     requests: list[tuple[str, int]]  # (url, bytes) of the query's requests
     page_requests: list[tuple[str, int]] = field(default_factory=list)  # (url, bytes) before the query
+    served: int = 0  # response bodies as nginx logged them, every request the browser made
 
 
 def itemize(requests: list[tuple[str, int]], kinds: dict[str, tuple[str, ...]]) -> list[tuple[str, int, int]]:
@@ -126,6 +127,8 @@ def first_search(site: Path, work: Path) -> FirstSearch:
 
     port = free_port()
     nginx = start_nginx(work / "nginx", site, port)
+    log = work / "nginx" / "access.log"
+    logged = log.stat().st_size if log.exists() else 0
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
@@ -144,7 +147,19 @@ def first_search(site: Path, work: Path) -> FirstSearch:
     finally:
         stop_nginx(nginx)
     return FirstSearch(sum(size for _, size in page_requests), sum(size for _, size in requests), shown, requests,
-                       page_requests)
+                       page_requests, _served(log, logged))
+
+
+def _served(log: Path, start: int) -> int:
+    """Response body bytes in nginx's access log from ``start`` on, the browser's requests only.
+
+    A cross-check: Chromium's per-request sizes leave out what a service worker fetches (its
+    precache) and the body of a Web Worker's script, and a phone downloads those too."""
+    with log.open("rb") as file:
+        file.seek(start)
+        lines = file.read().decode("utf-8", "replace").splitlines()
+    sizes = [re.search(r'" \d{3} (\d+) ', line) for line in lines if "Python-urllib" not in line]
+    return sum(int(size.group(1)) for size in sizes if size)
 
 
 def _transferred(request) -> int:
@@ -247,6 +262,8 @@ def main() -> int:
             total = searched.page + searched.query
             print(f"  首次搜索（gzip）：打开搜索页 {searched.page / 1024:.1f} KB + 搜索“{SEARCH_WORD}” {searched.query / 1024:.1f} KB"
                   f" = {total / 1024:.1f} KB，显示 {searched.shown} 条结果（目标 150 KB 以内：{verdict(total <= FIRST_SEARCH)}）")
+            print(f"    另据 nginx 的访问日志，浏览器这期间收到的响应正文共 {searched.served / 1024:.1f} KB"
+                  "（不含响应头；含上面没有计入的 service worker 预缓存和 Web Worker 脚本）")
             for name, count, size in itemize(searched.page_requests, PAGE_FILES):
                 print(f"    搜索页 {name}：{count} 个请求，{size / 1024:.1f} KB")
             for name, count, size in itemize(searched.requests, SEARCH_FILES):

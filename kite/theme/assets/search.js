@@ -10,9 +10,7 @@ const list = document.getElementById("kite-search-results");
 let pagefind = null;
 let merged = false; // the index came in parts (kite/search.py)
 
-// noWorker: Pagefind 1.5 would search in a Web Worker, whose script is 12 KB more to download
-// on a phone's data; the search itself is the same WebAssembly on the page's thread, as before 1.5.
-const OPTIONS = { baseUrl: siteRoot, excerptLength: 40, noWorker: true };
+const OPTIONS = { baseUrl: siteRoot, excerptLength: 40 };
 
 async function engine() {
   if (!pagefind) {

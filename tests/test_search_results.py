@@ -84,3 +84,22 @@ def test_hits_come_ten_at_a_time_and_more_on_request(phone, site_url):
     phone.fill("#kite-q", "zqxjvbkw")
     phone.wait_for_function("document.getElementById('kite-search-status').textContent.includes('没有找到')")
     assert not more.is_visible()
+
+
+def test_pinyin_being_composed_is_not_searched(phone, site_url):
+    # A member types 工资 with a pinyin keyboard: "gongzi" is in the box while being composed.
+    # Searching it would fetch index and hits for nothing, on a phone's data.
+    fetched = []
+    phone.on("requestfinished", lambda request: fetched.append(request.url) if "/pagefind/" in request.url else None)
+    assert phone.goto(site_url + "search/").ok
+    phone.locator("#kite-q").focus()
+    keyboard = phone.context.new_cdp_session(phone)
+    for typed in ("g", "go", "gon", "gong", "gongz", "gongzi"):
+        keyboard.send("Input.imeSetComposition", {"text": typed, "selectionStart": len(typed), "selectionEnd": len(typed)})
+        phone.wait_for_timeout(100)
+    phone.wait_for_timeout(600)  # longer than the search box's pause
+    assert phone.locator("#kite-q").input_value() == "gongzi"
+    assert fetched == [] and phone.locator("#kite-search-results li").count() == 0
+    keyboard.send("Input.insertText", {"text": "工资"})  # the member picks 工资: composition ends
+    phone.locator("#kite-search-results li").first.wait_for()
+    assert "工资" in phone.locator("#kite-search-status").inner_text()

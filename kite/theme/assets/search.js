@@ -179,10 +179,17 @@ form.addEventListener("submit", (event) => {
   run(query);
 });
 let timer = 0;
-input.addEventListener("input", () => {
+function searchSoon() {
   clearTimeout(timer);
   timer = setTimeout(() => run(input.value), 250);
+}
+// While a pinyin keyboard composes, the box holds letters ("gongzi" on the way to 工资):
+// searching them would fetch index and hits for nothing. The search waits for the characters.
+input.addEventListener("input", (event) => {
+  if (!event.isComposing) searchSoon();
 });
+input.addEventListener("compositionstart", () => clearTimeout(timer));
+input.addEventListener("compositionend", searchSoon);
 const initial = new URLSearchParams(location.search).get("q");
 if (initial) {
   input.value = initial;

@@ -103,3 +103,15 @@ def test_pinyin_being_composed_is_not_searched(phone, site_url):
     keyboard.send("Input.insertText", {"text": "工资"})  # the member picks 工资: composition ends
     phone.locator("#kite-search-results li").first.wait_for()
     assert "工资" in phone.locator("#kite-search-status").inner_text()
+
+
+def test_a_search_fetches_the_index_of_its_words_not_all_of_it(phone, site_url, sample_site):
+    # A phone downloads the index chunk each word is in; small chunks keep that near the word's own
+    # entries (kite/search.py: PAGEFIND_ENVIRONMENT), where Pagefind's default put this hub in one.
+    fetched = []
+    phone.on("requestfinished", lambda request: fetched.append(request.sizes()["responseBodySize"])
+             if request.url.endswith(".pf_index") else None)
+    results(phone, site_url, "引线")
+    phone.wait_for_load_state("networkidle")
+    whole = sum(path.stat().st_size for path in (sample_site / "pagefind" / "index").glob("*.pf_index"))
+    assert fetched and sum(fetched) * 4 < whole

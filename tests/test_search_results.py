@@ -76,6 +76,8 @@ def test_hits_come_ten_at_a_time_and_more_on_request(phone, site_url):
     phone.wait_for_load_state("networkidle")
     titles = phone.locator("#kite-search-results .kite-card__title").all_inner_texts()
     assert titles[:10] == first and len(set(titles)) == len(titles) == len(fragments) > 10
+    for snippet in phone.locator("#kite-search-results .kite-card__summary").all_inner_texts():
+        assert not snippet.startswith(("。", "…。", "，", "…，")), snippet  # a window opening on a 。 too
     while more.is_visible():  # the sample hub has fewer than thirty such pages
         more.click()
         phone.wait_for_load_state("networkidle")

@@ -55,6 +55,8 @@ function kindOf(data) {
 // inside a sentence, say so with an ellipsis instead of a stray 、 or a cut-off word.
 const SENTENCE_END = /[。！？!?.…；;]$/;
 const LEADING_PUNCTUATION = /^[\s，、；：,;:）)」』”’]+/;
+// A window that opens on the previous sentence's 。 opens on a sentence: the 。 goes, no ellipsis.
+const PREVIOUS_END = /^\s*[。！？!?；;]+\s*/;
 
 function snippet(data) {
   const excerpt = document.createElement("p");
@@ -65,11 +67,13 @@ function snippet(data) {
   const content = data.content || "";
   const at = plain ? content.indexOf(plain) : -1;
   const before = at > 0 ? content.slice(0, at).trimEnd() : "";
-  const startsInside = at < 0 ? !content.startsWith(plain) : before !== "" && !SENTENCE_END.test(before);
+  const opensOnEnd = PREVIOUS_END.test(plain);
+  const startsInside = !opensOnEnd && (at < 0 ? !content.startsWith(plain) : before !== "" && !SENTENCE_END.test(before));
   const endsInside = (at < 0 || content.slice(at + plain.length).trim() !== "") && !SENTENCE_END.test(plain);
   excerpt.append(...parsed.content.childNodes);
   excerpt.normalize();
   const first = excerpt.firstChild;
+  if (opensOnEnd && first && first.nodeType === Node.TEXT_NODE) first.data = first.data.replace(PREVIOUS_END, "");
   if (startsInside) {
     if (first && first.nodeType === Node.TEXT_NODE) first.data = first.data.replace(LEADING_PUNCTUATION, "");
     excerpt.prepend("…");

@@ -60,3 +60,60 @@ def test_an_index_in_parts_finds_what_one_index_finds(phone, site_url, sample_si
     for query in ("工资", "风筝"):
         whole = sorted(r["title"] for r in results(phone, site_url, query))
         assert sorted(r["title"] for r in results(phone, serve_dir(parted), query)) == whole
+
+
+def test_hits_come_ten_at_a_time_and_more_on_request(phone, site_url):
+    # Each hit's text is a download of its own: the first search fetches ten, "更多结果" the rest.
+    fragments = []
+    phone.on("requestfinished", lambda request: fragments.append(request.url) if request.url.endswith(".pf_fragment") else None)
+    first = [r["title"] for r in results(phone, site_url, "党员")]
+    phone.wait_for_load_state("networkidle")
+    assert len(first) == len(fragments) == 10
+    assert "还有更多" in phone.locator("#kite-search-status").inner_text()
+    more = phone.get_by_role("button", name="更多结果")
+    more.click()
+    phone.wait_for_function("document.querySelectorAll('#kite-search-results li').length > 10")
+    phone.wait_for_load_state("networkidle")
+    titles = phone.locator("#kite-search-results .kite-card__title").all_inner_texts()
+    assert titles[:10] == first and len(set(titles)) == len(titles) == len(fragments) > 10
+    for snippet in phone.locator("#kite-search-results .kite-card__summary").all_inner_texts():
+        assert not snippet.startswith(("。", "…。", "，", "…，")), snippet  # a window opening on a 。 too
+    while more.is_visible():  # the sample hub has fewer than thirty such pages
+        more.click()
+        phone.wait_for_load_state("networkidle")
+    count = phone.locator("#kite-search-results li").count()
+    assert phone.locator("#kite-search-status").inner_text() == f"“党员”找到 {count} 条结果"
+    phone.fill("#kite-q", "zqxjvbkw")
+    phone.wait_for_function("document.getElementById('kite-search-status').textContent.includes('没有找到')")
+    assert not more.is_visible()
+
+
+def test_pinyin_being_composed_is_not_searched(phone, site_url):
+    # A member types 工资 with a pinyin keyboard: "gongzi" is in the box while being composed.
+    # Searching it would fetch index and hits for nothing, on a phone's data.
+    fetched = []
+    phone.on("requestfinished", lambda request: fetched.append(request.url) if "/pagefind/" in request.url else None)
+    assert phone.goto(site_url + "search/").ok
+    phone.locator("#kite-q").focus()
+    keyboard = phone.context.new_cdp_session(phone)
+    for typed in ("g", "go", "gon", "gong", "gongz", "gongzi"):
+        keyboard.send("Input.imeSetComposition", {"text": typed, "selectionStart": len(typed), "selectionEnd": len(typed)})
+        phone.wait_for_timeout(100)
+    phone.wait_for_timeout(600)  # longer than the search box's pause
+    assert phone.locator("#kite-q").input_value() == "gongzi"
+    assert fetched == [] and phone.locator("#kite-search-results li").count() == 0
+    keyboard.send("Input.insertText", {"text": "工资"})  # the member picks 工资: composition ends
+    phone.locator("#kite-search-results li").first.wait_for()
+    assert "工资" in phone.locator("#kite-search-status").inner_text()
+
+
+def test_a_search_fetches_the_index_of_its_words_not_all_of_it(phone, site_url, sample_site):
+    # A phone downloads the index chunk each word is in; small chunks keep that near the word's own
+    # entries (kite/search.py: PAGEFIND_ENVIRONMENT), where Pagefind's default put this hub in one.
+    fetched = []
+    phone.on("requestfinished", lambda request: fetched.append(request.sizes()["responseBodySize"])
+             if request.url.endswith(".pf_index") else None)
+    results(phone, site_url, "引线")
+    phone.wait_for_load_state("networkidle")
+    whole = sum(path.stat().st_size for path in (sample_site / "pagefind" / "index").glob("*.pf_index"))
+    assert fetched and sum(fetched) * 4 < whole

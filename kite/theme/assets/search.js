@@ -30,10 +30,14 @@ async function engine() {
 // Where some hits hold every Chinese word as typed, those are the hits, as with one index.
 const CHINESE_WORD = /[\u3400-\u9fff\uf900-\ufaff]+/g;
 
+function typedIn(data, query) {
+  const words = query.match(CHINESE_WORD) || [];
+  return words.every((word) => (data.content || "").includes(word));
+}
+
 function asTyped(results, query) {
   if (!merged) return results;
-  const words = query.match(CHINESE_WORD) || [];
-  const holding = results.filter((data) => words.every((word) => (data.content || "").includes(word)));
+  const holding = results.filter((data) => typedIn(data, query));
   return holding.length ? holding : results;
 }
 
@@ -51,6 +55,8 @@ function kindOf(data) {
 // inside a sentence, say so with an ellipsis instead of a stray 、 or a cut-off word.
 const SENTENCE_END = /[。！？!?.…；;]$/;
 const LEADING_PUNCTUATION = /^[\s，、；：,;:）)」』”’]+/;
+// A window that opens on the previous sentence's 。 opens on a sentence: the 。 goes, no ellipsis.
+const PREVIOUS_END = /^\s*[。！？!?；;]+\s*/;
 
 function snippet(data) {
   const excerpt = document.createElement("p");
@@ -61,11 +67,13 @@ function snippet(data) {
   const content = data.content || "";
   const at = plain ? content.indexOf(plain) : -1;
   const before = at > 0 ? content.slice(0, at).trimEnd() : "";
-  const startsInside = at < 0 ? !content.startsWith(plain) : before !== "" && !SENTENCE_END.test(before);
+  const opensOnEnd = PREVIOUS_END.test(plain);
+  const startsInside = !opensOnEnd && (at < 0 ? !content.startsWith(plain) : before !== "" && !SENTENCE_END.test(before));
   const endsInside = (at < 0 || content.slice(at + plain.length).trim() !== "") && !SENTENCE_END.test(plain);
   excerpt.append(...parsed.content.childNodes);
   excerpt.normalize();
   const first = excerpt.firstChild;
+  if (opensOnEnd && first && first.nodeType === Node.TEXT_NODE) first.data = first.data.replace(PREVIOUS_END, "");
   if (startsInside) {
     if (first && first.nodeType === Node.TEXT_NODE) first.data = first.data.replace(LEADING_PUNCTUATION, "");
     excerpt.prepend("…");
@@ -85,32 +93,60 @@ function snippet(data) {
   return excerpt;
 }
 
-function show(results, query) {
-  list.replaceChildren();
-  for (const data of results) {
-    const item = document.createElement("li");
-    item.className = "kite-card";
-    const link = document.createElement("a");
-    link.className = "kite-card__title";
-    link.href = data.url;
-    link.textContent = (data.meta && data.meta.title) || data.url;
-    const about = document.createElement("p");
-    about.className = "kite-card__meta";
-    const kind = document.createElement("span");
-    kind.className = "kite-kind";
-    kind.textContent = kindOf(data);
-    about.append(kind);
-    if (data.meta && data.meta.date) about.append(` · ${data.meta.date}`);
-    item.append(link);
-    if (kind.textContent) item.append(about);
-    item.append(snippet(data));
-    list.append(item);
-  }
-  status.textContent = results.length ? `“${query}”找到 ${results.length} 条结果` : `没有找到与“${query}”相关的内容，换个词试试`;
+function card(data) {
+  const item = document.createElement("li");
+  item.className = "kite-card";
+  const link = document.createElement("a");
+  link.className = "kite-card__title";
+  link.href = data.url;
+  link.textContent = (data.meta && data.meta.title) || data.url;
+  const about = document.createElement("p");
+  about.className = "kite-card__meta";
+  const kind = document.createElement("span");
+  kind.className = "kite-kind";
+  kind.textContent = kindOf(data);
+  about.append(kind);
+  if (data.meta && data.meta.date) about.append(` · ${data.meta.date}`);
+  item.append(link);
+  if (kind.textContent) item.append(about);
+  item.append(snippet(data));
+  return item;
+}
+
+// Each hit's text is a download of its own (about 1.3 KB gzip'd), so hits come
+// in pages of PAGE: the first search fetches ten, "更多结果" the next ten.
+const PAGE = 10;
+const more = document.createElement("button");
+more.type = "button";
+more.className = "kite-search__more";
+more.textContent = "更多结果";
+more.hidden = true;
+list.after(more);
+let current = null; // { query, found, shown, strict }
+
+async function showMore(search) {
+  const batch = search.found.slice(search.shown, search.shown + PAGE);
+  const loaded = await Promise.all(batch.map((r) => r.data()));
+  if (current !== search) return; // a newer query took over meanwhile
+  search.shown += batch.length;
+  // Once some hits hold the whole word as typed, only such hits are shown (asTyped).
+  let hits = asTyped(loaded, search.query);
+  if (search.strict && hits === loaded) hits = loaded.filter((data) => typedIn(data, search.query));
+  search.strict = search.strict || hits !== loaded;
+  list.append(...hits.map(card));
+  more.hidden = search.shown >= search.found.length;
+  // A batch of only character-by-character hits adds nothing to see: go on to the next.
+  if (!hits.length && !more.hidden) return showMore(search);
+  const count = list.childElementCount;
+  status.textContent = count
+    ? `“${search.query}”找到 ${count} 条结果${more.hidden ? "" : "，还有更多"}`
+    : `没有找到与“${search.query}”相关的内容，换个词试试`;
 }
 
 async function run(query) {
   query = query.trim();
+  current = null;
+  more.hidden = true;
   if (!query) {
     list.replaceChildren();
     status.textContent = "";
@@ -119,12 +155,26 @@ async function run(query) {
   status.textContent = "正在搜索……";
   try {
     const found = await (await engine()).search(query);
-    const results = await Promise.all(found.results.slice(0, 20).map((r) => r.data()));
-    if (input.value.trim() === query) show(asTyped(results, query), query);
+    if (input.value.trim() !== query) return;
+    current = { query, found: found.results, shown: 0, strict: false };
+    list.replaceChildren();
+    await showMore(current);
   } catch (error) {
     status.textContent = "搜索暂时不可用，请检查网络后重试";
   }
 }
+
+more.addEventListener("click", async () => {
+  if (!current) return;
+  more.disabled = true;
+  try {
+    await showMore(current);
+  } catch (error) {
+    status.textContent = "没有取到更多结果，请检查网络后重试";
+  } finally {
+    more.disabled = false;
+  }
+});
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
@@ -133,10 +183,17 @@ form.addEventListener("submit", (event) => {
   run(query);
 });
 let timer = 0;
-input.addEventListener("input", () => {
+function searchSoon() {
   clearTimeout(timer);
   timer = setTimeout(() => run(input.value), 250);
+}
+// While a pinyin keyboard composes, the box holds letters ("gongzi" on the way to 工资):
+// searching them would fetch index and hits for nothing. The search waits for the characters.
+input.addEventListener("input", (event) => {
+  if (!event.isComposing) searchSoon();
 });
+input.addEventListener("compositionstart", () => clearTimeout(timer));
+input.addEventListener("compositionend", searchSoon);
 const initial = new URLSearchParams(location.search).get("q");
 if (initial) {
   input.value = initial;

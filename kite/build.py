@@ -50,11 +50,12 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
     specs = site_pages(hub, now or datetime.now(timezone.utc))
     report = BuildReport(hub, site_dir, pages=len(specs), warnings=[str(w) for w in hub.warnings])
     with Publisher.staged(site_dir, progress=progress, workers=workers) as site:
-        report.warnings += site.render_pages(hub, specs)
+        # Each page is compressed and handed to the search index as it is written: Pagefind
+        # indexes while the pages render, instead of after.
+        report.warnings += site.render_pages(hub, specs, compress=True, index=True)
         report.feeds = site.write_subscriptions(hub, specs)
         report.media = site.copy_media(hub)
         site.write_offline_files(hub)
-        site.index_search()
         site.precompress()
         site.publish(site_dir)
     progress.finish()

@@ -24,14 +24,14 @@ from urllib.parse import quote
 from pydantic import BaseModel
 
 from . import engine, feeds, ics
-from .compress import precompress, text_files
+from .compress import compress_bytes, precompress, text_files
 from .media import MEDIA_DIR
 from .models import Hub
 from .offline import WORKER, OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
-from .search import BUNDLE, Indexing, SearchIndexFailed, reindex_search, start_index
+from .search import BUNDLE, Indexing, SearchIndexFailed, StreamIndex, reindex_search, searchable, start_index
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
 
@@ -54,7 +54,8 @@ class Publisher:
         self._pages: dict[str, str] = {}  # page source path -> fingerprint of what is in the folder
         self._files: dict[str, str] = {}  # generated file -> the text in the folder
         self._made: dict[str, tuple[str, object]] = {}  # feed or calendar -> (its inputs, what they made)
-        self._search: Indexing | None = None  # the search index being built
+        self._search: Indexing | StreamIndex | None = None  # the search index being built
+        self._compressed: set[str] = set()  # pages whose compressed copies the render workers made
 
     @classmethod
     @contextmanager
@@ -75,14 +76,33 @@ class Publisher:
 
     # -- pages ---------------------------------------------------------------------------
 
-    def render_pages(self, hub: Hub, specs: list[PageSpec]) -> list[str]:
-        """Empty the folder and render every page, with the theme's files; return warnings."""
-        self.progress.stage("生成页面", len(specs))
+    def render_pages(self, hub: Hub, specs: list[PageSpec], *, compress: bool = False, index: bool = False) -> list[str]:
+        """Empty the folder and render every page, with the theme's files; return warnings.
+
+        ``compress``: make each page's compressed copies as it is written (``precompress``
+        then leaves the pages alone).  ``index``: feed each page to the search index as it is
+        written; ``precompress`` or ``publish`` waits for the index to be written.
+        """
+        self.progress.stage("生成页面（同时压缩、编入搜索索引）" if compress or index else "生成页面", len(specs))
         data = template_data(hub, published_media(hub).values())
+        folder = self.folder
+        if index:
+            # Its work in progress beside the folder, not in it, where precompress would find it.
+            self._search = StreamIndex(folder / BUNDLE, sum(spec.search for spec in specs), scratch=folder.parent,
+                                       order=[spec.url + "index.html" for spec in specs])
+
+        def written(path: str, html: bytes) -> bytes | None:  # in the render workers
+            if compress:
+                compress_bytes(folder / path, html)
+            return (searchable(html) or b"") if index else None  # b"": nothing to index, but its turn
+
         try:
-            warnings = render_pages(hub, specs, self.folder, data, self.progress.advance, self.workers)
+            warnings = render_pages(hub, specs, folder, data, self.progress.advance, self.workers,
+                                    written=written if compress or index else None,
+                                    collect=(lambda path, part: self._search.add(path, part or None)) if index else None)
         except engine.RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
+        self._compressed = {str(folder / spec.url / "index.html") for spec in specs} if compress else set()
         self._pages = self._fingerprints.of(specs) if self.incremental else {}
         self._files, self._made = {}, {}  # the folder was emptied; templates or config may differ
         return warnings
@@ -201,11 +221,11 @@ class Publisher:
         return len(files)
 
     def index_search(self) -> None:
-        """Start the search index, in a process of its own: ``precompress`` compresses the pages
-        while it runs (Pagefind keeps about one of the cores busy) and waits for it; ``publish``
-        waits for it too."""
-        self.progress.stage("搜索索引（与预压缩同时进行）")
-        self._search = start_index(self.folder, self.workers)
+        """Start the search index of the pages in the folder, in a process of its own (the
+        preview; a build feeds it while rendering: ``render_pages(index=True)``); ``publish``
+        waits for it."""
+        self.progress.stage("搜索索引")
+        self._search = start_index(self.folder)
         self.progress.advance()
 
     def _finish_search(self) -> None:
@@ -227,15 +247,18 @@ class Publisher:
         reindex_search(self.folder)
 
     def precompress(self) -> int:
+        """Compressed copies of every text file not yet compressed; then, once the search index
+        is written, of its files."""
         index = str(self.folder / BUNDLE) + os.sep
-        texts = [path for path in text_files(self.folder) if not str(path).startswith(index)]
+        done = self._compressed
+        texts = [path for path in text_files(self.folder) if not str(path).startswith(index) and str(path) not in done]
         self.progress.stage("预压缩", len(texts) + 1)
         count = precompress(texts, self.progress.advance, self.workers)
         self._finish_search()  # then the index's own scripts and lists
         index_texts = text_files(self.folder / BUNDLE)
         precompress(index_texts, lambda: None)
         self.progress.advance()
-        return count + len(index_texts)
+        return len(done) + count + len(index_texts)
 
     def publish(self, site_dir: Path) -> None:
         """Swap this folder in for ``site_dir``, in one step where the system allows."""

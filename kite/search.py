@@ -327,9 +327,6 @@ class StreamIndex:
         assert self._service is not None
         service, self._service = self._service, None
         service._poll_task.cancel()
-        if os.environ.get("KITE_DEBUG"):
-            fields = open(f"/proc/{service._backend.pid}/stat").read().rsplit(")", 1)[1].split()
-            print("pagefind cpu", (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), file=sys.stderr)
         if service._backend.returncode is None:
             service._backend.kill()
         await service._backend.wait()

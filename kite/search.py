@@ -226,15 +226,23 @@ class StreamIndex:
 
     def _send(self) -> None:
         if self._batch:
-            self._pending.append(self._call(self._add(self._current, self._batch)))
+            before = self._parts[-1] if self._parts else None
+            self._pending.append(self._call(self._add(self._current, self._batch, before)))
             self._batch = []
 
     async def _new_index(self) -> int:
         assert self._service is not None
         return (await self._service.create_index())._index_id
 
-    async def _add(self, index: Future, pages: list[tuple[str, str]]) -> None:
+    async def _add(self, index: Future, pages: list[tuple[str, str]], before: Future | None) -> None:
+        """Send ``pages`` to the part ``index``, once the part ``before`` it is written and dropped:
+        Pagefind never holds more than one part (the pages wait here meanwhile, a few KB each)."""
         assert self._service is not None
+        if before is not None:
+            try:
+                await asyncio.wrap_future(before)
+            except Exception:
+                return  # that part's failure is reported by ``finish``
         index_id = await asyncio.wrap_future(index)
         answers = await self._service.send_many([{"type": "AddFile", "index_id": index_id, "url": url,
                                                   "file_contents": html, "file_path": None} for url, html in pages])

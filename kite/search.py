@@ -96,9 +96,7 @@ class _Service(PagefindService):
     ended: str | None = None  # why Pagefind stopped answering
 
     async def send(self, payload):
-        if self.ended is not None:
-            raise SearchIndexFailed(self.ended)
-        return await super().send(payload)
+        return (await self.send_many([payload]))[0]
 
     async def send_many(self, payloads: list[dict]) -> list[dict]:
         """``send`` for each of ``payloads``, in one write; their answers, in order."""
@@ -110,8 +108,11 @@ class _Service(PagefindService):
             self._message_id += 1
             futures.append(self._responses.setdefault(self._message_id, self._loop.create_future()))
             requests.append(_encode({"message_id": self._message_id, "payload": payload}) + b",")
-        self._backend.stdin.write(b"".join(requests))
-        await self._backend.stdin.drain()
+        try:
+            self._backend.stdin.write(b"".join(requests))
+            await self._backend.stdin.drain()
+        except ConnectionError:  # it has ended: say how
+            raise SearchIndexFailed(f"Pagefind 意外退出（退出码 {await self._backend.wait()}）") from None
         return list(await asyncio.gather(*futures))
 
     async def _wait_for_responses(self) -> None:
@@ -126,6 +127,7 @@ class _Service(PagefindService):
                 for future in self._responses.values():
                     if not future.done():
                         future.set_exception(SearchIndexFailed(self.ended))
+                        future.exception()  # whoever waits for it is told; nobody else need be
                 self._responses.clear()
                 return
             answer = json.loads(base64.b64decode(output[:-1]))
@@ -168,13 +170,12 @@ class StreamIndex:
         self._order = order or []
         self._next = 0  # in _order: the first page not yet added
         self._early: dict[str, bytes | None] = {}  # pages that came before their turn
-        self._failed: str | None = None  # Pagefind could not be started
         self._batch: list[tuple[str, str]] = []  # (url, html) of pages not yet sent
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._service: _Service | None = None
+        self._services: list[_Service] = []  # one Pagefind for each part: see ``_write``
         self._parts: list[Future] = []  # each part's writing, in order
-        self._current: Future | None = None  # the index id of the part being filled
+        self._current: Future | None = None  # (its Pagefind, index id) of the part being filled
         self._pending: list = []  # the pages' answers of the current part
         self._scratch = Path(tempfile.mkdtemp(prefix=".kite-pagefind-", dir=scratch or self.bundle.parent))
 
@@ -183,10 +184,6 @@ class StreamIndex:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="kite-pagefind", daemon=True)
         self._thread.start()
-        self._service = self._call(self._launch()).result()
-
-    async def _launch(self) -> _Service:
-        return await _Service().launch()
 
     def _call(self, coroutine) -> Future:
         assert self._loop is not None
@@ -209,14 +206,8 @@ class StreamIndex:
                 self._index(path, html)
 
     def _index(self, path: str, html: bytes) -> None:
-        if self._failed is not None:
-            return
         if self._loop is None:
-            try:
-                self._start()
-            except Exception as error:  # no Pagefind binary, or it would not start: said at ``finish``
-                self._failed = str(error) or type(error).__name__
-                return
+            self._start()
         if self._current is None or self.added == self.part_pages * len(self._parts) + self.part_pages:
             self._next_part()
         self.added += 1
@@ -230,21 +221,22 @@ class StreamIndex:
             self._pending.append(self._call(self._add(self._current, self._batch, before)))
             self._batch = []
 
-    async def _new_index(self) -> int:
-        assert self._service is not None
-        return (await self._service.create_index())._index_id
+    async def _new_index(self) -> tuple[_Service, int]:
+        service = _Service()
+        self._services.append(service)
+        await service.launch()
+        return service, (await service.create_index())._index_id
 
     async def _add(self, index: Future, pages: list[tuple[str, str]], before: Future | None) -> None:
         """Send ``pages`` to the part ``index``, once the part ``before`` it is written and dropped:
         Pagefind never holds more than one part (the pages wait here meanwhile, a few KB each)."""
-        assert self._service is not None
         if before is not None:
             try:
                 await asyncio.wrap_future(before)
             except Exception:
                 return  # that part's failure is reported by ``finish``
-        index_id = await asyncio.wrap_future(index)
-        answers = await self._service.send_many([{"type": "AddFile", "index_id": index_id, "url": url,
+        service, index_id = await asyncio.wrap_future(index)
+        answers = await service.send_many([{"type": "AddFile", "index_id": index_id, "url": url,
                                                   "file_contents": html, "file_path": None} for url, html in pages])
         for (url, _), answer in zip(pages, answers):
             if answer.get("type") != "IndexedFile":
@@ -263,15 +255,16 @@ class StreamIndex:
         self._current, self._pending = None, []
 
     async def _write(self, index: Future, pages: list[Future], output: Path) -> Path:
-        assert self._service is not None
-        index_id = await asyncio.wrap_future(index)
+        service, index_id = await asyncio.wrap_future(index)
         for page in pages:
             await asyncio.wrap_future(page)
-        answer = await self._service.send({"type": "WriteFiles", "index_id": index_id, "output_path": str(output)})
+        answer = await service.send({"type": "WriteFiles", "index_id": index_id, "output_path": str(output)})
         if answer.get("type") != "WriteFiles":
             raise SearchIndexFailed(f"{output}: {answer}")
-        # Written: Pagefind can let go of this part's pages before the next part fills.
-        await self._service.send({"type": "DeleteIndex", "index_id": index_id})
+        # Written: this part's Pagefind ends before the next part's pages are sent.  (One Pagefind
+        # for all the parts, each deleted once written, still grew to 963 MB at 10,000 lessons:
+        # what it frees, it keeps.)
+        await _end(service)
         return output
 
     def finish(self) -> None:
@@ -280,13 +273,8 @@ class StreamIndex:
             for path in sorted(self._early):  # pages that were not in ``order``, or whose turn never came
                 if (html := self._early.pop(path)) is not None:
                     self._index(path, html)
-            if self._loop is None and self._failed is None:
-                try:
-                    self._start()
-                except Exception as error:
-                    self._failed = str(error) or type(error).__name__
-            if self._failed is not None:
-                raise SearchIndexFailed(f"搜索索引生成失败：{self._failed}")
+            if self._loop is None:
+                self._start()
             if self._current is None:  # nothing to index: an empty bundle, as Pagefind's crawl makes
                 self._next_part()
             self._close_part()
@@ -294,8 +282,8 @@ class StreamIndex:
                 bundles = [part.result() for part in self._parts]
             except SearchIndexFailed as error:
                 raise SearchIndexFailed(f"搜索索引生成失败：{error}") from None
-            except Exception as error:  # the service died, or could not write
-                raise SearchIndexFailed(f"搜索索引生成失败：{error}") from None
+            except Exception as error:  # no Pagefind to start, or it could not write
+                raise SearchIndexFailed(f"搜索索引生成失败：{error or type(error).__name__}") from None
             self._place(bundles)
         finally:
             self.stop()
@@ -320,11 +308,10 @@ class StreamIndex:
         """End Pagefind and the thread, and remove the work in progress (a failed build, or after ``finish``)."""
         loop, self._loop = self._loop, None
         if loop is not None:
-            if self._service is not None:
-                try:
-                    asyncio.run_coroutine_threadsafe(self._close(), loop).result(timeout=30)
-                except Exception:
-                    pass
+            try:
+                asyncio.run_coroutine_threadsafe(self._close(), loop).result(timeout=30)
+            except Exception:
+                pass
             loop.call_soon_threadsafe(loop.stop)
             assert self._thread is not None
             self._thread.join()
@@ -332,14 +319,20 @@ class StreamIndex:
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     async def _close(self) -> None:
-        assert self._service is not None
-        service, self._service = self._service, None
-        service._poll_task.cancel()
-        if service._backend.returncode is None:
-            service._backend.kill()
-        await service._backend.wait()
+        for service in self._services:
+            await _end(service)
         for future in list(self._pending) + list(self._parts):
             future.cancel()
+
+
+async def _end(service: _Service) -> None:
+    if getattr(service, "_backend", None) is None:  # never started
+        return
+    if getattr(service, "_poll_task", None) is not None:
+        service._poll_task.cancel()
+    if service._backend.returncode is None:
+        service._backend.kill()
+    await service._backend.wait()
 
 
 def index_search(site: Path, output: Path | None = None, shard_pages: int | None = None,

@@ -263,8 +263,9 @@ class StreamIndex:
             raise SearchIndexFailed(f"{output}: {answer}")
         # Written: this part's Pagefind ends before the next part's pages are sent.  (One Pagefind
         # for all the parts, each deleted once written, still grew to 963 MB at 10,000 lessons:
-        # what it frees, it keeps.)
-        await _end(service)
+        # what it frees, it keeps.)  It is asked to end, not killed: it may answer before the last
+        # of its files is on disk.
+        await _end(service, gently=True)
         return output
 
     def finish(self) -> None:
@@ -325,14 +326,25 @@ class StreamIndex:
             future.cancel()
 
 
-async def _end(service: _Service) -> None:
-    if getattr(service, "_backend", None) is None:  # never started
+async def _end(service: _Service, gently: bool = False) -> None:
+    """End a Pagefind: ``gently``, by closing its input (it exits when it has nothing left to
+    do, 0 when all went well); otherwise by killing it (a failed build)."""
+    backend = getattr(service, "_backend", None)
+    if backend is None:  # never started
         return
+    if gently and backend.returncode is None and backend.stdin is not None:
+        backend.stdin.close()
+        try:
+            code = await asyncio.wait_for(backend.wait(), timeout=600)
+        except asyncio.TimeoutError:
+            code = None
+        if code != 0:
+            raise SearchIndexFailed(f"Pagefind 没有正常结束（退出码 {code}）")
     if getattr(service, "_poll_task", None) is not None:
         service._poll_task.cancel()
-    if service._backend.returncode is None:
-        service._backend.kill()
-    await service._backend.wait()
+    if backend.returncode is None:
+        backend.kill()
+    await backend.wait()
 
 
 def index_search(site: Path, output: Path | None = None, shard_pages: int | None = None,

@@ -328,13 +328,13 @@ def test_a_failing_search_index_leaves_the_site_alone(small_hub, tmp_path, monke
     assert {p.name for p in tmp_path.iterdir()} == {"hub", "site"}
 
 
-def test_pages_are_compressed_as_they_are_written_and_other_files_after(hub, tmp_path, monkeypatch):
+def test_every_text_file_has_compressed_copies_of_itself(hub, tmp_path, monkeypatch):
     import brotli
     import gzip
 
     from kite import parallel
 
-    monkeypatch.setattr(parallel, "SERIAL_BELOW", 0)  # the render workers compress the pages
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 0)  # two render workers, feeding the search index meanwhile
     for number in range(12):
         hub.lesson(f"第{number}课", f"title: 第{number}课\ndate: 2026-01-{number + 1:02}", "工地上的党课。\n" * 40)
     site = tmp_path / "site"

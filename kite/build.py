@@ -50,12 +50,11 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
     specs = site_pages(hub, now or datetime.now(timezone.utc))
     report = BuildReport(hub, site_dir, pages=len(specs), warnings=[str(w) for w in hub.warnings])
     with Publisher.staged(site_dir, progress=progress, workers=workers) as site:
-        # Each page is handed to the search index as it is written: Pagefind indexes while the
-        # pages render, instead of after; precompress then fills the time Pagefind takes to write.
-        report.warnings += site.render_pages(hub, specs, index=True)
+        report.warnings += site.render_pages(hub, specs)
         report.feeds = site.write_subscriptions(hub, specs)
         report.media = site.copy_media(hub)
         site.write_offline_files(hub)
+        site.index_search()
         site.precompress()
         site.publish(site_dir)
     progress.finish()

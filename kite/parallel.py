@@ -2,9 +2,7 @@
 
 Each worker runs the engine over the whole site, writing only its share of the pages,
 into the same folder; only the first one copies the theme's files.  The models are
-inherited by ``fork``, not copied through pickles.  What else is made of each page is
-made in the worker, from the page's bytes (``written``); what that hands back (the page's
-search entry) is passed on to the parent's ``collect`` as it comes, while rendering goes on.
+inherited by ``fork``, not copied through pickles.
 """
 
 from __future__ import annotations
@@ -28,21 +26,12 @@ def default_workers() -> int:
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
-Written = Callable[[str, bytes], "bytes | None"]  # (site-relative path, HTML) -> something for collect, or None
-Collect = Callable[[str, bytes], None]
-
-
 def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData,
-                 on_page: Callable[[], None], workers: int | None = None,
-                 written: Written | None = None, collect: Collect | None = None) -> list[str]:
-    """Render every page into an empty ``site_dir``; return the warnings.
-
-    ``written(path, html)`` runs where each page is rendered, right after it is written;
-    whatever it returns goes to ``collect(path, result)`` in this process.
-    """
+                 on_page: Callable[[], None], workers: int | None = None) -> list[str]:
+    """Render every page into an empty ``site_dir``; return the warnings."""
     workers = default_workers() if workers is None else workers
     if workers <= 1 or len(specs) < SERIAL_BELOW or "fork" not in multiprocessing.get_all_start_methods():
-        return engine.render(hub, specs, site_dir, data, engine.Job(on_page=on_page, written=_here(written, collect)))
+        return engine.render(hub, specs, site_dir, data, engine.Job(on_page=on_page))
 
     context = multiprocessing.get_context("fork")
     done = context.Value("i", 0)
@@ -51,7 +40,7 @@ def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: Template
     processes = []
     for index, share in enumerate(shares):
         job = (index, {spec.path for spec in share})
-        process = context.Process(target=_work, args=(hub, specs, site_dir, data, job, done, answers, written), daemon=True)
+        process = context.Process(target=_work, args=(hub, specs, site_dir, data, job, done, answers), daemon=True)
         process.start()
         processes.append(process)
 
@@ -66,10 +55,6 @@ def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: Template
                 failures.append("页面生成进程意外退出")
                 break
         else:
-            if kind == "made":
-                if collect is not None:
-                    collect(*payload)
-                continue
             answered += 1
             (warnings if kind == "ok" else failures).extend(payload if kind == "ok" else [payload])
         reported = _report(done, reported, on_page)
@@ -88,34 +73,16 @@ def _report(done, reported: int, on_page: Callable[[], None]) -> int:
     return current
 
 
-def _here(written: Written | None, collect: Collect | None) -> Callable[[str, bytes], None] | None:
-    if written is None:
-        return None
-
-    def both(path: str, html: bytes) -> None:
-        made = written(path, html)
-        if made is not None and collect is not None:
-            collect(path, made)
-    return both
-
-
-def _work(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData, job: tuple, done, answers,
-          written: Written | None) -> None:
+def _work(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData, job: tuple, done, answers) -> None:
     index, write = job
 
     def count() -> None:
         with done.get_lock():
             done.value += 1
 
-    def made(path: str, html: bytes) -> None:
-        result = written(path, html)
-        if result is not None:
-            answers.put(("made", (path, result)))
-
     try:
         # Only the first worker empties the folder, copies the theme's files and writes 404.html.
-        run = engine.Job(write=write, static=index == 0, clean=False, on_page=count,
-                         written=made if written is not None else None)
+        run = engine.Job(write=write, static=index == 0, clean=False, on_page=count)
         answers.put(("ok", engine.render(hub, specs, site_dir, data, run)))
     except RenderFailed as error:  # the editor's template: the message says where
         answers.put(("error", str(error)))

@@ -31,7 +31,7 @@ from .offline import WORKER, OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
-from .search import BUNDLE, Indexing, SearchIndexFailed, StreamIndex, reindex_search, searchable, start_index
+from .search import BUNDLE, Indexing, SearchIndexFailed, reindex_search, start_index
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
 
@@ -54,7 +54,7 @@ class Publisher:
         self._pages: dict[str, str] = {}  # page source path -> fingerprint of what is in the folder
         self._files: dict[str, str] = {}  # generated file -> the text in the folder
         self._made: dict[str, tuple[str, object]] = {}  # feed or calendar -> (its inputs, what they made)
-        self._search: Indexing | StreamIndex | None = None  # the search index being built
+        self._search: Indexing | None = None  # the search index being built
 
     @classmethod
     @contextmanager
@@ -75,31 +75,12 @@ class Publisher:
 
     # -- pages ---------------------------------------------------------------------------
 
-    def render_pages(self, hub: Hub, specs: list[PageSpec], *, index: bool = False) -> list[str]:
-        """Empty the folder and render every page, with the theme's files; return warnings.
-
-        ``index``: feed each page to the search index as it is written (the render workers cut
-        out what Pagefind reads); ``precompress`` compresses meanwhile, and waits for the index.
-
-        (Compressing each page in the render workers as it is written was measured too: it
-        lengthens the rendering, which Pagefind must follow, instead of filling the time while
-        Pagefind writes its index; the build took longer, 78.6 s against 48.7 s at 10,000 lessons.)
-        """
-        self.progress.stage("生成页面（同时编入搜索索引）" if index else "生成页面", len(specs))
+    def render_pages(self, hub: Hub, specs: list[PageSpec]) -> list[str]:
+        """Empty the folder and render every page, with the theme's files; return warnings."""
+        self.progress.stage("生成页面", len(specs))
         data = template_data(hub, published_media(hub).values())
-        folder = self.folder
-        if index:
-            # Its work in progress beside the folder, not in it, where precompress would find it.
-            self._search = StreamIndex(folder / BUNDLE, sum(spec.search for spec in specs), scratch=folder.parent,
-                                       order=[spec.url + "index.html" for spec in specs])
-
-        def written(path: str, html: bytes) -> bytes:  # in the render workers
-            return searchable(html) or b""  # b"": nothing to index, but it takes its turn
-
         try:
-            warnings = render_pages(hub, specs, folder, data, self.progress.advance, self.workers,
-                                    written=written if index else None,
-                                    collect=(lambda path, part: self._search.add(path, part or None)) if index else None)
+            warnings = render_pages(hub, specs, self.folder, data, self.progress.advance, self.workers)
         except engine.RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
         self._pages = self._fingerprints.of(specs) if self.incremental else {}
@@ -220,11 +201,11 @@ class Publisher:
         return len(files)
 
     def index_search(self) -> None:
-        """Start the search index of the pages in the folder, in a process of its own (the
-        preview; a build feeds it while rendering: ``render_pages(index=True)``); ``publish``
-        waits for it."""
-        self.progress.stage("搜索索引")
-        self._search = start_index(self.folder)
+        """Start the search index, in a process of its own: ``precompress`` compresses the pages
+        while it runs (Pagefind keeps about one of the cores busy) and waits for it; ``publish``
+        waits for it too."""
+        self.progress.stage("搜索索引（与预压缩同时进行）")
+        self._search = start_index(self.folder, self.workers)
         self.progress.advance()
 
     def _finish_search(self) -> None:
@@ -246,8 +227,6 @@ class Publisher:
         reindex_search(self.folder)
 
     def precompress(self) -> int:
-        """Compressed copies of every text file, while the search index is being written; then,
-        once it is, of its files."""
         index = str(self.folder / BUNDLE) + os.sep
         texts = [path for path in text_files(self.folder) if not str(path).startswith(index)]
         self.progress.stage("预压缩", len(texts) + 1)

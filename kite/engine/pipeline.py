@@ -95,12 +95,8 @@ class Converter:
         page.toc = get_toc(getattr(md, "toc_tokens", []))
 
 
-def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], theme_files: bool = True,
-          written: Callable[[str, bytes], None] | None = None) -> None:
+def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], theme_files: bool = True) -> None:
     """Run MkDocs's build steps and plugin events; render and write the pages ``writes`` accepts.
-
-    ``written(path, html)``: called with each page's site-relative path and bytes once it is written,
-    so that what else is made of a page (its compressed copies, its search entry) needs no second read.
 
     ``theme_files``: list the theme's static files, for a run that copies them.  (The listing
     walks every file of Material's theme: a fifth of a second of each save in the preview.)
@@ -132,7 +128,7 @@ def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], 
         config._current_page = page
         try:
             _convert(page, config, files, converter)
-            _write(page, config, doc_files, nav, env, written)
+            _write(page, config, doc_files, nav, env)
         finally:
             config._current_page = None
             page.active = False
@@ -149,8 +145,7 @@ def _convert(page: Page, config: MkDocsConfig, files: Files, converter: Converte
     page.content = config.plugins.on_page_content(page.content, page=page, config=config, files=files)
 
 
-def _write(page: Page, config: MkDocsConfig, doc_files: Iterable, nav, env,
-           written: Callable[[str, bytes], None] | None) -> None:
+def _write(page: Page, config: MkDocsConfig, doc_files: Iterable, nav, env) -> None:
     page.active = True
     context = get_context(nav, doc_files, config, page)
     template = env.get_template(page.meta.get("template", "main.html"))
@@ -158,7 +153,4 @@ def _write(page: Page, config: MkDocsConfig, doc_files: Iterable, nav, env,
     output = template.render(context)
     output = config.plugins.on_post_page(output, page=page, config=config)
     if output.strip():
-        html = output.encode("utf-8", errors="xmlcharrefreplace")
-        utils.write_file(html, page.file.abs_dest_path)
-        if written is not None:
-            written(page.file.dest_uri, html)
+        utils.write_file(output.encode("utf-8", errors="xmlcharrefreplace"), page.file.abs_dest_path)

@@ -64,7 +64,6 @@ class Job:
     static: bool = True  # copy the theme's files and write 404.html
     clean: bool = True  # empty the site folder first
     on_page: Callable[[], None] = lambda: None
-    written: Callable[[str, bytes], None] | None = None  # (site-relative path, HTML) of each page written
 
 
 class _Warnings(logging.Handler):
@@ -153,7 +152,7 @@ def render(hub: Hub, specs: Sequence[PageSpec], site_dir: Path, data: TemplateDa
     try:
         with tempfile.TemporaryDirectory(prefix="kite-docs-") as docs_dir:
             pipeline.build(mkdocs_config(hub, plugin, site_dir, Path(docs_dir), job.static), clean=job.clean,
-                           writes=plugin.writes, theme_files=job.static, written=job.written)
+                           writes=plugin.writes, theme_files=job.static)
     except TemplateError as error:
         raise RenderFailed(_template_problem(error, hub.root)) from error
     finally:

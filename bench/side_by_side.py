@@ -43,9 +43,17 @@ def export_commit(commit: str, target: Path) -> None:
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
 
 
+def tree_env(tree: Path) -> dict[str, str]:
+    """The environment for running ``tree``'s code (with the tree as the working folder: ``python -m``
+    looks there first): the processes a build starts (``python -m kite.search``) must import that
+    tree's ``kite`` too, not this worktree's, which the venv has installed."""
+    return {**os.environ, "PYTHONPATH": str(tree)}
+
+
 def build_once(tree: Path, hub: Path, site: Path) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds, largest process in bytes) of one full build."""
-    run = measure([sys.executable, str(tree / "build.py"), "build", "-f", str(hub / "site_config.yml"), "-d", str(site)])
+    run = measure([sys.executable, str(tree / "build.py"), "build", "-f", str(hub / "site_config.yml"), "-d", str(site)],
+                  env=tree_env(tree), cwd=tree)
     return run.wall, run.cpu, run.largest_process
 
 
@@ -77,7 +85,8 @@ def main() -> int:
 
         previews: dict[str, list[float]] = {}
         for label, tree in trees.items():
-            result = subprocess.run([sys.executable, "-c", PREVIEW, str(tree), str(hub)], capture_output=True, text=True, check=True)
+            result = subprocess.run([sys.executable, "-c", PREVIEW, str(tree), str(hub)], capture_output=True, text=True,
+                                    check=True, env=tree_env(tree), cwd=tree)
             previews[label] = [float(value) for value in result.stdout.split()]
 
         print()

@@ -313,3 +313,36 @@ def test_broken_links_are_reported_against_the_editors_file(hub, tmp_path):
     hub.lesson("2026/a", "title: 甲\ndate: 2026-01-01", body="见[另一课](no-such-lesson.md)。\n")
     report = build(hub.config, tmp_path / "site")
     assert report.warnings == ["lessons/2026/a.md: 链接 no-such-lesson.md 指向的页面或文件不存在"]
+
+
+def test_a_failing_search_index_leaves_the_site_alone(small_hub, tmp_path, monkeypatch):
+    # A Pagefind that starts and dies at once, as a broken install would.
+    site = tmp_path / "site"
+    build(small_hub.config, site)
+    before = tree(site)
+    small_hub.lesson("second", "title: 改过的第二课\ndate: 2026-02-01")
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", "/bin/false")
+    with pytest.raises(BuildFailed, match="^搜索索引生成失败"):
+        build(small_hub.config, site)
+    assert tree(site) == before
+    assert {p.name for p in tmp_path.iterdir()} == {"hub", "site"}
+
+
+def test_every_text_file_has_compressed_copies_of_itself(hub, tmp_path, monkeypatch):
+    import brotli
+    import gzip
+
+    from kite import parallel
+
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 0)  # two render workers, then compression in a pool
+    for number in range(12):
+        hub.lesson(f"第{number}课", f"title: 第{number}课\ndate: 2026-01-{number + 1:02}", "工地上的党课。\n" * 40)
+    site = tmp_path / "site"
+    build(hub.config, site, workers=2)
+    pages = list(site.glob("lessons/*/index.html"))
+    others = [site / "index.html", site / "404.html", site / "sitemap.xml", site / "lessons/rss.xml", site / "pagefind/pagefind.js"]
+    assert len(pages) == 12
+    for path in pages + others:
+        data = path.read_bytes()
+        assert gzip.decompress(Path(f"{path}.gz").read_bytes()) == data, path
+        assert brotli.decompress(Path(f"{path}.br").read_bytes()) == data, path

@@ -15,6 +15,7 @@ import dataclasses
 import gc
 import logging
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -153,6 +154,11 @@ class Preview:
 
 def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> int:
     config_path = Path(config_path)
+    # Stopped with ``kill`` or by closing the terminal, the preview ends as with Ctrl+C: its
+    # workspace (a whole site, 400 MB on a big hub) is removed, not left in the temp folder.
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, _interrupt)
     workspace = Path(tempfile.mkdtemp(prefix="kite-preview-"))
     site_dir = workspace / "site"
     try:
@@ -201,6 +207,10 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
     return 0
+
+
+def _interrupt(number: int, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def start_checkin(config_path: Path, workspace: Path, host: str, port: int) -> str | None:

@@ -12,6 +12,7 @@ something to index (``data-pagefind-body``), through a folder of hard links to t
 from __future__ import annotations
 
 import argparse
+import ctypes
 import dataclasses
 import json
 import math
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 BUNDLE = "pagefind"
 SHARDS = "kite-shards.json"  # in the bundle: the other bundles, relative to it
@@ -111,7 +113,8 @@ def _link(source: Path, target: Path) -> None:
 
 def _run_pagefind(site: Path, output: Path) -> None:
     command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(output), "--silent"]
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **PAGEFIND_ENVIRONMENT})
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **PAGEFIND_ENVIRONMENT},
+                            preexec_fn=_with_parent())
     if result.returncode != 0:
         raise SearchIndexFailed(f"搜索索引生成失败：{(result.stderr or result.stdout).strip()}")
 
@@ -126,12 +129,38 @@ def start_index(site: Path, workers: int = 1, output: Path | None = None, backgr
     command = [sys.executable, "-m", "kite.search", str(site), "--workers", str(workers), "--scratch", str(scratch)]
     if output is not None:
         command += ["--output", str(output)]
-    lower = (lambda: os.nice(15)) if background and hasattr(os, "nice") else None
     # The build's index gets a session of its own, so that ``stop`` ends its Pagefind with it; the
     # preview's stays in the preview's, so that Ctrl+C in the terminal ends it with the preview.
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               start_new_session=not background, preexec_fn=lower)
+                               start_new_session=not background, preexec_fn=_with_parent(lower=background))
     return Indexing(process, scratch, own_session=not background)
+
+
+def _with_parent(lower: bool = False) -> Callable[[], None] | None:
+    """What a child runs before it starts (Linux): be killed when its parent dies, however it dies.
+
+    A preview stopped with ``kill`` or by closing its terminal, or a build killed outright, would
+    otherwise leave its indexer, and that one its Pagefind, running for minutes on a big hub.
+    ``lower``: at low priority too.  Resolved here, before the fork: the child only makes the calls.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+    except (OSError, AttributeError):
+        prctl = None
+    parent = os.getpid()
+
+    def prepare() -> None:
+        if lower and hasattr(os, "nice"):
+            os.nice(15)
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != parent:  # the parent died before the call: nothing would tell us
+                os._exit(1)
+
+    return prepare if prctl is not None or lower else None
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclasses.dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -19,14 +21,14 @@ from kite.ports import is_free
 class Preview:
     """A running `build.py serve`, with everything it printed so far."""
 
-    def __init__(self, hub, port: int):
+    def __init__(self, hub, port: int, env: dict[str, str] | None = None):
         self.hub = hub
         self.port = port
         self.base = f"http://127.0.0.1:{port}/hub/"  # served under site_url's path
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, str(REPO / "build.py"), "serve", "-f", str(hub.config), "--port", str(port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         threading.Thread(target=self._read, daemon=True).start()
         wait_for(lambda: httpx.get(self.base).status_code == 200, what="the preview to start", ignore=(httpx.TransportError,))
 
@@ -174,3 +176,20 @@ def test_a_broken_template_is_shown_and_the_last_good_preview_stays(preview):
     assert "第一课原标题" in page  # the last good version is still served
     (preview.hub.root / "templates/lesson.html").unlink()
     wait_for(lambda: 'role="alert"' not in preview.page(LESSON), what="the banner to go")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["kill", "terminal-closed"])
+def test_a_preview_stopped_from_outside_removes_its_workspace(hub, tmp_path, stop):
+    # Like Ctrl+C: a preview ended by kill or by closing its terminal leaves no site in the temp folder.
+    hub.lesson("第一课", "title: 第一课\ndate: 2026-03-01")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    preview = Preview(hub, free_port(), env={**os.environ, "TMPDIR": str(temp)})
+
+    def workspaces() -> list:
+        return [path for path in temp.iterdir() if path.name.startswith("kite-preview-")]
+
+    assert len(workspaces()) == 1  # (beside it, the templates' cache, kept on purpose)
+    preview.process.send_signal(stop)
+    assert preview.process.wait(30) == 0
+    assert workspaces() == []

@@ -22,6 +22,18 @@ def nu_html_checker(pages: list[Path]) -> list[dict]:
     return json.loads(result.stdout)["messages"]
 
 
+def answer_errors(answers: dict, folder: Path) -> list[str]:
+    """The Nu Html Checker's problems with HTTP answers (name -> response), each saved as
+    ``folder/NAME.html``: one ``NAME.html:LINE: message`` per problem."""
+    files = []
+    for name, answer in answers.items():
+        assert answer.headers["content-type"].startswith("text/html"), name
+        files.append(folder / f"{name.replace(' ', '-')}.html")
+        files[-1].write_text(answer.text, encoding="utf-8")
+    return [f"{m.get('url', '').rsplit('/', 1)[-1]}:{m.get('lastLine', '?')}: {m['message']}"
+            for m in nu_html_checker(files) if m["type"] != "info"]
+
+
 def test_every_page_of_the_sample_hub_is_valid_html(sample_site):
     pages = sorted(sample_site.rglob("*.html"))
     # Home, lists, series and tag pages, lessons with and without a check-in form, episodes,

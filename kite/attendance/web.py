@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -332,10 +332,15 @@ async def _read_body(request: Request, limit: int = MAX_BODY) -> bytes:
         if int(declared) > limit:
             raise BadRequest(413, "提交的内容太大", "body")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BadRequest(413, "提交的内容太大", "body")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise BadRequest(413, "提交的内容太大", "body")
+    except ClientDisconnect:
+        # Gone before the body was complete (a dropped phone connection, a lying Content-Length):
+        # nothing is stored, and the answer reaches nobody, so no traceback for the log either.
+        raise BadRequest(400, "提交的内容不完整", "body") from None
     return bytes(body)
 
 

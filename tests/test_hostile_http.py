@@ -562,3 +562,29 @@ def test_out_of_scope_stays_404_under_every_odd_url_form(attend):
     findings.expect("the other branch's suggestion", "越权答复" not in page, "was answered from outside its scope")
     log_is_clean(process, findings)
     assert not findings.problems, "\n".join(findings.problems)
+
+
+def test_the_endpoint_refuses_what_it_cannot_read_in_the_words_of_the_form_sent(attend):
+    """Findings of the hostile run, kept as plain checks: each failed before its fix."""
+    process, raw, _ = attend
+    for path, word in (("/checkin", "签到"), ("/report", "汇报"), ("/suggestion", "建议")):
+        fields = GOOD_FIELDS[path]
+        answer = raw.request("POST", path, headers={"Accept": JSON, "Content-Type": "text/plain"}, body=form_body(fields))
+        assert (answer.status, answer.json()["field"]) == (400, "content-type")
+        assert answer.json()["error"].endswith(word)
+        # A JSON key sent twice is refused as a form's repeated field is, naming it; nothing is stored.
+        twice = json.dumps(fields, ensure_ascii=False)[:-1] + ', "branch": "栖息栈党支部"}'
+        answer = raw.request("POST", path, headers={"Accept": JSON, "Content-Type": JSON}, body=twice.encode())
+        assert (answer.status, answer.json()["field"]) == (400, "branch"), answer.text
+    with httpx.Client(base_url=process.url, timeout=30) as http:
+        assert "栖息栈党支部" not in DeskClient(http).logged_in("admin").get("/desk/checkins.csv").text
+    # Half a body, then the client hangs up: no traceback in the log.
+    body = form_body(GOOD_FIELDS["/checkin"])
+    raw.request("POST", "/checkin", headers={"Content-Type": FORM}, body=body, length=len(body) + 50, half_close=True)
+    # The lookup form's ?ref= answers a JSON client in JSON, naming the field.
+    for typed, status in (("nonsense", 404), ("", 400)):
+        answer = raw.request("GET", "/suggestion?ref=" + typed, headers={"Accept": JSON})
+        assert (answer.status, answer.json()["field"]) == (status, "ref")
+    findings = Findings()
+    log_is_clean(process, findings)
+    assert not findings.problems, "\n".join(findings.problems)

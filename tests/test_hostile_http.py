@@ -107,7 +107,7 @@ class Raw:
                 half_close: bool = False) -> Answer:
         """``target`` as sent (a str is percent-encoded only outside ASCII); ``length`` overrides Content-Length."""
         if isinstance(target, str):
-            target = quote(target, safe="".join(chr(n) for n in range(33, 127))).encode()
+            target = quote(target, safe="".join(chr(n) for n in range(33, 127)), errors="surrogatepass").encode()
         lines = [method.encode() + b" " + target + b" HTTP/1.1"]
         if host == "default":
             lines.append(f"Host: {self.host}:{self.port}".encode())
@@ -115,7 +115,7 @@ class Raw:
             lines.append(b"Host: " + host.encode("utf-8", "surrogateescape"))
         pairs = headers.items() if isinstance(headers, dict) else (headers or [])
         for name, value in pairs:
-            lines.append(name.encode() + b": " + (value if isinstance(value, bytes) else value.encode("utf-8")))
+            lines.append(name.encode() + b": " + (value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")))
         if chunked:
             lines.append(b"Transfer-Encoding: chunked")
             body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in _pieces(body)) + b"0\r\n\r\n"
@@ -586,5 +586,72 @@ def test_the_endpoint_refuses_what_it_cannot_read_in_the_words_of_the_form_sent(
         answer = raw.request("GET", "/suggestion?ref=" + typed, headers={"Accept": JSON})
         assert (answer.status, answer.json()["field"]) == (status, "ref")
     findings = Findings()
+    log_is_clean(process, findings)
+    assert not findings.problems, "\n".join(findings.problems)
+
+
+# ---- Seeded random requests -----------------------------------------------------------------------
+
+ROUTES = [*GOOD_FIELDS, *PUBLIC_GETS, "/suggestion/{ref}", "/desk/login", "/desk/logout", "/desk/roster",
+          "/desk/branches/{b}/attach", "/desk/suggestions/1", *DESK_GETS]
+NAMES = ["session", "branch", "name", "text", "category", "contact", "code", "website", "csrf", "login", "password",
+         "record", "member", "year", "status", "reply", "shown", "file", "", "name[]", "__proto__"]
+PIECES = ["lessons/签到课", "announcements/现场会", OWN, OTHER, SECRET_NAME, "其他", "answered", "1", "2026", "%", "%zz",
+          "%ff", "%00", "\x00", "\ud800", "\u202e", "\ufeff", "ａｂｃ", "e\u0301", "../", "//", "=", "&", ";", "+", " ",
+          "\n", "<script>", "'\"", "9" * 400, "王" * 3000]
+CONTENT_TYPES = [FORM, JSON, "multipart/form-data", "multipart/form-data; boundary=x", "text/plain", FORM + "; charset=gbk",
+                 JSON + "; charset=utf-16", "", "application/xml", "*/*"]
+
+
+def random_text(rng: random.Random) -> str:
+    return "".join(rng.choice(PIECES) for _ in range(rng.randrange(0, 4)))
+
+
+def random_value(rng: random.Random):
+    kind = rng.randrange(6)
+    if kind == 0:
+        return rng.choice([None, True, False, 0, -1, 1.5, 10**30, [], {}, [1, "a"], {"x": {"y": []}}])
+    return random_text(rng)
+
+
+def random_body(rng: random.Random, content_type: str, token: str) -> bytes:
+    fields = {rng.choice(NAMES): random_value(rng) for _ in range(rng.randrange(0, 6))}
+    if rng.random() < 0.6:
+        fields["csrf"] = token
+    shape = rng.randrange(4)
+    if shape == 0 or content_type.startswith(JSON):
+        return json.dumps(fields, ensure_ascii=rng.random() < 0.5).encode("utf-8", "surrogatepass")
+    if shape == 1:
+        return bytes(rng.randrange(256) for _ in range(rng.randrange(0, 400)))
+    if shape == 2 and content_type.startswith("multipart"):
+        return multipart([(key, rng.choice([None, "名册.csv", "a.xlsx", ""]), str(value).encode("utf-8", "surrogatepass"))
+                          for key, value in fields.items()], boundary="x")[1]
+    return "&".join(f"{key}={value}" for key, value in fields.items()).encode("utf-8", "surrogatepass")
+
+
+def test_seeded_random_requests_never_get_a_5xx(attend):
+    process, raw, ref = attend
+    findings = Findings()
+    cookie, token, _ = desk_session(process.url, "guyun")
+    rng = random.Random(20261128)
+    for number in range(400):
+        method = rng.choice(["POST"] * 5 + ["GET"] * 3 + list(METHODS))
+        path = rng.choice(ROUTES).format(b=rng.choice([OWN, OTHER, quote(OTHER), random_text(rng)]), ref=ref)
+        if rng.random() < 0.3:
+            path += "?" + "&".join(f"{rng.choice(NAMES)}={random_text(rng)}" for _ in range(rng.randrange(1, 4)))
+        headers = {}
+        content_type = rng.choice(CONTENT_TYPES)
+        if content_type:
+            headers["Content-Type"] = content_type
+        if rng.random() < 0.6:
+            headers["Cookie"] = rng.choice([cookie, cookie + "x", "kite_desk=", "a=b; " + cookie])
+        for name, values in {"Accept": [JSON, "text/html", "*/*", "", "application/json;q=0"],
+                             "Origin": ["null", "https://example.org", "http://evil.example", process.url],
+                             "Expect": ["100-continue"], "X-Forwarded-For": ["1.2.3.4"]}.items():
+            if rng.random() < 0.3:
+                headers[name] = rng.choice(values)
+        body = random_body(rng, content_type, token) if method in ("POST", "PUT", "PATCH") else b""
+        findings.check(f"#{number} {method} {path[:120]} {headers}", raw.request(method, path, headers=headers, body=body,
+                                                                                   chunked=rng.random() < 0.1))
     log_is_clean(process, findings)
     assert not findings.problems, "\n".join(findings.problems)

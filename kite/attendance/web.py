@@ -332,9 +332,11 @@ def _wants_json(request: Request) -> bool:
 async def _read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        # ASCII digits only ("²".isdigit() is true) and never int() on thousands of them (ValueError):
+        # uvicorn's parser already refuses these, the check holds under any other server too.
+        if not (declared.isascii() and declared.isdigit()):
             raise BadRequest(400, "请求格式不正确", "body")
-        if int(declared) > limit:
+        if len(declared) > 15 or int(declared) > limit:
             raise BadRequest(413, "提交的内容太大", "body")
     body = bytearray()
     try:

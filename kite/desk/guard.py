@@ -223,8 +223,10 @@ async def _read_form(request: Request) -> Fields:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     limit = MAX_UPLOAD if kind == "multipart/form-data" else MAX_FORM
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise _too_big(limit) if declared.isdigit() else Refused(400, "请求格式不正确", "请求的长度不对。")
+    if declared is not None and not (declared.isascii() and declared.isdigit()):  # "²".isdigit() is true
+        raise Refused(400, "请求格式不正确", "请求的长度不对。")
+    if declared is not None and (len(declared) > 15 or int(declared) > limit):  # no int() of thousands of digits
+        raise _too_big(limit)
     body = bytearray()
     try:
         async for chunk in request.stream():

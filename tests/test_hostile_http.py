@@ -21,7 +21,9 @@ import re
 import socket
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -168,6 +170,9 @@ class Findings:
 def attend(hub, database):
     """``build.py attend`` over a database with accounts, a roster and a suggestion; its raw client."""
     write_hub(hub, "http://127.0.0.1:8001")
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    hub.announcement("进行中", f"title: 正在进行的现场会\ndate: 2026-01-01\nstarts: {now + timedelta(minutes=5):%Y-%m-%d %H:%M}\n"
+                            f"ends: {now + timedelta(hours=2):%Y-%m-%d %H:%M}\nattendance: code")
     store = open_store(database)
     add_accounts(DeskStore(store))
     store.close()
@@ -220,7 +225,9 @@ GOOD_FIELDS = {
 
 
 def form_body(fields: dict[str, str], encoding: str = "utf-8") -> bytes:
-    return "&".join(f"{quote(k, encoding=encoding)}={quote(v, encoding=encoding)}" for k, v in fields.items()).encode()
+    """URL-encoded; a lone surrogate goes out as the bytes a careless encoder writes for it."""
+    return "&".join(f"{quote(k, encoding=encoding, errors='surrogatepass')}={quote(v, encoding=encoding, errors='surrogatepass')}"
+                    for k, v in fields.items()).encode()
 
 
 def hostile_bodies(fields: dict[str, str]) -> list[tuple[str, str | None, bytes]]:
@@ -671,3 +678,36 @@ def test_a_content_length_of_thousands_of_digits_is_413_under_any_server(hub, da
             assert answer.status_code == 413, (path, answer.status_code)
     finally:
         app.close()
+
+
+def test_live_codes_of_every_odd_shape_are_refused_naming_the_code(attend):
+    process, raw, _ = attend
+    findings = Findings()
+    fields = {"session": "announcements/进行中", "branch": OWN, "name": SECRET_NAME}
+    codes = ["", " ", "０４２７", "٠٤٢٧", "04 27", "0427\x00", "\ud800", "9" * 5000, "-1", "1e3", 427, None, True, [1], {"a": 1}]
+    for code in codes:
+        for as_json in (True, False):
+            sent = {**fields, **({} if code is None else {"code": code})}
+            if as_json:
+                body = json.dumps(sent).encode()
+                headers = {"Content-Type": JSON, "Accept": JSON}
+            elif isinstance(code, str):
+                body = form_body(sent)
+                headers = {"Content-Type": FORM, "Accept": JSON}
+            else:
+                continue
+            answer = raw.request("POST", "/checkin", headers=headers, body=body)
+            findings.check(f"code {code!r:.40} json={as_json}", answer)
+            # A lone surrogate in a form is bytes that are not UTF-8 at all: the body's fault, not the code's.
+            at_fault = "body" if code == "\ud800" and not as_json else "code"
+            findings.expect(f"code {code!r:.40} json={as_json}", answer.status in (400, 403, 429)
+                            and answer.json().get("field") == at_fault, f"{answer.status} {answer.text[:120]}")
+    for path in ("/desk/live/announcements/进行中", "/desk/live/announcements/进行中/code.json",
+                 "/desk/live/announcements/进行中/poster"):
+        cookie, _, _ = desk_session(process.url, "guyun")
+        for query in ["", *ODD_QUERIES[:6]]:
+            answer = raw.request("GET", path + query, headers={"Cookie": cookie})
+            findings.check(f"GET {path}{query}", answer)
+            findings.expect(f"GET {path}{query}", answer.status == 200, f"{answer.status}")
+    log_is_clean(process, findings)
+    assert not findings.problems, "\n".join(findings.problems)

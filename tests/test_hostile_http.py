@@ -711,3 +711,44 @@ def test_live_codes_of_every_odd_shape_are_refused_naming_the_code(attend):
             findings.expect(f"GET {path}{query}", answer.status == 200, f"{answer.status}")
     log_is_clean(process, findings)
     assert not findings.problems, "\n".join(findings.problems)
+
+
+def test_with_postgresql_down_odd_requests_get_a_4xx_or_the_contracts_503_and_nothing_else(hub, postgres, postgres_url):
+    """The one 5xx allowed is 503 with Retry-After; a request that is wrong anyway is still told so."""
+    write_hub(hub, "http://127.0.0.1:8001")
+    store = open_store(postgres_url)
+    add_accounts(DeskStore(store))
+    store.close()
+    process = AttendProcess(hub.config, postgres_url).wait_until_serving()
+    try:
+        raw = Raw(process.url)
+        cookie, token, _ = desk_session(process.url, "guyun")
+        login_cookie, login_token = login_form(process.url)
+        findings = Findings()
+        postgres.stop()
+        try:
+            answers = []
+            for path, fields in GOOD_FIELDS.items():
+                for label, content_type, body in [("good", FORM, form_body(fields))] + hostile_bodies(fields)[::3]:
+                    headers = {"Accept": JSON, **({"Content-Type": content_type} if content_type else {})}
+                    answers.append((f"POST {path} [{label}]", raw.request("POST", path, headers=headers, body=body)))
+            for path in DESK_GETS:
+                answers.append((f"GET {path}", raw.request("GET", path.format(b=OWN), headers={"Cookie": cookie})))
+            answers.append(("POST /desk/logout", raw.request("POST", "/desk/logout", headers={"Cookie": cookie,
+                            "Content-Type": FORM}, body=form_body({"csrf": token}))))
+            answers.append(("POST /desk/login", raw.request("POST", "/desk/login", headers={"Cookie": login_cookie,
+                            "Content-Type": FORM}, body=form_body({"csrf": login_token, "login": "guyun", "password": PASSWORD}))))
+            answers.append(("GET /suggestion/REF", raw.request("GET", "/suggestion/0000-0000-00", headers={"Accept": JSON})))
+            answers.append(("GET /health", raw.request("GET", "/health")))
+            for label, answer in answers:
+                findings.check(label, answer, allowed=(503,))
+                if answer.status == 503:
+                    findings.expect(label, answer.headers.get("retry-after", "").isdigit(), "503 without Retry-After")
+            findings.expect("the good ones", [a.status for label, a in answers if "[good]" in label] == [503] * 3,
+                            "a good submission was not answered 503 with the database down")
+        finally:
+            postgres.start()
+        log_is_clean(process, findings)
+        assert not findings.problems, "\n".join(findings.problems)
+    finally:
+        process.stop()

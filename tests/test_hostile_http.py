@@ -190,12 +190,12 @@ def attend(hub, database):
         process.stop()
 
 
-def desk_session(url: str, login: str) -> tuple[str, str, str]:
-    """A logged-in session's cookie header value, its CSRF token and the login form's (cookie, token)."""
+def desk_session(url: str, login: str) -> tuple[str, str]:
+    """A logged-in session's Cookie header value and its CSRF token."""
     with httpx.Client(base_url=url, follow_redirects=False, timeout=30) as http:
         client = DeskClient(http).logged_in(login)
         token = client.token()
-        return f"kite_desk={http.cookies.get('kite_desk')}", token, ""
+        return f"kite_desk={http.cookies.get('kite_desk')}", token
 
 
 def login_form(url: str) -> tuple[str, str]:
@@ -458,7 +458,7 @@ def test_the_desk_answers_every_odd_request_with_a_4xx_and_keeps_scope(attend):
             findings.check(f"outsider {method} {path}", answer)
             findings.expect(f"outsider {method} {path}", answer.status != 200 or path in ("/desk/login", "/desk/live.js"),
                             f"{answer.status} to an outsider")
-    for login, (cookie, token, _) in sessions.items():
+    for login, (cookie, token) in sessions.items():
         who = {"Cookie": cookie}
         for path in DESK_GETS:
             for query in ["", *ODD_QUERIES]:
@@ -530,7 +530,7 @@ def test_out_of_scope_stays_404_under_every_odd_url_form(attend):
     """鼓韵堂党支部's secretary asks for 栖息栈党支部's pages every way a URL can be bent."""
     process, raw, _ = attend
     findings = Findings()
-    cookie, token, _ = desk_session(process.url, "guyun")
+    cookie, token = desk_session(process.url, "guyun")
     other_id = other_suggestion_id(process.url)
     encoded = quote(OTHER, safe="")
     forms = [
@@ -640,7 +640,7 @@ def random_body(rng: random.Random, content_type: str, token: str) -> bytes:
 def test_seeded_random_requests_never_get_a_5xx(attend):
     process, raw, ref = attend
     findings = Findings()
-    cookie, token, _ = desk_session(process.url, "guyun")
+    cookie, token = desk_session(process.url, "guyun")
     rng = random.Random(20261128)
     for number in range(400):
         method = rng.choice(["POST"] * 5 + ["GET"] * 3 + list(METHODS))
@@ -704,7 +704,7 @@ def test_live_codes_of_every_odd_shape_are_refused_naming_the_code(attend):
                             and answer.json().get("field") == at_fault, f"{answer.status} {answer.text[:120]}")
     for path in ("/desk/live/announcements/进行中", "/desk/live/announcements/进行中/code.json",
                  "/desk/live/announcements/进行中/poster"):
-        cookie, _, _ = desk_session(process.url, "guyun")
+        cookie, _ = desk_session(process.url, "guyun")
         for query in ["", *ODD_QUERIES[:6]]:
             answer = raw.request("GET", path + query, headers={"Cookie": cookie})
             findings.check(f"GET {path}{query}", answer)
@@ -722,7 +722,7 @@ def test_with_postgresql_down_odd_requests_get_a_4xx_or_the_contracts_503_and_no
     process = AttendProcess(hub.config, postgres_url).wait_until_serving()
     try:
         raw = Raw(process.url)
-        cookie, token, _ = desk_session(process.url, "guyun")
+        cookie, token = desk_session(process.url, "guyun")
         login_cookie, login_token = login_form(process.url)
         findings = Findings()
         postgres.stop()
@@ -752,3 +752,47 @@ def test_with_postgresql_down_odd_requests_get_a_4xx_or_the_contracts_503_and_no
         assert not findings.problems, "\n".join(findings.problems)
     finally:
         process.stop()
+
+
+FORMULAS = ["=1+1", "+cmd|' /C calc'!A0", "@SUM(A1:A9)", "-2+3", '=HYPERLINK("http://x","点我")']
+
+
+def test_formula_looking_values_sent_by_members_never_run_in_any_export(attend):
+    """What members type reaches the secretaries' spreadsheets: every CSV and XLSX the desk gives holds it as text."""
+    from openpyxl import load_workbook
+
+    process, raw, _ = attend
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    for formula in FORMULAS:
+        sent = [("/checkin", {"session": "lessons/签到课", "branch": OWN, "name": formula}),
+                ("/report", {"branch": OWN, "name": formula, "text": formula + " 本季度学习汇报正文"}),
+                ("/suggestion", {"branch": OWN, "category": "其他", "text": formula + " 建议", "name": formula,
+                                 "contact": formula})]
+        for path, fields in sent:
+            answer = raw.request("POST", path, headers={"Content-Type": JSON, "Accept": JSON},
+                                 body=json.dumps(fields, ensure_ascii=False).encode())
+            assert answer.status == 201, (path, formula, answer.text)
+    cookie, _ = desk_session(process.url, "guyun")
+    found = 0
+    for path in (f"/desk/branches/{quote(OWN)}/record.csv", "/desk/checkins.csv", "/desk/reports.csv",
+                 "/desk/suggestions.csv", f"/desk/branches/{quote(OWN)}/record.xlsx", "/desk/reports.xlsx",
+                 "/desk/suggestions.xlsx", "/export.csv"):
+        headers = {"Cookie": cookie, "Authorization": "Bearer hostile-token"}
+        answer = raw.request("GET", path + (f"?year={now.year}" if "record" in path else ""), headers=headers)
+        assert answer.status == 200, (path, answer.status)
+        if path.endswith(".csv"):
+            import csv
+
+            cells = [cell for row in csv.reader(io.StringIO(answer.body.decode("utf-8-sig"))) for cell in row]
+            risky = [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+        else:
+            book = load_workbook(io.BytesIO(answer.body))
+            cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+            # Text cells are never run; one that looks like a formula also keeps Excel's quote prefix,
+            # so that it stays text when a secretary edits it.
+            risky = [cell.value for cell in cells if cell.data_type != "s" and isinstance(cell.value, str)
+                     or (isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@")) and not cell.quotePrefix)]
+            cells = [cell.value for cell in cells]
+        assert not risky, (path, risky)
+        found += sum(1 for cell in cells if isinstance(cell, str) and any(f in cell for f in FORMULAS))
+    assert found >= len(FORMULAS) * 6  # the values are there, as text

@@ -420,7 +420,34 @@ def xlsx(rows: list[list[object]]) -> bytes:
     return out.getvalue()
 
 
+def xlsx_with(part: str, xml: bytes) -> bytes:
+    """A real workbook with one of its parts replaced."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx([["姓名", "支部"], ["王建军", OWN]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            archive.writestr(name, xml if name == part else source.read(name))
+    return out.getvalue()
+
+
+LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+          + b"".join(b'<!ENTITY lol%d "%s">' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10) for n in range(1, 10))
+          + b']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+          + b'<c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>')
+XXE = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+       b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+       b'<c r="A1" t="inlineStr"><is><t>&e;</t></is></c></row></sheetData></worksheet>')
+
 ROSTER_FILES = [
+    ("XLSX with a billion laughs", "名册.xlsx", xlsx_with("xl/worksheets/sheet1.xml", LAUGHS)),
+    ("XLSX with an external entity", "名册.xlsx", xlsx_with("xl/worksheets/sheet1.xml", XXE)),
+    ("XLSX with broken XML", "名册.xlsx", xlsx_with("xl/worksheets/sheet1.xml", b"<worksheet><sheetData><row>")),
+    ("XLSX with a sheet of a million rows declared", "名册.xlsx", xlsx_with("xl/worksheets/sheet1.xml",
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:XFD1048576"/>'
+        b'<sheetData><row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData></worksheet>')),
+    ("XLSX without a workbook part", "名册.xlsx", xlsx_with("xl/workbook.xml", b"")),
+    ("CSV with semicolons", "名册.csv", f"姓名;支部\n王建军;{OWN}\n".encode()),
+    ("CSV with only CR line ends", "名册.csv", f"姓名,支部\r王建军,{OWN}\r".encode()),
     ("not a roster: PNG named .csv", "名册.csv", b"\x89PNG\r\n\x1a\n" + bytes(3000)),
     ("not a roster: PDF named .xlsx", "名册.xlsx", b"%PDF-1.4\n" + bytes(3000)),
     ("no extension", "名册", "姓名,支部\n王建军,鼓韵堂党支部\n".encode()),
@@ -796,3 +823,38 @@ def test_formula_looking_values_sent_by_members_never_run_in_any_export(attend):
         assert not risky, (path, risky)
         found += sum(1 for cell in cells if isinstance(cell, str) and any(f in cell for f in FORMULAS))
     assert found >= len(FORMULAS) * 6  # the values are there, as text
+
+
+def test_seeded_mangled_roster_uploads_never_get_a_5xx(attend):
+    """A real upload, then cut, flipped, stretched and its part headers bent: multipart's parser and the roster reader."""
+    process, raw, _ = attend
+    findings = Findings()
+    cookie, token = desk_session(process.url, "guyun")
+    roster = f"姓名,支部\n{SECRET_NAME},{OWN}\n".encode()
+    content_type, good = multipart([("csrf", None, token.encode()), ("file", "名册.csv", roster)], boundary="kiteBoundary")
+    header_edits = [
+        (b'name="file"', b"name=file"), (b'name="file"', b'name="file"; name="csrf"'), (b'filename="', b'filename*=UTF-8\'\''),
+        (b'filename="', b'filename="\xff\xfe'), (b"Content-Disposition", b"Content-Dispositio"),
+        (b'name="csrf"', b'name="\xe7\xad"'), (b"\r\n\r\n", b"\n\n"), (b"--kiteBoundary--", b"--kiteBoundary"),
+        (b"--kiteBoundary\r\n", b"--kiteBoundary  \r\n"), (b"application/octet-stream", b"text/csv; charset=gbk"),
+        (b"Content-Disposition: form-data", b"Content-Disposition: attachment"),
+    ]
+    rng = random.Random(20261129)
+    for number in range(120):
+        body = bytearray(good)
+        kind = number % 4
+        if kind == 0:
+            body = body[:rng.randrange(len(body))]
+        elif kind == 1:
+            for _ in range(rng.randrange(1, 8)):
+                body[rng.randrange(len(body))] = rng.randrange(256)
+        elif kind == 2:
+            spot = rng.randrange(len(body))
+            body[spot:spot] = rng.choice([b"\r\n", b"--kiteBoundary\r\n", b"\x00" * 50, b"\r\n\r\n", b'"', b";"]) * rng.randrange(1, 4)
+        else:
+            old, new = rng.choice(header_edits)
+            body = bytearray(bytes(body).replace(old, new, 1))
+        answer = raw.request("POST", "/desk/roster", headers={"Cookie": cookie, "Content-Type": content_type}, body=bytes(body))
+        findings.check(f"#{number} kind {kind}", answer)
+    log_is_clean(process, findings)
+    assert not findings.problems, "\n".join(findings.problems)

@@ -337,9 +337,10 @@ def test_public_routes_take_every_method_length_and_header_without_a_5xx(attend)
         for label, headers in extra_headers.items():
             findings.check(f"POST {path} [{label}]",
                            raw.request("POST", path, headers={"Content-Type": FORM, **headers}, body=body))
-        for label, host in {"no Host": None, "odd Host": "例子.测试:99999", "empty Host": ""}.items():
-            findings.check(f"POST {path} [{label}]",
-                           raw.request("POST", path, headers={"Content-Type": FORM}, body=body, host=host))
+        for host in (None, "", "例子.测试:99999", "[::1", "[zz]:80", "x:y:z", "a/b", "@evil", "127.0.0.1:8001/../x"):
+            for sent in (body, b"x=1"):  # a good one and one that gets the problem page, which is built from the request
+                findings.check(f"POST {path} [Host {host!r}]",
+                               raw.request("POST", path, headers={"Content-Type": FORM}, body=sent, host=host))
     for label, target in {
         "percent-encoded slash": "/suggestion/%2E%2E%2Fhealth",
         "dot segments": "/suggestion/../desk/",
@@ -532,6 +533,7 @@ def test_the_desk_answers_every_odd_request_with_a_4xx_and_keeps_scope(attend):
             "no Host": (who, None),
             "empty Host": (who, ""),
             "odd Host": (who, "evil.example:0"),
+            "broken IPv6 Host": ({**who, "Origin": "http://x"}, "[::1"),
             "the endpoint's public Host": (who, "127.0.0.1:8001"),
             "X-Forwarded": ({**who, "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https",
                              "X-Forwarded-For": "10.0.0.1, nonsense"}, "default"),

@@ -730,7 +730,8 @@ def test_live_codes_of_every_odd_shape_are_refused_naming_the_code(attend):
     process, raw, _ = attend
     findings = Findings()
     fields = {"session": "announcements/进行中", "branch": OWN, "name": SECRET_NAME}
-    codes = ["", " ", "０４２７", "٠٤٢٧", "04 27", "0427\x00", "\ud800", "9" * 5000, "-1", "1e3", 427, None, True, [1], {"a": 1}]
+    # None of these is four ASCII digits, so none can be the right code by chance.
+    codes = ["", " ", "٠٤٢٧", "0427\x00", "\ud800", "9" * 5000, "-1", "1e3", "04271", 427, None, True, [1], {"a": 1}]
     for code in codes:
         for as_json in (True, False):
             sent = {**fields, **({} if code is None else {"code": code})}
@@ -748,9 +749,15 @@ def test_live_codes_of_every_odd_shape_are_refused_naming_the_code(attend):
             at_fault = "body" if code == "\ud800" and not as_json else "code"
             findings.expect(f"code {code!r:.40} json={as_json}", answer.status in (400, 403, 429)
                             and answer.json().get("field") == at_fault, f"{answer.status} {answer.text[:120]}")
+    # The right code as a Chinese keyboard types it, full-width and spaced, is taken (the code before is still valid).
+    cookie, _ = desk_session(process.url, "guyun")
+    current = raw.request("GET", "/desk/live/announcements/进行中/code.json", headers={"Cookie": cookie}).json()["code"]
+    for typed, status in (("".join(chr(ord(digit) + 0xFEE0) for digit in current), 201), (" ".join(current), 200)):
+        answer = raw.request("POST", "/checkin", headers={"Content-Type": FORM, "Accept": JSON},
+                             body=form_body({**fields, "code": typed}))
+        findings.expect(f"the right code as {typed!r}", answer.status == status, f"{answer.status} {answer.text[:120]}")
     for path in ("/desk/live/announcements/进行中", "/desk/live/announcements/进行中/code.json",
                  "/desk/live/announcements/进行中/poster"):
-        cookie, _ = desk_session(process.url, "guyun")
         for query in ["", *ODD_QUERIES[:6]]:
             answer = raw.request("GET", path + query, headers={"Cookie": cookie})
             findings.check(f"GET {path}{query}", answer)

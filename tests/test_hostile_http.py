@@ -341,6 +341,15 @@ def test_public_routes_take_every_method_length_and_header_without_a_5xx(attend)
             for sent in (body, b"x=1"):  # a good one and one that gets the problem page, which is built from the request
                 findings.check(f"POST {path} [Host {host!r}]",
                                raw.request("POST", path, headers={"Content-Type": FORM}, body=sent, host=host))
+    # Upgrades nobody here speaks, and bytes that are not HTTP/1.1 at all.
+    upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13"
+    for path in ("/checkin", "/desk/", "/desk/login", "/suggestion/" + ref):
+        head = f"GET {path} HTTP/1.1\r\nHost: {raw.host}:{raw.port}\r\n{upgrade}\r\n\r\n"
+        findings.check(f"websocket {path}", raw.send(quote(head, safe="".join(chr(n) for n in range(1, 127))).encode(),
+                                                     half_close=True), gone=True)
+    for junk in (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(50), b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+                 b"GET /health HTTP/9.9\r\n\r\n", b"POST /checkin HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 9\r\n\r\n"):
+        findings.check(f"not HTTP/1.1: {junk[:16]!r}", raw.send(junk, half_close=True), gone=True)
     for label, target in {
         "percent-encoded slash": "/suggestion/%2E%2E%2Fhealth",
         "dot segments": "/suggestion/../desk/",

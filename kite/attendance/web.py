@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -113,12 +113,14 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
             return cors(request, JSONResponse({"error": "不接受来自其他网站的签到", "field": "origin"}, status_code=403))
         return cors(request, Response(status_code=204))
 
-    async def read_fields(request: Request, refusal: str, limit: int = MAX_BODY) -> dict[str, Any]:
-        """A posted form or JSON body's fields, from this site's pages (or no browser) only; raises BadRequest."""
+    async def read_fields(request: Request, refusal: str, limit: int = MAX_BODY, what: str = "签到") -> dict[str, Any]:
+        """A posted form or JSON body's fields, from this site's pages (or no browser) only; raises BadRequest.
+
+        ``what`` names the thing sent (签到, 汇报, 建议) in the refusal of a body of another type."""
         origin = request.headers.get("origin")
         if origin is not None and origin not in allowed_origins():
             raise BadRequest(403, refusal, "origin")
-        return _parse(await _read_body(request, limit), request.headers.get("content-type", ""))
+        return _parse(await _read_body(request, limit), request.headers.get("content-type", ""), what)
 
     async def checkin(request: Request) -> Response:
         wants_json = _wants_json(request)
@@ -218,7 +220,7 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
         wants_json = _wants_json(request)
         now = clock()
         try:
-            fields = await read_fields(request, "不接受来自其他网站的提交", SUBMISSION_MAX_BODY)
+            fields = await read_fields(request, "不接受来自其他网站的提交", SUBMISSION_MAX_BODY, what)
         except BadRequest as bad:
             answer = Answer(bad.status, "error", bad.message, bad.field)
         else:
@@ -260,6 +262,9 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
         """The lookup form's GET ?ref=: on to the suggestion's own address."""
         typed = request.query_params.get("ref", "")
         ref = read_ref(typed)
+        if ref is None and _wants_json(request):
+            return JSONResponse({"error": "查询号应为 10 位字母和数字，例如 K7Q2-M9XD-4R", "field": "ref"},
+                                status_code=404 if typed.strip() else 400, headers={"Cache-Control": "no-store"})
         if ref is None:
             return pages.render(request, "suggestion_missing.html", 404 if typed.strip() else 400, ref=typed.strip()[:64],
                                 well_formed=False, lookup_action="suggestion", page_url=roster().config.site_url + "suggest/")
@@ -327,15 +332,22 @@ def _wants_json(request: Request) -> bool:
 async def _read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        # ASCII digits only ("²".isdigit() is true) and never int() on thousands of them (ValueError):
+        # uvicorn's parser already refuses these, the check holds under any other server too.
+        if not (declared.isascii() and declared.isdigit()):
             raise BadRequest(400, "请求格式不正确", "body")
-        if int(declared) > limit:
+        if len(declared) > 15 or int(declared) > limit:
             raise BadRequest(413, "提交的内容太大", "body")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BadRequest(413, "提交的内容太大", "body")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise BadRequest(413, "提交的内容太大", "body")
+    except ClientDisconnect:
+        # Gone before the body was complete (a dropped phone connection, a lying Content-Length):
+        # nothing is stored, and the answer reaches nobody, so no traceback for the log either.
+        raise BadRequest(400, "提交的内容不完整", "body") from None
     return bytes(body)
 
 
@@ -343,11 +355,11 @@ async def _read_body(request: Request, limit: int = MAX_BODY) -> bytes:
 _FIELDS = ("session", "branch", "name", "code", "text", "category", "contact")
 
 
-def _parse(body: bytes, content_type: str) -> dict[str, Any]:
+def _parse(body: bytes, content_type: str, what: str = "签到") -> dict[str, Any]:
     kind = content_type.split(";")[0].strip().lower()
     if kind == "application/json":
         try:
-            data = json.loads(body)
+            data = json.loads(body, object_pairs_hook=_unique_keys)
         # RecursionError: nesting deep enough to exhaust the parser still fits in the body limit.
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise BadRequest(400, "提交的数据不是有效的 JSON", "body")
@@ -366,7 +378,17 @@ def _parse(body: bytes, content_type: str) -> dict[str, Any]:
                 raise BadRequest(400, "同一个字段提交了多次", key if key in _FIELDS else "body")
             fields[key] = value
         return fields
-    raise BadRequest(400, "只接受表单或 JSON 格式的签到", "content-type")
+    raise BadRequest(400, f"只接受表单或 JSON 格式的{what}", "content-type")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when a key repeats, as a form's repeated field is: which one counts would be a guess."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise BadRequest(400, "同一个字段提交了多次", key if key in _FIELDS else "body")
+        found[key] = value
+    return found
 
 
 def _json_answer(outcome: Outcome) -> Response:

@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope as AsgiScope, Send
 
@@ -223,13 +223,19 @@ async def _read_form(request: Request) -> Fields:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     limit = MAX_UPLOAD if kind == "multipart/form-data" else MAX_FORM
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise _too_big(limit) if declared.isdigit() else Refused(400, "请求格式不正确", "请求的长度不对。")
+    if declared is not None and not (declared.isascii() and declared.isdigit()):  # "²".isdigit() is true
+        raise Refused(400, "请求格式不正确", "请求的长度不对。")
+    if declared is not None and (len(declared) > 15 or int(declared) > limit):  # no int() of thousands of digits
+        raise _too_big(limit)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _too_big(limit)
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise _too_big(limit)
+    except ClientDisconnect:
+        # Gone mid-body: nothing is changed, and the answer reaches nobody.
+        raise Refused(400, "提交的内容不完整", "连接在提交完成前断开了，什么也没有改动。请重新提交。") from None
     if kind == "application/x-www-form-urlencoded":
         try:
             pairs = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, errors="strict")

@@ -192,7 +192,8 @@ class DeskViews:
         text = request.query_params.get("year")
         if text is None or text == "":
             return self._now().astimezone(self.roster().config.zone).year
-        if not (text.isascii() and text.isdigit() and 2000 <= int(text) <= 2100):
+        # Four ASCII digits before int(): a 5,000-digit year is past int()'s own limit (ValueError, so 500).
+        if not (len(text) == 4 and text.isascii() and text.isdigit() and 2000 <= int(text) <= 2100):
             raise Refused(400, "年份不对", "年份应为 2000 到 2100 之间的四位数字，例如 ?year=2026。")
         return int(text)
 

@@ -289,3 +289,21 @@ def test_a_year_that_is_not_a_year_is_a_clear_400(desk):
     for year in ("abc", "99999999999999999999", "1900", "２０２５"):
         answer = client.get("/desk/branches/鼓韵堂党支部", params={"year": year})
         assert answer.status_code == 400 and "年份" in answer.text
+
+
+def test_a_head_request_for_a_download_is_not_recorded_as_an_export(year_of_records):
+    # Download managers ask HEAD first; nothing is sent, so the audit log must not say a file left.
+    desk = year_of_records
+    guyun = desk.client("guyun")
+    heads = ("/desk/branches/鼓韵堂党支部/record.csv?year=2025", "/desk/branches/鼓韵堂党支部/record.xlsx?year=2025",
+             "/desk/checkins.csv", "/desk/reports.csv", "/desk/reports.xlsx", "/desk/suggestions.csv",
+             "/desk/suggestions.xlsx")
+    for path in heads:
+        answer = guyun.http.head(path)
+        assert answer.status_code == 200 and "attachment" in answer.headers["content-disposition"], path
+    def exports():
+        page = lxml.html.fromstring(desk.client("admin").get("/desk/audit").text)
+        return [item.text_content() for item in page.xpath("//ol[@class='d-log']/li") if "导出" in item.text_content()]
+    assert exports() == []
+    guyun.get("/desk/checkins.csv")
+    assert len(exports()) == 1 and "签到记录 全部场次" in exports()[0]

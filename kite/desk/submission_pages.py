@@ -97,7 +97,7 @@ class SubmissionPages:
         user = current_user(request)
         quarter = self._quarter(request)
         found = self._submissions.reports(user.scope, quarter=quarter)
-        self.views.desk.log(user.login, "export", f"每季一汇报 {quarter or '全部季度'}（{kind.upper()}）", self.views._now())
+        self.views.exported(request, f"每季一汇报 {quarter or '全部季度'}（{kind.upper()}）")
         name = f"每季一汇报-{quarter or '全部'}"
         if kind == "csv":
             return self.download(exports.reports_csv(found, self._zone()), "text/csv; charset=utf-8", f"{name}.csv",
@@ -142,7 +142,7 @@ class SubmissionPages:
         chosen = self._filter(request.query_params.get("status"))
         found = self._submissions.suggestions(user.scope, **SUGGESTION_FILTERS[chosen][1])
         label = SUGGESTION_FILTERS[chosen][0]
-        self.views.desk.log(user.login, "export", f"意见建议 {label}（{kind.upper()}）", self.views._now())
+        self.views.exported(request, f"意见建议 {label}（{kind.upper()}）")
         name = f"意见建议-{label}"
         if kind == "csv":
             return self.download(exports.suggestions_csv(found, self._zone(), show_ref), "text/csv; charset=utf-8",

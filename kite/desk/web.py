@@ -219,6 +219,12 @@ class DeskViews:
                          months=MONTHS, quarters=QUARTERS, titles=titles, shown=UNMATCHED_SHOWN,
                          branch_url=quote(view.table.branch, safe=""))
 
+    def exported(self, request: Request, what: str) -> None:
+        """Record a download in the audit log; a HEAD request (a download manager asking the size) gets
+        no file, so it is no download."""
+        if request.method != "HEAD":
+            self.desk.log(current_user(request).login, "export", what, self._now())
+
     def record_csv(self, request: Request) -> Response:
         return self._record(request, "csv")
 
@@ -228,8 +234,7 @@ class DeskViews:
     def _record(self, request: Request, kind: str) -> Response:
         view = self._branch_view(request)
         table = view.table
-        user = current_user(request)
-        self.desk.log(user.login, "export", f"{table.branch} {table.year} 年三个一表（{kind.upper()}）", self._now())
+        self.exported(request, f"{table.branch} {table.year} 年三个一表（{kind.upper()}）")
         if kind == "csv":
             return _download(exports.record_csv(table), "text/csv; charset=utf-8",
                              f"{table.branch}-{table.year}-三个一.csv", f"record-{table.year}.csv")
@@ -261,7 +266,7 @@ class DeskViews:
         if session is not None and (len(session) > 200 or any(ord(ch) < 32 or ord(ch) == 127 for ch in session)):
             raise Refused(400, "场次不对", "场次应为 lessons/网址名 或 announcements/网址名。")
         records = self.desk.checkins(user.scope, session, roster.reviews)
-        self.desk.log(user.login, "export", f"签到记录 {session or '全部场次'}（CSV）", self._now())
+        self.exported(request, f"签到记录 {session or '全部场次'}（CSV）")
         late_after = roster.config.attendance.late_after if roster.config.attendance else timedelta(minutes=10)
         data = exports.checkins_csv(records, roster.starts, roster.config.zone, late_after)
         return _download(data, "text/csv; charset=utf-8", "签到记录.csv", "checkins.csv")

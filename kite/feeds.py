@@ -33,6 +33,12 @@ def absolute(config: SiteConfig, path: str) -> str:
     return urljoin(config.site_url, path)
 
 
+def web_address(url: str) -> str:
+    """An editor's https:// address as a valid URL: spaces and other characters a URL may not hold
+    (``a b.m4a``, ``音频.mp3``) percent-encoded; what is already encoded stays as it is."""
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+
+
 def podcast_guid(feed_url: str) -> str:
     """Podcasting 2.0 ``podcast:guid``: UUIDv5 of the feed URL without scheme or trailing slash."""
     bare = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", feed_url).rstrip("/")
@@ -206,7 +212,7 @@ def podcast_feed(config: SiteConfig, episodes: Sequence[Episode], cover: str | N
     for episode in episodes:
         media = episode.media
         entry = _entry(generator, config, episode, excerpt(episode))
-        href = media.url or absolute(config, media.site_path)
+        href = web_address(media.url) if media.url else absolute(config, media.site_path)
         # feedgen: a missing length is written as "None"; 0 is the convention for unknown.
         entry.enclosure(href, str(media.size if media.size is not None else 0), media.mime)
         if episode.duration:

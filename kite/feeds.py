@@ -17,7 +17,7 @@ from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .config import SiteConfig
+from .config import Podcast, SiteConfig
 from .formatting import Dates
 from .models import Announcement, Content, Episode, Lesson
 
@@ -207,6 +207,11 @@ def podcast_feed(config: SiteConfig, episodes: Sequence[Episode], cover: str | N
             image = cover if cover.startswith("https://") else absolute(config, "media/" + quote(cover))
             channel.image = image
             generator.image(url=image, title=title, link=absolute(config, "episodes/"))
+    else:
+        # Podcast apps file a show without a category under nothing and show no author: the
+        # site stands in, in the category the config's podcast block defaults to.
+        generator.podcast.itunes_author(config.site_name)
+        generator.podcast.itunes_category(Podcast.model_fields["category"].default)
     generator.podcast.itunes_type("episodic")
     generator.podcast.itunes_summary(description)
     for episode in episodes:

@@ -377,6 +377,9 @@ def test_the_podcast_has_the_itunes_fields_and_the_guid_of_its_own_url(shapes):
         expected = uuid.uuid5(uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"), feed_url.split("://", 1)[1])
         assert channel.findtext(f"{PODCAST}guid") == str(expected), shape.name
         assert channel.findtext(f"{ITUNES}explicit") in ("true", "false"), shape.name
+    bare = podcast_channel(shapes["config-only"])  # no podcast block: the site stands in
+    assert bare.findtext(f"{ITUNES}author") == "最小站点"
+    assert bare.find(f"{ITUNES}category").get("text") == "Education"
     full = podcast_channel(shapes["one-of-each"])
     assert full.findtext("title") == "播客 <标题> & 乡音"
     assert full.findtext(f"{ITUNES}author") == "海安市委组织部"

@@ -417,10 +417,28 @@ def test_remote_media_and_room_addresses_are_valid_urls_in_pages(shapes):
 
 # --- The calendar --------------------------------------------------------------------------------
 
-def test_calendar_lines_are_folded_at_75_octets(shape):
-    raw = (shape.site / "announcements/calendar.ics").read_bytes()
-    assert raw.endswith(b"\r\n") and b"\n" not in raw.replace(b"\r\n", b"")
-    assert [line for line in raw.split(b"\r\n") if len(line) > 75] == []
+def test_calendars_parse_with_lines_folded_at_75_octets(shape):
+    files = sorted(shape.site.rglob("*.ics"))
+    assert len(files) == 1 + COUNTS[shape.name][2]  # the calendar, and one per activity to add alone
+    for path in files:
+        raw = path.read_bytes()
+        assert raw.endswith(b"\r\n") and b"\n" not in raw.replace(b"\r\n", b""), path
+        assert [line for line in raw.split(b"\r\n") if len(line) > 75] == [], path
+        events = icalendar.Calendar.from_ical(raw).walk("VEVENT")
+        assert len(events) == (1 if path.name == "event.ics" else COUNTS[shape.name][2]), path
+
+
+def test_titles_reach_feeds_and_calendars_as_written(shapes):
+    odd = shapes["odd"]
+    titles = [entry.title for entry in odd.feed("lessons/atom.xml").entries]
+    assert LONG_TITLE in titles and LONG_TITLE in [entry.title for entry in odd.feed("lessons/rss.xml").entries]
+    summaries = {str(event["summary"]) for event in odd.calendar().walk("VEVENT")}
+    assert '活动 past <&> "q"' in summaries
+    alone = icalendar.Calendar.from_ical((odd.site / "announcements/midnight/event.ics").read_bytes())
+    [event] = alone.walk("VEVENT")
+    assert str(event["summary"]) == '活动 midnight <&> "q"'
+    assert event["dtstart"].dt == datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+    assert str(event["url"]) == odd.base + "announcements/midnight/"
 
 
 def test_calendar_times_keep_their_zone_across_daylight_saving_midnight_and_new_year(shapes):
@@ -535,3 +553,20 @@ def test_offline_under_a_sub_path_keeps_visited_and_saved_pages_and_shows_the_of
         assert "第二课的正文" in page.locator("main").inner_text()
     finally:
         context.close()
+
+
+def test_checkin_forms_follow_each_items_attendance(shapes):
+    def form(shape: Shape, path: str):
+        found = lxml.html.fromstring((shape.site / path).read_bytes()).xpath("//form[@method='post']")
+        return found[0] if found else None
+
+    odd = shapes["odd"]
+    for name, code in (("spring", True), ("newyear", True), ("midnight", False)):
+        checkin = form(odd, f"announcements/{name}/index.html")
+        assert checkin.get("action") == "https://example.org/checkin/checkin"
+        assert checkin.xpath("string(.//input[@name='session']/@value)") == f"announcements/{name}"
+        assert bool(checkin.xpath(".//input[@name='code']")) == code, name
+        assert checkin.xpath(".//select[@name='branch']//option/@value")[-3:] == ["鼓韵堂党支部", "栖息栈党支部", "单独支部"]
+    assert form(odd, "announcements/past/index.html") is None
+    assert form(odd, "lessons/long/index.html").xpath("string(.//input[@name='session']/@value)") == "lessons/long"
+    assert form(odd, "lessons/big/index.html") is None

@@ -570,3 +570,14 @@ def test_checkin_forms_follow_each_items_attendance(shapes):
     assert form(odd, "announcements/past/index.html") is None
     assert form(odd, "lessons/long/index.html").xpath("string(.//input[@name='session']/@value)") == "lessons/long"
     assert form(odd, "lessons/big/index.html") is None
+
+
+def test_an_all_day_activity_is_an_editors_error_not_a_traceback(tmp_path):
+    # `starts` is a time (check-in windows and 准时/迟到 count from it); a bare date is refused
+    # in the contract's form, and nothing is written.
+    hub = new_hub(tmp_path / "hub", MINIMAL.format(url="https://example.org/hub/"))
+    hub.announcement("allday", "title: 活动 全天\ndate: 2026-01-01\nstarts: 2026-03-08")
+    result = run_build(hub.config, tmp_path / "site")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("content/announcements/allday.md:4: starts: "), result.stderr
+    assert not (tmp_path / "site").exists()

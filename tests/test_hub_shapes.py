@@ -581,3 +581,14 @@ def test_an_all_day_activity_is_an_editors_error_not_a_traceback(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("content/announcements/allday.md:4: starts: "), result.stderr
     assert not (tmp_path / "site").exists()
+
+
+def test_the_sitemap_lists_every_page_once_on_the_site_url(shape):
+    from lxml import etree
+
+    locations = [loc.text for loc in etree.fromstring((shape.site / "sitemap.xml").read_bytes()).iter(
+        "{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert all(loc.startswith(shape.base) for loc in locations)
+    listed = sorted(unquote(loc[len(shape.base):]) + "index.html" for loc in locations)
+    pages = sorted(path.relative_to(shape.site).as_posix() for path in shape.site.rglob("index.html"))
+    assert listed == pages

@@ -158,7 +158,9 @@ def fill_odd(hub: HubFolder) -> None:
     hub.media("video file.mp4", bytes(5000))
     for name, duration in (("d0059", "0:59"), ("d5959", "59:59"), ("d1h", "1:00:00"), ("d10h", "10:00:00")):
         hub.episode(name, f"title: 时长 {duration} <&>\ndate: 2026-04-01\nmedia: 乡音 第一期.mp3\nduration: \"{duration}\"")
-    hub.episode("video", "title: 视频\ndate: 2026-04-02\nmedia: video file.mp4\nduration: 754")
+    hub.media("图片 一.png", COVER)
+    hub.episode("video", "title: 视频\ndate: 2026-04-02\nmedia: video file.mp4\nduration: 754",
+                body="![工地](<../content/media/图片 一.png>)\n")
     hub.episode("remote", "title: 外链\ndate: 2026-04-03\nmedia: https://media.example.org/乡音 a.m4a")
     today = datetime.now(NEW_YORK).date()
     times = {**ODD_TIMES, "today": f"starts: {today.isoformat()} 00:00"}
@@ -405,6 +407,13 @@ def test_enclosures_have_encoded_urls_sizes_types_and_durations(shapes):
     assert remote.href == "https://media.example.org/" + quote("乡音 a.m4a")
     for href in (local, video.href):
         assert (shape.site / unquote(href[len(shape.base):])).is_file()
+
+
+def test_a_picture_whose_name_has_a_space_is_published_and_shown(shapes):
+    site = shapes["odd"].site
+    page = lxml.html.fromstring((site / "episodes/video/index.html").read_bytes())
+    assert page.xpath("//article//img[@alt='工地']/@src") == ["../../media/" + quote("图片 一.png")]
+    assert (site / "media/图片 一.png").read_bytes() == COVER
 
 
 def test_remote_media_and_room_addresses_are_valid_urls_in_pages(shapes):

@@ -9,16 +9,13 @@ item past a page (21) and two pages (41); odd titles, bodies, durations, media n
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from urllib.parse import quote, unquote, urljoin, urlsplit
 from zoneinfo import ZoneInfo
@@ -121,6 +118,10 @@ def fill_one(hub: HubFolder) -> None:
     hub.media("我的 音频.mp3", AUDIO)
     hub.episode("ep", "title: 唯一一期\ndate: 2026-03-02\nmedia: 我的 音频.mp3\nduration: \"0:59\"")
     hub.announcement("an", "title: 活动 an\ndate: 2026-03-01\nstarts: 2026-03-08 01:30\nends: 2026-03-08 03:30\nattendance: code")
+    # Drafts of each kind (an episode draft may lack its media): in no page, feed or calendar.
+    hub.lesson("draft-l", "title: 草稿课\ndate: 2026-03-03\ndraft: true\nseries: 独课系列")
+    hub.episode("draft-e", "title: 草稿期\ndate: 2026-03-03\ndraft: true")
+    hub.announcement("draft-a", "title: 活动 草稿\ndate: 2026-03-03\nstarts: 2026-03-09 10:00\ndraft: true")
 
 
 def fill_many(hub: HubFolder) -> None:
@@ -220,6 +221,9 @@ def test_each_item_has_its_page_and_drafts_none(shapes):
     for path in ("lessons/one/index.html", "episodes/ep/index.html", "announcements/an/index.html",
                  f"lessons/series/{'独课系列'}/index.html", f"lessons/tags/{'独标签'}/index.html"):
         assert (one / path).is_file(), path
+    for path in ("lessons/draft-l", "episodes/draft-e", "announcements/draft-a"):
+        assert not (one / path).exists(), path
+    assert not [page for page in one.rglob("*.html") if "草稿" in page.read_text(encoding="utf-8")]
     odd = shapes["odd"].site
     assert (odd / "lessons/一字/index.html").is_file()
 
@@ -359,7 +363,9 @@ def test_feed_dates_are_the_content_dates_in_the_hubs_zone(shapes):
     for entry in shapes["many"].feed("announcements/rss.xml").entries:
         assert entry.published_parsed[:6] == (2025, 12, 31, 16, 0, 0)  # 2026-01-01 in Beijing, in UTC
     lesson = shapes["one-of-each"].feed("lessons/atom.xml").entries[0]
-    assert lesson.published == "2026-03-01T00:00:00-05:00" or lesson.published_parsed[:4] == (2026, 3, 1, 5)
+    assert lesson.published_parsed[:6] == (2026, 3, 1, 5, 0, 0)  # midnight in New York (EST), in UTC
+    episode = shapes["one-of-each"].feed("episodes/podcast.xml").entries[0]
+    assert episode.published_parsed[:6] == (2026, 3, 2, 5, 0, 0)
 
 
 def podcast_channel(shape: Shape):

@@ -71,6 +71,9 @@ def _feed(config: SiteConfig, title: str, description: str, page: str, feed: str
     generator.language(feed_language(config.language))
     generator.generator("Kite")
     generator.docs("")  # feedgen: otherwise a <docs> link to rssboard.org in every feed
+    # Atom (RFC 4287 4.1.1) wants an author for the feed unless every entry has one, and a
+    # lesson without a speaker has none: the site stands for it.  RSS leaves a name-only author out.
+    generator.author(name=config.site_name)
     # feedgen: RSS <link> is whichever link was added last, so the page goes last.
     generator.link(href=absolute(config, feed), rel="self")
     generator.link(href=absolute(config, page), rel="alternate")

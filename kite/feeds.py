@@ -17,7 +17,7 @@ from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .config import SiteConfig
+from .config import Podcast, SiteConfig
 from .formatting import Dates
 from .models import Announcement, Content, Episode, Lesson
 
@@ -31,6 +31,12 @@ EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 def absolute(config: SiteConfig, path: str) -> str:
     """An absolute URL on the site; ``path`` is site-relative and already percent-encoded."""
     return urljoin(config.site_url, path)
+
+
+def web_address(url: str) -> str:
+    """An editor's https:// address as a valid URL: spaces and other characters a URL may not hold
+    (``a b.m4a``, ``音频.mp3``) percent-encoded; what is already encoded stays as it is."""
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
 
 
 def podcast_guid(feed_url: str) -> str:
@@ -65,6 +71,9 @@ def _feed(config: SiteConfig, title: str, description: str, page: str, feed: str
     generator.language(feed_language(config.language))
     generator.generator("Kite")
     generator.docs("")  # feedgen: otherwise a <docs> link to rssboard.org in every feed
+    # Atom (RFC 4287 4.1.1) wants an author for the feed unless every entry has one, and a
+    # lesson without a speaker has none: the site stands for it.  RSS leaves a name-only author out.
+    generator.author(name=config.site_name)
     # feedgen: RSS <link> is whichever link was added last, so the page goes last.
     generator.link(href=absolute(config, feed), rel="self")
     generator.link(href=absolute(config, page), rel="alternate")
@@ -201,12 +210,17 @@ def podcast_feed(config: SiteConfig, episodes: Sequence[Episode], cover: str | N
             image = cover if cover.startswith("https://") else absolute(config, "media/" + quote(cover))
             channel.image = image
             generator.image(url=image, title=title, link=absolute(config, "episodes/"))
+    else:
+        # Podcast apps file a show without a category under nothing and show no author: the
+        # site stands in, in the category the config's podcast block defaults to.
+        generator.podcast.itunes_author(config.site_name)
+        generator.podcast.itunes_category(Podcast.model_fields["category"].default)
     generator.podcast.itunes_type("episodic")
     generator.podcast.itunes_summary(description)
     for episode in episodes:
         media = episode.media
         entry = _entry(generator, config, episode, excerpt(episode))
-        href = media.url or absolute(config, media.site_path)
+        href = web_address(media.url) if media.url else absolute(config, media.site_path)
         # feedgen: a missing length is written as "None"; 0 is the convention for unknown.
         entry.enclosure(href, str(media.size if media.size is not None else 0), media.mime)
         if episode.duration:

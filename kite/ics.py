@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Sequence
 from urllib.parse import urlsplit
@@ -27,14 +27,26 @@ def event_uid(config: SiteConfig, item: Announcement) -> str:
     return f"{item.session}@{urlsplit(config.site_url).hostname}"
 
 
+def _local(moment: datetime, zone: tzinfo) -> datetime:
+    """``moment`` on the hub's clock, or in UTC where that clock shows its time twice.
+
+    RFC 5545 reads a repeated wall time (the hour when clocks fall back) as its first
+    occurrence; an activity in the second one is written in UTC, which says exactly when.
+    """
+    local = moment.astimezone(zone)
+    if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
+        return moment.astimezone(timezone.utc)
+    return local
+
+
 def _event(config: SiteConfig, item: Announcement, zone: tzinfo) -> Event:
     event = Event()
     event.add("uid", event_uid(config, item))
     # DTSTAMP from the content, not the clock, so rebuilding changes nothing.
     event.add("dtstamp", item.date.astimezone(timezone.utc))
-    event.add("dtstart", item.starts.astimezone(zone))
+    event.add("dtstart", _local(item.starts, zone))
     if item.ends:
-        event.add("dtend", item.ends.astimezone(zone))
+        event.add("dtend", _local(item.ends, zone))
     event.add("summary", item.title)
     page = absolute(config, item.url_path)
     event.add("url", page)

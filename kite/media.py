@@ -98,8 +98,10 @@ MediaRef = Annotated[Media | None, PlainValidator(_media)]
 
 # A file under content/media/ referred to from a body, written the way an editor would:
 # relative to the Markdown file (../content/media/x.jpg), or as media/x.jpg or /media/x.jpg.
+# A name with spaces is written <…> in Markdown (CommonMark) or quoted in HTML.
 _BODY_LINK = re.compile(
-    r"""(?P<lead>\]\(\s*<?|\b(?:src|href)\s*=\s*["'])(?P<prefix>(?:\.{1,2}/)*/?(?:content/)?media/)(?P<name>[^)\s"'<>#?]+)"""
+    r"""(?P<lead>\]\(\s*(?P<angle><)?|\b(?:src|href)\s*=\s*(?P<quote>["']))(?P<prefix>(?:\.{1,2}/)*/?(?:content/)?media/)"""
+    r"""(?P<name>(?(angle)[^<>\n#?]+|(?(quote)[^"'<>\n#?]+|[^)\s"'<>#?]+)))"""
 )
 
 

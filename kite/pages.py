@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import quote
 
 from . import forms, ics
+from .feeds import web_address
 from .config import SiteConfig
 from .fields import slug_from_text
 from .formatting import Dates
@@ -114,7 +115,7 @@ class TemplateData:
 
 def template_data(hub: Hub, media: Iterable[str] = ()) -> TemplateData:
     """Globals: ``site`` (the config), ``webcal_url``, ``checkin_action`` (where check-in
-    forms post, or ''), ``zone_label`` (北京时间, 迪拜时间, …); date filters in the hub's zone."""
+    forms post, or ''), ``zone_label`` (北京时间, 迪拜时间, …); date filters in the hub's zone; ``web_address`` for editors' https:// addresses."""
     dates = Dates(hub.config.zone)
     endpoint = hub.config.attendance.endpoint if hub.config.attendance else ""
     return TemplateData(
@@ -124,7 +125,7 @@ def template_data(hub: Hub, media: Iterable[str] = ()) -> TemplateData:
             "checkin_action": f"{endpoint}/checkin" if endpoint else "",
             "zone_label": dates.label,
         },
-        filters=dates.filters(),
+        filters={**dates.filters(), "web_address": web_address},
         tests=dates.tests(),
         media=tuple(sorted(set(media))),
     )
@@ -136,7 +137,7 @@ def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
     links = {"series": {t.name: t.url_path for t in series}, "tags": {t.name: t.url_path for t in tags}}
     upcoming, past = split_by_time(hub.announcements, now, hub.config.zone)
 
-    pages = [home_page(hub, upcoming), search_page()]
+    pages = [home_page(hub, upcoming), search_page(hub)]
     pages += list_pages("lessons", SECTIONS["lessons"], hub.lessons, "lesson_list.html", LESSON_FEEDS,
                         {"series_terms": series, "tag_terms": tags})
     for kind, terms_of_kind, label in (("series", series, "系列"), ("tags", tags, "标签")):
@@ -167,8 +168,11 @@ def home_page(hub: Hub, upcoming: Sequence[Content]) -> PageSpec:
                     alternates=LESSON_FEEDS + EPISODE_FEEDS + ANNOUNCEMENT_FEEDS)
 
 
-def search_page() -> PageSpec:
-    return PageSpec("search/index.md", "search.html", "搜索")
+def search_page(hub: Hub) -> PageSpec:
+    # With nothing published, Pagefind finds no marked article and indexes the lists and the home
+    # page instead; the page then says there is nothing to search rather than offer those.
+    searchable = bool(hub.lessons or hub.episodes or hub.announcements)
+    return PageSpec("search/index.md", "search.html", "搜索", context={"searchable": searchable})
 
 
 def submission_pages(config: SiteConfig) -> list[PageSpec]:

@@ -88,9 +88,14 @@ def _template_problem(error: TemplateError, root: Path) -> str:
 
 
 def theme_language(language: str) -> str:
-    """The hub's language where Material has its words, else Chinese (Kite's own text is Chinese)."""
+    """The hub's language where Material has its words, else Chinese (Kite's own text is Chinese).
+
+    Tags are matched as BCP 47 says, regardless of case (``ZH``, ``zh-tw``), and a region Material has no
+    words for falls back to its language (``en-US`` is ``en``, not Chinese)."""
     languages = Path(material.__file__).parent / "templates/partials/languages"
-    return language if (languages / f"{language}.html").is_file() else "zh"
+    known = {path.stem.lower(): path.stem for path in languages.glob("*.html")}
+    tag = language.strip().replace("_", "-").lower()
+    return known.get(tag) or known.get(tag.split("-")[0]) or "zh"
 
 
 def mkdocs_config(hub: Hub, plugin: KitePlugin, site_dir: Path, docs_dir: Path, static: bool) -> MkDocsConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -23,9 +24,22 @@ def _url(value: Any) -> str:
         raise fail(f"应为完整网址，例如 https://example.org/hub/，实际为{shown(value)}")
     value = value.strip()
     parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
         raise fail(f"应为以 https:// 开头的完整网址（不带 ? 或 #），实际为 {value!r}")
+    # The address goes into every page's links and forms as it is written.
+    if _NOT_IN_URLS.search(value):
+        raise fail(f"网址里不能有空格、引号或 < > 之类的符号，实际为 {value!r}")
+    if parts.username is not None or parts.password is not None:
+        raise fail(f"网址里不能写用户名或密码（@ 前面的部分），实际为 {value!r}")
+    try:
+        parts.port
+    except ValueError:
+        raise fail(f"网址的端口号不对（应为 1 到 65535），实际为 {value!r}")
     return value
+
+
+# What RFC 3986 leaves out of a URL (besides control characters, which Text already refuses).
+_NOT_IN_URLS = re.compile(r'[\s"<>\\^`{|}\x00-\x1f\x7f]')
 
 
 def _site_url(value: Any) -> str:
@@ -126,6 +140,14 @@ class SiteConfig(BaseModel):
     points: Points = Points()
     branches: list[Annotated[BranchGroup, BeforeValidator(_branch_item)]] = []
     podcast: Podcast | None = None
+
+    @field_validator("language")
+    @classmethod
+    def language_tag(cls, value: str) -> str:
+        # It becomes every page's lang attribute and the feeds' language.
+        if not re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", value):
+            raise fail(f"应为语言代码，例如 zh、zh-CN 或 en，实际为 {value!r}")
+        return value
 
     @field_validator("timezone")
     @classmethod

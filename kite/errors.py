@@ -27,7 +27,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+        # One problem, one line: tools split stderr by lines, and a file name or a library's
+        # message may hold a line break.
+        return _one_line(f"{self.path}:{self.line}: {self.field}: {self.message}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines()) if "\n" in text or "\r" in text else text
 
 
 def field_name(loc: tuple) -> str:

@@ -44,14 +44,16 @@ def _zone(info: ValidationInfo) -> ZoneInfo:
     return (info.context or {}).get("tz") or ZoneInfo(DEFAULT_TIMEZONE)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Characters HTML forbids in a page and XML in a feed (U+FFFE and U+FFFF), all invisible:
+# they come with text pasted from Word or a web page.  Tabs and line ends are text.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise fail(f"应为一段文字，实际为{shown(value)}")
     value = unicodedata.normalize("NFC", value.strip())
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise fail("含有不可见的控制字符，请删除后重新输入")
     if not value:
         raise fail("不能为空")
@@ -113,7 +115,10 @@ _SLUG = re.compile(r"^[^\W_][\w-]*$")
 
 def _slug(value: Any) -> str:
     value = _text(value)
-    if not _SLUG.match(value) or len(value) > 100:
+    # A file name holds at most 255 bytes, and a Chinese character takes 3 of them in UTF-8.
+    if len(value) > 100 or len(value.encode()) > 200:
+        raise fail(f"网址名太长：最多 100 个字母或 66 个汉字，现在有 {len(value)} 个字")
+    if not _SLUG.match(value):
         raise fail(f"{shown(value)} 不能用作网址：只能用汉字、字母、数字、- 和 _，且以汉字、字母或数字开头")
     if value.lower() == "index":
         raise fail("“index” 是保留名称，请换一个")
@@ -132,11 +137,20 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
+# Years a hub's dates may take.  Python's dates end at year 9999, and a time zone's offset
+# pushes a date-time at either end past them (feeds and calendars convert to UTC); a year
+# outside these is a slip of the keyboard anyway (0226, 9026).
+YEARS = range(1900, 3000)
+
+
 def _parse_date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise fail(f"日期不存在：{shown(value)}")
+    if day.year not in YEARS:
+        raise fail(f"年份 {day.year} 不对：应在 {YEARS.start} 到 {YEARS.stop - 1} 年之间，实际为{shown(value)}")
+    return day
 
 
 def _day(value: Any, info: ValidationInfo) -> datetime:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from .config import SiteConfig
 from .errors import ContentErrors, Problem, translate
-from .fields import DEFAULT_TIMEZONE
+from .fields import CONTROL, DEFAULT_TIMEZONE
 from .media import MEDIA_DIR, body_media, check_podcast_image
 from .models import CONTENT_DIRS, KINDS, Content, Hub
 from .progress import Progress
@@ -134,9 +134,27 @@ def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], proble
             found = [_explain_file_name(p, path) for p in found]
         problems.extend(found)
         return None
+    if not _body_is_text(raw, problems):
+        return None
     refs = _body_media(raw, root, problems)
     return model_class.model_construct(**dict(front), source=shown, body=raw.body, body_line=raw.body_line,
                                        slug_line=raw.line_of(("slug",)), media_refs=refs)
+
+
+def _body_is_text(raw: RawDocument, problems: list[Problem]) -> bool:
+    """A body with a character no page or feed may hold is an error on each line that has one
+    (the first ten: a binary file saved as .md has thousands)."""
+    found = 0
+    for match in CONTROL.finditer(raw.body):
+        line = raw.body_line + raw.body.count("\n", 0, match.start())
+        if found and problems[-1].line == line:
+            continue
+        found += 1
+        if found > 10:
+            break
+        problems.append(Problem(raw.path, line, "body",
+                                f"含有不可见的控制字符 U+{ord(match[0]):04X}，请删除（常见于从 Word 或网页复制来的文字）"))
+    return not found
 
 
 def _body_media(raw: RawDocument, root: Path, problems: list[Problem]) -> tuple[str, ...]:

@@ -6,10 +6,13 @@ import argparse
 import contextlib
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Iterator
 
-from .errors import ContentErrors
+import jinja2
+
+from .errors import ContentErrors, Problem
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -74,7 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"build": _build, "check": _check, "serve": _serve, "new": _new, "attend": _attend,
                "backup": _backup, "account": _account, "roster": _roster}[arguments.command]
     try:
-        return handler(arguments)
+        try:
+            return handler(arguments)
+        except (ContentErrors, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as error:
+            if arguments.command not in ("build", "check"):
+                raise
+            # Editors must never see a traceback: name the template where it failed, if one did.
+            raise ContentErrors([unexpected_problem(error, Path(arguments.config_file))]) from error
     except ContentErrors as errors:
         for problem in errors.problems:
             print(problem, file=sys.stderr)
@@ -90,6 +101,53 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def unexpected_problem(error: BaseException, config: Path) -> Problem:
+    """What went wrong where a build failed unexpectedly: at the deepest line of a template of
+    the hub (or of Kite's theme) in the traceback, or else, for want of a better place, the config."""
+    place = template_place(error, config)
+    what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if isinstance(error, RecursionError):
+        what = "模板无限循环（例如模板 extends 或 include 了它自己）"
+    if place:
+        return Problem(place[0], place[1], "template", f"模板运行出错：{what}")
+    return Problem(config.name, 1, "build", f"构建时出现意外错误：{what}。请把这行信息发给技术人员")
+
+
+def template_place(error: BaseException, config: Path) -> tuple[str, int] | None:
+    """The file and line of the deepest template frame in ``error``'s traceback or its causes'
+    (Jinja puts template lines into tracebacks), shown relative to the hub folder."""
+    root = config.parent.resolve()
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        place = None
+        for frame, line in traceback.walk_tb(cause.__traceback__):
+            file = Path(frame.f_code.co_filename)
+            if file.suffix == ".html" and file.is_absolute():
+                shown = file.relative_to(root).as_posix() if file.is_relative_to(root) else f"(Kite 主题) {file.name}"
+                place = (shown, line)
+        if place:
+            return place
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _template_message(error: BaseException) -> str | None:
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, jinja2.TemplateNotFound):
+            return f"找不到要引入的模板 {cause.name!r}"
+        if isinstance(cause, jinja2.UndefinedError):
+            return f"用到了没有定义的名字（{cause.message}）"
+        if isinstance(cause, jinja2.TemplateError):
+            return cause.message or type(cause).__name__
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -120,6 +178,10 @@ def _build(arguments: argparse.Namespace) -> int:
     try:
         report = build(config, site_dir, progress=Progress.for_terminal())
     except BuildFailed as error:
+        message, place = _template_message(error), template_place(error, config)
+        if message and place:
+            # An editor's template failed on a page: said like any other problem in the hub.
+            raise ContentErrors([Problem(place[0], place[1], "template", f"模板出错：{message}")]) from error
         print(f"构建失败：{error}；已发布的站点保持不变。", file=sys.stderr)
         return 1
     for warning in report.warnings:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jinja2
 from pydantic import ValidationError
 
 from .config import SiteConfig
@@ -15,7 +16,7 @@ from .fields import CONTROL, DEFAULT_TIMEZONE
 from .media import MEDIA_DIR, body_media, check_podcast_image
 from .models import CONTENT_DIRS, KINDS, Content, Hub
 from .progress import Progress
-from .source import RawDocument, SourceError, read_markdown, read_yaml
+from .source import RawDocument, SourceError, read_markdown, read_text, read_yaml
 
 class ItemCache(dict):
     """Loaded items by file, for a process that loads the same hub again and again (the preview).
@@ -66,6 +67,7 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
         kept.sort(key=lambda item: (item.date, item.slug), reverse=True)
         loaded[kind] = kept
 
+    problems.extend(check_templates(root))
     if config is not None:
         problems.extend(_check_attendance_config(config, raw_config, loaded))
     if problems or config is None:
@@ -201,6 +203,37 @@ def _check_attendance_config(config: SiteConfig, raw: RawDocument, loaded: dict[
     if not config.branches:
         found.append(Problem(raw.path, raw.line_of(("branches",)), "branches", f"{pages} 开启了签到，但配置里没有 branches（可选的支部）"))
     return found
+
+
+_TEMPLATE_SUFFIXES = (".html", ".xml", ".js", ".txt", ".j2", ".jinja")
+
+
+def check_templates(root: Path) -> list[Problem]:
+    """The hub's own templates, read and parsed: a syntax error in any of them is found by
+    ``check`` and reported with the others, not at the first page that uses the template.
+
+    Only the syntax: names and filters are known when a page is rendered.
+    """
+    folder = root / "templates"
+    if not folder.is_dir():
+        return []
+    environment = jinja2.Environment()
+    problems = []
+    for path in sorted(folder.rglob("*")):
+        # Pictures and other files beside the templates are not templates.
+        if not path.is_file() or path.name.startswith(".") or path.suffix not in _TEMPLATE_SUFFIXES:
+            continue
+        shown = path.relative_to(root).as_posix()
+        try:
+            source = read_text(path, shown)
+        except SourceError as error:
+            problems.extend(error.problems)
+            continue
+        try:
+            environment.parse(source)
+        except jinja2.TemplateSyntaxError as error:
+            problems.append(Problem(shown, error.lineno or 1, "template", f"模板语法错误：{error.message}"))
+    return problems
 
 
 def _given(value: Any) -> bool:

@@ -130,6 +130,10 @@ def check_podcast_image(image: str, root: Path, shown: str, line: int) -> list[P
     """
     if image.startswith("https://"):
         return []
+    pure = PurePosixPath(image)
+    if "://" in image or "\\" in image or pure.is_absolute() or ".." in pure.parts:
+        # Never read a file outside the hub's media folder, nor name one in the feed.
+        return [Problem(shown, line, "podcast.image", f"应为 {MEDIA_DIR}/ 下的图片文件名或 https:// 地址，实际为 {image!r}")]
     path = root / MEDIA_DIR / image
     if not path.is_file():
         return [Problem(shown, line, "podcast.image", f"找不到封面图片 {MEDIA_DIR}/{image}")]

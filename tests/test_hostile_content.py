@@ -1,0 +1,262 @@
+"""Hostile and unusual content: every problem at once as ``PATH:LINE: FIELD: message``, never a
+traceback, the published site untouched; odd but valid content builds with nothing unescaped."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kite.build import build
+from kite.errors import ContentErrors
+from kite.loader import load_hub
+
+from helpers import REPO
+
+PROBLEM = re.compile(r"^[^\n:]+:\d+: [^\n:]+: [^\n]+$")
+
+
+def problems(hub) -> list[str]:
+    with pytest.raises(ContentErrors) as caught:
+        load_hub(hub.config)
+    found = [str(p) for p in caught.value.problems]
+    assert all(PROBLEM.match(line) for line in found), found
+    return found
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "build.py"), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+LESSON = "title: 测试\ndate: 2026-03-01\n"
+
+
+def test_an_alias_bomb_is_refused_quickly(hub):
+    laughs = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"{b}: &{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+    hub.lesson("bomb", LESSON + laughs)
+    (found,) = problems(hub)
+    assert found.startswith("lessons/bomb.md:") and "YAML 内容太多" in found
+
+
+def test_small_anchors_and_aliases_still_work(hub):
+    hub.lesson("alias", "title: &t 抓牢引线\ndate: 2026-03-01\nsummary: *t\n")
+    (lesson,) = load_hub(hub.config).lessons
+    assert lesson.summary == "抓牢引线"
+
+
+@pytest.mark.parametrize("front, line, words", [
+    (LESSON + "tags: &a [*a]\n", 4, "指向了它自己"),
+    (LESSON + "tags: " + "[" * 3000 + "]" * 3000 + "\n", 1, "嵌套层数太多"),
+    (LESSON + "tags: " + "{a: " * 2000 + "1" + "}" * 2000 + "\n", 1, "嵌套层数太多"),
+    ("title: 测\x00试\ndate: 2026-03-01\n", 2, "控制字符 U+0000"),
+])
+def test_front_matter_yaml_cannot_hang_or_crash_the_loader(hub, front, line, words):
+    hub.lesson("odd", front)
+    (found,) = problems(hub)
+    assert found.startswith(f"lessons/odd.md:{line}: front-matter: ") and words in found
+
+
+def test_invisible_control_characters_in_a_body_are_reported_on_their_lines(hub):
+    hub.lesson("pasted", LESSON, body="第一段\n从 Word 复制\x0b来的\n\n空\x00字符\x00两个\n")
+    assert problems(hub) == [
+        "lessons/pasted.md:6: body: 含有不可见的控制字符 U+000B，请删除（常见于从 Word 或网页复制来的文字）",
+        "lessons/pasted.md:8: body: 含有不可见的控制字符 U+0000，请删除（常见于从 Word 或网页复制来的文字）",
+    ]
+
+
+@pytest.mark.parametrize("written", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "0226-03-01 08:00", "9026-03-01 19:30"])
+def test_years_no_feed_or_calendar_can_hold_are_errors(hub, written):
+    hub.announcement("far", f"title: 远\ndate: 2026-03-01\nstarts: {written}\n")
+    (found,) = problems(hub)
+    assert found.startswith("content/announcements/far.md:4: starts: 年份 ")
+
+
+def test_a_chinese_slug_too_long_for_a_file_name_is_an_error(hub):
+    hub.lesson("long", LESSON + "slug: " + "长" * 80 + "\n")
+    (found,) = problems(hub)
+    assert found.startswith("lessons/long.md:4: slug: 网址名太长")
+
+
+@pytest.mark.parametrize("url, words", [
+    ("'https://example.org/a\"b<c>/'", "空格、引号"),
+    ("https://exa mple.org/hub/", "空格、引号"),
+    ("https://example.org:99999/", "端口号"),
+    ("https://editor:secret@example.org/", "用户名或密码"),
+    ("example.org/hub/", "完整网址"),
+])
+def test_a_site_url_that_would_be_written_into_every_page_broken_is_refused(hub, url, words):
+    hub.configure(site_url=url)
+    (found,) = problems(hub)
+    assert found.startswith("site_config.yml:") and ": site_url: " in found and words in found
+
+
+def test_a_language_that_is_no_language_tag_is_refused(hub):
+    hub.configure(language="'../x'")
+    (found,) = problems(hub)
+    assert ": language: 应为语言代码" in found
+
+
+def test_a_podcast_cover_outside_the_media_folder_is_never_read(hub):
+    hub.write("site_config.yml", hub.config.read_text(encoding="utf-8").replace("image: cover.png", "image: /etc/passwd"))
+    warnings = [str(w) for w in load_hub(hub.config).warnings]
+    assert warnings == ["site_config.yml:10: podcast.image: 应为 content/media/ 下的图片文件名或 https:// 地址，实际为 '/etc/passwd'"]
+
+
+def test_template_syntax_errors_are_found_by_check_with_the_other_problems(hub):
+    hub.write("templates/lesson.html", '{% extends "main.html" %}\n{% block content %}{{ page.title \n{% endblock %}')
+    hub.write("templates/partials/kite/footer_extra.html", "{% if %}")
+    (hub.root / "templates/cover.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")  # not a template: not read
+    hub.lesson("ok", "title: 测试\ndate: 2026/3/1\n")
+    found = problems(hub)
+    assert [line.split(": ", 2)[:2] for line in found] == [
+        ["lessons/ok.md:3", "date"],
+        ["templates/lesson.html:3", "template"],
+        ["templates/partials/kite/footer_extra.html:1", "template"],
+    ]
+
+
+def hostile_hub(hub) -> None:
+    """A hub with a dozen kinds of broken file at once."""
+    hub.lesson("no-front-matter", "", body="")
+    hub.write("lessons/unclosed.md", "---\ntitle: x\ndate: 2026-03-01\n正文\n")
+    hub.write("lessons/utf16.md", "")
+    (hub.root / "lessons/utf16.md").write_bytes(f"---\n{LESSON}---\n".encode("utf-16"))
+    hub.lesson("list", "- title\n- date")
+    hub.lesson("dup", LESSON + "title: 又一个\n")
+    hub.lesson("bomb", LESSON + "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+        f"{b}: &{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]\n" for a, b in zip("abcde", "bcdef")))
+    hub.lesson("nul", LESSON, body="正\x00文\n")
+    hub.lesson("far", "title: x\ndate: 9999-12-31T23:59:59-12:00\n")
+    hub.episode("script", "title: x\ndate: 2026-03-01\nmedia: javascript:alert(1).mp3\n")
+    hub.announcement("odd", "title: 2026\ndate: 2026-02-30\nstarts: yes\nattendance: [code]\n")
+
+
+def test_a_hub_full_of_broken_files_reports_every_problem_and_leaves_the_site(hub, tmp_path):
+    hub.lesson("fine", LESSON)
+    site = tmp_path / "site"
+    assert run_cli("build", "-d", str(site), cwd=hub.root).returncode == 0
+    before = tree_digest(site)
+    hostile_hub(hub)
+    for command in (["check"], ["build", "-d", str(site)]):
+        result = run_cli(*command, cwd=hub.root)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+        lines = result.stderr.splitlines()
+        assert all(PROBLEM.match(line) for line in lines), lines
+        files = {line.split(":", 1)[0] for line in lines}
+        assert files == {f"lessons/{name}.md" for name in ("no-front-matter", "unclosed", "utf16", "list", "dup", "bomb", "nul", "far")} \
+            | {"content/episodes/script.md", "content/announcements/odd.md"}
+        assert len([line for line in lines if line.startswith("content/announcements/odd.md")]) == 3  # date, starts, attendance
+    assert tree_digest(site) == before
+
+
+@pytest.mark.parametrize("template, line, words", [
+    ('{% extends "main.html" %}\n{% block content %}{{ nosuch.thing }}{% endblock %}', 2, "没有定义的名字"),
+    ('{% extends "main.html" %}\n{% block content %}{{ 1 / 0 }}{% endblock %}', 2, "ZeroDivisionError"),
+    ('{% extends "lesson.html" %}', 1, "无限循环"),
+    ('{% extends "main.html" %}\n{% block content %}{% include "nope.html" %}{% endblock %}', 2, "找不到要引入的模板"),
+])
+def test_a_template_that_fails_on_a_page_is_named_with_its_line(hub, tmp_path, template, line, words):
+    hub.lesson("fine", LESSON)
+    site = tmp_path / "site"
+    assert run_cli("build", "-d", str(site), cwd=hub.root).returncode == 0
+    before = tree_digest(site)
+    hub.write("templates/lesson.html", template)
+    result = run_cli("build", "-d", str(site), cwd=hub.root)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    (found,) = result.stderr.splitlines()
+    assert found.startswith(f"templates/lesson.html:{line}: template: ") and words in found
+    assert tree_digest(site) == before
+
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def test_markup_in_config_and_front_matter_is_shown_as_text(hub, tmp_path):
+    hub.write("site_config.yml", hub.config.read_text(encoding="utf-8")
+              .replace("[鼓韵堂党支部, 栖息栈党支部]", f"['{SCRIPT}', '\"><b>x</b>']")
+              .replace("name: 驻宁流动党员联合党委", f"name: '\"><i>{SCRIPT}'"))
+    hub.lesson("odd", f"""
+        title: '{SCRIPT}'
+        date: 2026-03-01
+        summary: '</title>{SCRIPT}'
+        speaker: '<b>王</b>'
+        series: '"><i>{SCRIPT}'
+        tags: ['{SCRIPT}', 'a&b']
+        attendance: true
+    """)
+    hub.announcement("odd", f"""
+        title: 活动
+        date: 2026-03-01
+        starts: 2026-03-01 19:00
+        location: '{SCRIPT}'
+        organizer: '"><b>x</b>'
+        online_url: 'https://example.org/"><script>alert(2)</script>'
+    """)
+    site = tmp_path / "site"
+    build(hub.config, site)
+    pages = list(site.rglob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "<script>alert" not in text and "<b>x</b>" not in text and "<b>王</b>" not in text, page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (site / "lessons/odd/index.html").read_text(encoding="utf-8")
+
+
+# Front matter as editors might mistype it: any keys, any values, any YAML-ish text.
+_keys = st.sampled_from(["title", "date", "slug", "summary", "draft", "speaker", "series", "tags", "attendance", "media",
+                         "starts", "ends", "duration", "标题", "Title", "<<", "? x", "- a", "&a", "*a", ""])
+_scalars = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["2026-03-01", "2026-02-30", "2026/3/1", "9999-12-31T23:59-12:00", "0001-01-01", "yes", "null", "~",
+                     "2026", "[a, b]", "{a: 1}", "&x v", "*x", "'", '"', "|", ">", "@", "`", "\t", ": x", "- x",
+                     "12:34", "1:02:03", "https://example.org/a.mp3", "../../etc/passwd", "javascript:alert(1)"]),
+)
+
+
+def _line(key: str, value: str) -> str:
+    return f"{key}: {value}"
+
+
+_front = st.lists(st.tuples(_keys, _scalars).map(lambda pair: _line(*pair)), max_size=8).map("\n".join)
+_body = st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(front=_front, body=_body, kind=st.sampled_from(["lesson", "episode", "announcement"]),
+       fence=st.sampled_from(["---\n{front}\n---\n{body}", "---\n{front}\n{body}", "{front}\n---\n{body}",
+                              "\ufeff---\r\n{front}\r\n---\r\n{body}"]))
+def test_generated_content_loads_or_fails_with_well_formed_problems(hub, front, body, kind, fence):
+    folder = {"lesson": "lessons", "episode": "content/episodes", "announcement": "content/announcements"}[kind]
+    for old in hub.root.glob("*/**/*.md"):
+        old.unlink()
+    path = hub.root / folder / "generated.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(fence.format(front=front, body=body), encoding="utf-8")
+    try:
+        loaded = load_hub(hub.config, drafts=True)
+    except ContentErrors as errors:
+        assert errors.problems
+        for problem in errors.problems:
+            assert PROBLEM.match(str(problem)), str(problem)
+            assert problem.path == f"{folder}/generated.md"
+            assert 1 <= problem.line <= len(path.read_bytes().splitlines()) + 1
+    else:
+        assert len(list(loaded.items())) == 1
+

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as etree
+from urllib.parse import urlsplit
 
 from markdown import Markdown
 from markdown.extensions import Extension
@@ -135,8 +136,71 @@ def _em(text: str) -> float:
     return sum(1 if ord(char) > 0x2E7F else 0.55 for char in text)
 
 
+class _Flatten(Treeprocessor):
+    """Text nested deeper than any page needs (``*****…x…*****`` thousands deep) is kept as
+    plain text: the table of contents and the HTML serializer walk the tree recursively, and a
+    body must never stop a build with Python's recursion limit."""
+
+    def run(self, root):
+        stack = [(root, 0)]
+        while stack:
+            element, depth = stack.pop()
+            if depth >= _DEEPEST:
+                text = _all_text(element)
+                tail = element.tail
+                element.clear()
+                element.text, element.tail = text, tail
+                continue
+            stack.extend((child, depth + 1) for child in element)
+
+
+_DEEPEST = 64
+
+
+def _all_text(element) -> str:
+    """``itertext()`` without recursion (Python's own walks the tree recursively)."""
+    parts: list[str] = []
+    stack: list = [element]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        if item is not element and item.tail:
+            stack.append(item.tail)
+        stack.extend(reversed(list(item)))
+        if isinstance(item.text, str):
+            stack.append(item.text)
+    return "".join(parts)
+
+
+class _UnusableAddresses(Treeprocessor):
+    """A link whose address no URL parser reads (``http://[::1``) keeps its text and loses the
+    address, before MkDocs's link rewriting fails on it.  The loader reports such links as
+    errors; this is for forms it does not recognise."""
+
+    def run(self, root):
+        for element in root.iter():
+            for name in ("href", "src"):
+                address = element.get(name)
+                if address is None:
+                    continue
+                try:
+                    urlsplit(address)
+                except ValueError:
+                    # MkDocs expects every <a> and <img> to have its address: a <span> has none.
+                    del element.attrib[name]
+                    if element.tag == "img":
+                        element.text = element.attrib.pop("alt", "")
+                    element.tag = "span"
+
+
 class KiteMarkup(Extension):
     def extendMarkdown(self, md: Markdown) -> None:
+        # Right after inline markup made the tree (20), before anything walks it.
+        md.treeprocessors.register(_Flatten(md), "kite_flatten", 19)
+        # Before Kite's link check (1) and MkDocs's link rewriting (0).
+        md.treeprocessors.register(_UnusableAddresses(md), "kite_unusable_addresses", 2)
         md.preprocessors.register(_ListsAfterParagraphs(md), "kite_lists_after_paragraphs", 25)
         md.preprocessors.register(_AddressesAfterChinese(md), "kite_addresses_after_chinese", 24)
         md.treeprocessors.register(_LazyImages(md), "kite_lazy_images", 0)

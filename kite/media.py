@@ -85,6 +85,9 @@ def _media(value: Any, info: ValidationInfo) -> Media | None:
     file = root / MEDIA_DIR / name
     if not file.is_file():
         raise fail(f"找不到媒体文件 {MEDIA_DIR}/{name}：请先把文件放进 {MEDIA_DIR}/")
+    if not file.resolve().is_relative_to((root / MEDIA_DIR).resolve()):
+        # A link to a file elsewhere on the machine would be published with the site.
+        raise fail(f"{MEDIA_DIR}/{name} 是指向媒体文件夹以外的链接：请把文件本身放进 {MEDIA_DIR}/")
     return Media(value, name, "", mime, file.stat().st_size, file)
 
 
@@ -137,6 +140,8 @@ def check_podcast_image(image: str, root: Path, shown: str, line: int) -> list[P
     path = root / MEDIA_DIR / image
     if not path.is_file():
         return [Problem(shown, line, "podcast.image", f"找不到封面图片 {MEDIA_DIR}/{image}")]
+    if not path.resolve().is_relative_to((root / MEDIA_DIR).resolve()):
+        return [Problem(shown, line, "podcast.image", f"{MEDIA_DIR}/{image} 是指向媒体文件夹以外的链接：请把图片本身放进 {MEDIA_DIR}/")]
     try:
         with PIL.Image.open(path) as picture:
             kind, (width, height) = picture.format, picture.size

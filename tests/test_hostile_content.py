@@ -260,3 +260,47 @@ def test_generated_content_loads_or_fails_with_well_formed_problems(hub, front, 
     else:
         assert len(list(loaded.items())) == 1
 
+
+
+def test_emphasis_nested_thousands_deep_builds_as_text(hub, tmp_path):
+    hub.lesson("deep", LESSON, body="*" * 3000 + "深" + "*" * 3000 + "\n\n" + ">" * 500 + " 引用\n")
+    build(hub.config, tmp_path / "site")
+    assert "深" in (tmp_path / "site/lessons/deep/index.html").read_text(encoding="utf-8")
+
+
+def test_an_address_no_url_parser_reads_is_an_error_on_its_line(hub):
+    hub.lesson("link", LESSON, body="正文\n[本站](http://[::1)\n\n[甲]: https://a]b/\n")
+    assert problems(hub) == [
+        "lessons/link.md:6: body: 链接地址 'http://[::1' 写错了（方括号没有配对或含有无法识别的字符），请检查",
+        "lessons/link.md:8: body: 链接地址 'https://a]b/' 写错了（方括号没有配对或含有无法识别的字符），请检查",
+    ]
+
+
+def test_an_address_in_a_form_the_loader_misses_is_unlinked_not_a_crash(hub, tmp_path):
+    # A reference whose address is on the next line: MkDocs's link rewriting failed on it.
+    hub.lesson("link", LESSON, body="[甲][b]\n\n[b]:\n    http://[::1\n")
+    build(hub.config, tmp_path / "site")
+    assert "<span>甲</span>" in (tmp_path / "site/lessons/link/index.html").read_text(encoding="utf-8")
+
+
+def test_a_folder_link_back_up_the_hub_is_not_walked(hub):
+    hub.lesson("one", LESSON)
+    (hub.root / "lessons/up").symlink_to("..")
+    (hub.root / "lessons/root").symlink_to("/")
+    (hub.root / "lessons/same").symlink_to(".")
+    assert [item.source for item in load_hub(hub.config).lessons] == ["lessons/one.md"]
+
+
+def test_a_media_file_linking_outside_the_media_folder_is_refused(hub, tmp_path):
+    secret = tmp_path / "secret.mp3"
+    secret.write_bytes(b"ID3 not for the site")
+    hub.media("cover.png", (REPO / "content/media/cover.png").read_bytes())
+    (hub.root / "content/media/leak.mp3").symlink_to(secret)
+    hub.episode("leak", "title: x\ndate: 2026-03-01\nmedia: leak.mp3\n")
+    assert problems(hub) == [
+        "content/episodes/leak.md:4: media: content/media/leak.mp3 是指向媒体文件夹以外的链接：请把文件本身放进 content/media/"]
+
+
+def test_a_markdown_file_with_an_upper_case_extension_is_content(hub):
+    hub.write("lessons/Windows.MD", f"---\n{LESSON}---\n正文\n")
+    assert [item.slug for item in load_hub(hub.config).lessons] == ["Windows"]

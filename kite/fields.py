@@ -12,6 +12,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, ValidationInfo
@@ -213,3 +214,23 @@ def _minutes(value: Any) -> timedelta:
 
 
 Minutes = Annotated[timedelta, BeforeValidator(_minutes)]
+
+
+# What RFC 3986 leaves out of a URL; a web address goes into pages and feeds as it is written.
+_NOT_IN_URLS = re.compile(r'[\s"<>\\^`{|}\x00-\x1f\x7f]')
+
+
+def address_fault(value: str) -> str | None:
+    """Why ``value`` (an http(s) address) cannot be written into a page as it is, or None."""
+    if _NOT_IN_URLS.search(value):
+        return "网址里不能有空格、引号或 < > 之类的符号"
+    try:
+        parts = urlsplit(value)
+        parts.port
+    except ValueError:
+        return "网址的格式或端口号不对"
+    if not parts.hostname:
+        return "网址里缺少网站的域名"
+    if parts.username is not None or parts.password is not None:
+        return "网址里不能写用户名或密码（@ 前面的部分）"
+    return None

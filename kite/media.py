@@ -12,7 +12,7 @@ import PIL.Image
 from pydantic import Field, PlainValidator, ValidationInfo
 
 from .errors import Problem
-from .fields import fail, shown
+from .fields import address_fault, fail, shown
 
 MEDIA_DIR = "content/media"
 
@@ -70,8 +70,10 @@ def _media(value: Any, info: ValidationInfo) -> Media | None:
         raise fail(f"应为 content/media/ 下的文件名或 https:// 地址，实际为{shown(value)}")
     value = value.strip()
     if "://" in value or value.lower().startswith("http:"):
+        if fault := address_fault(value):
+            raise fail(f"{fault}，实际为 {value!r}")
         parts = urlsplit(value)
-        if parts.scheme.lower() != "https" or not parts.netloc:
+        if parts.scheme.lower() != "https":
             raise fail(f"网络地址必须以 https:// 开头，实际为 {value!r}")
         return Media(value, "", value, _mime(parts.path, value), None)
     name = value.removeprefix(MEDIA_DIR + "/").removeprefix("/" + MEDIA_DIR + "/")

@@ -207,7 +207,7 @@ def test_markup_in_config_and_front_matter_is_shown_as_text(hub, tmp_path):
         starts: 2026-03-01 19:00
         location: '{SCRIPT}'
         organizer: '"><b>x</b>'
-        online_url: 'https://example.org/"><script>alert(2)</script>'
+        online_url: 'https://example.org/?a=1&b=2'
     """)
     site = tmp_path / "site"
     build(hub.config, site)
@@ -304,3 +304,16 @@ def test_a_media_file_linking_outside_the_media_folder_is_refused(hub, tmp_path)
 def test_a_markdown_file_with_an_upper_case_extension_is_content(hub):
     hub.write("lessons/Windows.MD", f"---\n{LESSON}---\n正文\n")
     assert [item.slug for item in load_hub(hub.config).lessons] == ["Windows"]
+
+
+@pytest.mark.parametrize("kind, field, value", [
+    ("episode", "media", "'https://example.org/a\"><script>.mp3'"),
+    ("episode", "media", "https://ex ample.org/a b.mp3"),
+    ("announcement", "online_url", "'https://example.org/\"><script>alert(2)</script>'"),
+    ("announcement", "online_url", "https://[::1/"),
+])
+def test_a_web_address_that_is_no_address_is_refused(hub, kind, field, value):
+    front = {"episode": "title: x\ndate: 2026-03-01\n", "announcement": "title: x\ndate: 2026-03-01\nstarts: 2026-03-01 19:00\n"}
+    getattr(hub, kind)("odd", front[kind] + f"{field}: {value}\n")
+    (found,) = problems(hub)
+    assert f": {field}: 网址" in found

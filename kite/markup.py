@@ -17,8 +17,10 @@ import re
 import xml.etree.ElementTree as etree
 from urllib.parse import urlsplit
 
+import nh3
 from markdown import Markdown
 from markdown.extensions import Extension
+from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER_RE
@@ -195,6 +197,46 @@ class _UnusableAddresses(Treeprocessor):
                     element.tag = "span"
 
 
+class _SafeHtml(Postprocessor):
+    """The body's HTML, raw HTML included, through an allowlist (nh3, Rust's ammonia).
+
+    Editors may write HTML in Markdown, and paste it from web pages: a ``<script>``, an ``onclick``,
+    a ``javascript:`` link or a ``style`` must not run or load anything on members' phones, and an
+    unclosed ``<div>`` or ``<script>`` must not swallow the rest of the page (the parser closes it).
+    """
+
+    def run(self, text: str) -> str:
+        return nh3.clean(text, tags=_TAGS, attributes=_ATTRIBUTES, generic_attribute_prefixes={"data-", "aria-"},
+                         url_schemes={"http", "https", "mailto", "tel"}, link_rel=None, strip_comments=True)
+
+
+_TAGS = nh3.ALLOWED_TAGS | {"audio", "video", "source", "track", "picture", "section"}
+_ATTRIBUTES = {
+    "*": {"class", "id", "title", "lang", "dir", "role", "tabindex"},
+    "a": {"href", "hreflang"},
+    "img": {"src", "alt", "width", "height", "loading", "decoding"},
+    "audio": {"src", "controls", "preload", "loop"},
+    "video": {"src", "controls", "preload", "loop", "poster", "width", "height", "playsinline"},
+    "source": {"src", "type", "media", "srcset", "sizes"},
+    "track": {"src", "kind", "srclang", "label", "default"},
+    "ol": {"start", "reversed", "type"},
+    "li": {"value"},
+    "td": {"colspan", "rowspan", "headers", "align"},
+    "th": {"colspan", "rowspan", "headers", "scope", "align", "abbr"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "details": {"open"},
+    "time": {"datetime"},
+    "data": {"value"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+    "q": {"cite"},
+    "blockquote": {"cite"},
+    "abbr": {"title"},
+    "bdo": {"dir"},
+}
+
+
 class KiteMarkup(Extension):
     def extendMarkdown(self, md: Markdown) -> None:
         # Right after inline markup made the tree (20), before anything walks it.
@@ -205,6 +247,8 @@ class KiteMarkup(Extension):
         md.preprocessors.register(_AddressesAfterChinese(md), "kite_addresses_after_chinese", 24)
         md.treeprocessors.register(_LazyImages(md), "kite_lazy_images", 0)
         md.treeprocessors.register(_PhoneTables(md), "kite_phone_tables", 0)
+        # Last, once raw HTML (30), footnotes (25) and '&' (20) are back in the text.
+        md.postprocessors.register(_SafeHtml(md), "kite_safe_html", 10)
 
 
 def makeExtension(**kwargs) -> KiteMarkup:  # the name Python-Markdown looks for

@@ -317,3 +317,52 @@ def test_a_web_address_that_is_no_address_is_refused(hub, kind, field, value):
     getattr(hub, kind)("odd", front[kind] + f"{field}: {value}\n")
     (found,) = problems(hub)
     assert f": {field}: 网址" in found
+
+
+HOSTILE_BODY = """\
+正文
+
+<script>alert(1)</script>
+
+<img src="x.png" alt="图" onerror="alert(2)"> <a href="javascript:alert(3)">点我</a> [再点](javascript:alert(4))
+
+<div style="background:url(https://evil.example/x.png)"><iframe src="https://evil.example"></iframe></div>
+
+## <script>alert(5)</script> 标题
+
+!!! note "<script>alert(6)</script>"
+    内容
+
+```<script>"
+代码
+```
+
+- 一
+    - 二
+        - 三
+
+> 引用 [^nowhere]
+
+| 甲 | 乙 |
+|---|---|
+| <svg onload=alert(7)> | 2 |
+
+<div><span>没有结束
+"""
+
+
+def test_raw_html_in_a_body_runs_nothing_and_cannot_break_the_page(hub, tmp_path):
+    from test_html_valid import nu_html_checker
+
+    hub.media("x.png", (REPO / "content/media/cover.png").read_bytes())
+    hub.lesson("hostile", LESSON, body=HOSTILE_BODY)
+    site = tmp_path / "site"
+    build(hub.config, site)
+    page = site / "lessons/hostile/index.html"
+    text = page.read_text(encoding="utf-8")
+    assert "alert(" not in text.replace("alert(5)", "").replace("alert(6)", "")  # 5 and 6 may stay as text
+    assert "<script>alert" not in text and "javascript:" not in text and "onerror" not in text
+    assert "evil.example" not in text and "<iframe" not in text and "onload" not in text
+    assert re.search(r"没有结束\s*</span></div>", text) and "代码" in text and "三" in text
+    errors = [f"{m.get('lastLine')}: {m['message']}" for m in nu_html_checker([page]) if m["type"] != "info"]
+    assert errors == []

@@ -257,8 +257,18 @@ def _backup(arguments: argparse.Namespace) -> int:
 def _new(arguments: argparse.Namespace) -> int:
     from .scaffold import new_draft
 
+    from pydantic import TypeAdapter, ValidationError
+
+    from .fields import Title
+
     if not arguments.title.strip():
         print("标题不能为空", file=sys.stderr)
+        return 2
+    try:
+        # The draft must pass `check`: a title `check` would refuse is refused before it is written.
+        TypeAdapter(Title).validate_python(arguments.title)
+    except ValidationError as error:
+        print(f"标题不能用：{error.errors()[0]['msg']}", file=sys.stderr)
         return 2
     path = new_draft(arguments.kind, arguments.title, Path(arguments.config_file))
     print(path)

@@ -366,3 +366,18 @@ def test_raw_html_in_a_body_runs_nothing_and_cannot_break_the_page(hub, tmp_path
     assert re.search(r"没有结束\s*</span></div>", text) and "代码" in text and "三" in text
     errors = [f"{m.get('lastLine')}: {m['message']}" for m in nu_html_checker([page]) if m["type"] != "info"]
     assert errors == []
+
+
+@pytest.mark.parametrize("title", ["抓牢\x01引线", "长" * 201])
+def test_new_refuses_a_title_check_would_refuse_and_writes_nothing(hub, title):
+    result = run_cli("new", "lesson", title, cwd=hub.root)
+    assert result.returncode == 2 and result.stderr.startswith("标题不能用：") and "Traceback" not in result.stderr
+    assert not (hub.root / "lessons").exists() or not list((hub.root / "lessons").iterdir())
+
+
+@pytest.mark.parametrize("title", ["标题: 冒号", "\"引号\" 和 '单引号'", "--- 三横", "&anchor *alias", "{a: 1}", "!!!", "yes"])
+def test_new_drafts_with_yaml_lookalike_titles_pass_check(hub, title):
+    result = run_cli("new", "announcement", title, cwd=hub.root)
+    assert result.returncode == 0, result.stderr
+    hub_loaded = load_hub(hub.config, drafts=True)
+    assert [item.title for item in hub_loaded.announcements] == [title]

@@ -12,6 +12,7 @@ It also gets tables ready for a phone (see ``_PhoneTables``).
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import xml.etree.ElementTree as etree
@@ -206,8 +207,7 @@ class _SafeHtml(Postprocessor):
     """
 
     def run(self, text: str) -> str:
-        return nh3.clean(text, tags=_TAGS, attributes=_ATTRIBUTES, generic_attribute_prefixes={"data-", "aria-"},
-                         url_schemes={"http", "https", "mailto", "tel"}, link_rel=None, strip_comments=True)
+        return _cleaner().clean(text)
 
 
 _TAGS = nh3.ALLOWED_TAGS | {"audio", "video", "source", "track", "picture", "section"}
@@ -235,6 +235,13 @@ _ATTRIBUTES = {
     "abbr": {"title"},
     "bdo": {"dir"},
 }
+
+
+@functools.cache
+def _cleaner() -> nh3.Cleaner:
+    # Built once: handing the allowlist to Rust again for every page cost as much as cleaning it.
+    return nh3.Cleaner(tags=_TAGS, attributes=_ATTRIBUTES, generic_attribute_prefixes={"data-", "aria-"},
+                       url_schemes={"http", "https", "mailto", "tel"}, link_rel=None, strip_comments=True)
 
 
 class KiteMarkup(Extension):

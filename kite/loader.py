@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -74,6 +75,7 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
         problems.extend(_check_attendance_config(config, raw_config, loaded))
     if problems or config is None:
         raise ContentErrors(problems)
+    warnings.extend(missing_item_links(loaded))
     return Hub(root, config_path, config, loaded["lesson"], loaded["episode"], loaded["announcement"], draft_count, warnings)
 
 
@@ -191,6 +193,45 @@ def _check_addresses(raw: RawDocument, problems: list[Problem]) -> None:
         except ValueError:
             line = raw.body_line + raw.body.count("\n", 0, match.start("address"))
             problems.append(Problem(raw.path, line, "body", f"链接地址 {match['address']!r} 写错了（方括号没有配对或含有无法识别的字符），请检查"))
+
+
+# A link in a body, Markdown's or HTML's, and the kind each section's items are.
+_LINK = re.compile(r"""(?:\]\(\s*<?|\bhref\s*=\s*["'])(?P<target>[^)\s>"']+)""")
+_SECTION_KINDS = {model.section: kind for kind, (_, model) in KINDS.items()}
+_KIND_NAMES = {"lesson": "党课", "episode": "节目", "announcement": "活动通知"}
+# Pages under a section's folder that are not items.
+_LIST_FOLDERS = {"tags", "series", "page"}
+
+
+def missing_item_links(loaded: dict[str, list[Content]]) -> list[Problem]:
+    """Warnings for links written the way the editor guide shows (``../网址名/``,
+    ``../../episodes/网址名/``) to an item that is not in the site: a typo, or a draft.
+
+    Links to files (``x.md``, ``x.pdf``) are the engine's to check.
+    """
+    slugs = {kind: {item.slug for item in items} for kind, items in loaded.items()}
+    found = []
+    for items in loaded.values():
+        for item in items:
+            if "](" not in item.body and "href" not in item.body:
+                continue
+            for match in _LINK.finditer(item.body):
+                target = match["target"]
+                try:
+                    parts = urlsplit(target)
+                except ValueError:
+                    continue
+                if parts.scheme or parts.netloc or target.startswith(("/", "#")) or not parts.path:
+                    continue
+                path = posixpath.normpath(posixpath.join(item.path, unquote(parts.path))).split("/")
+                if len(path) != 2 or path[0] not in _SECTION_KINDS or "." in path[1] or path[1] in _LIST_FOLDERS:
+                    continue
+                kind = _SECTION_KINDS[path[0]]
+                if path[1] not in slugs[kind]:
+                    line = item.body_line + item.body.count("\n", 0, match.start())
+                    found.append(Problem(item.source, line, "body",
+                                         f"链接 {target} 指向的{_KIND_NAMES[kind]}不存在（或还是草稿）：请核对网址名"))
+    return sorted(found)
 
 
 def _body_media(raw: RawDocument, root: Path, problems: list[Problem]) -> tuple[str, ...]:

@@ -381,3 +381,18 @@ def test_new_drafts_with_yaml_lookalike_titles_pass_check(hub, title):
     assert result.returncode == 0, result.stderr
     hub_loaded = load_hub(hub.config, drafts=True)
     assert [item.title for item in hub_loaded.announcements] == [title]
+
+
+def test_links_to_items_that_are_not_in_the_site_are_warnings_with_their_lines(hub):
+    hub.lesson("one", LESSON, body="正文\n[上一课](../two/) [草稿](../draft/) [没有](../gone/)\n"
+                                    "[节目](../../episodes/%E6%B2%A1%E6%9C%89/) [标签](../tags/x/) [列表](../) [文件](x.pdf)\n")
+    hub.lesson("two", LESSON, body='<a href="../one/">回去</a> <a href="../../announcements/none/">活动</a>\n')
+    hub.lesson("draft", LESSON + "draft: true\n")
+    loaded = load_hub(hub.config)
+    assert [str(w) for w in loaded.warnings] == [
+        "lessons/one.md:6: body: 链接 ../draft/ 指向的党课不存在（或还是草稿）：请核对网址名",
+        "lessons/one.md:6: body: 链接 ../gone/ 指向的党课不存在（或还是草稿）：请核对网址名",
+        "lessons/one.md:7: body: 链接 ../../episodes/%E6%B2%A1%E6%9C%89/ 指向的节目不存在（或还是草稿）：请核对网址名",
+        "lessons/two.md:5: body: 链接 ../../announcements/none/ 指向的活动通知不存在（或还是草稿）：请核对网址名",
+    ]
+    assert load_hub(hub.config, drafts=True).warnings == loaded.warnings[1:]

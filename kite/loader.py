@@ -81,7 +81,11 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
 
 def _cached_item(cache: ItemCache, kind: str, path: Path, root: Path, context: dict[str, Any],
                  problems: list[Problem], setting: tuple) -> Content | None:
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:
+        # Deleted or renamed since the folder was listed (an editor saving): read it as it is now.
+        return load_item(kind, path, root, context, problems)
     key = (stat.st_mtime_ns, stat.st_size, setting)
     entry = cache.get(path)
     if entry is None or entry[0] != key:

@@ -396,3 +396,11 @@ def test_links_to_items_that_are_not_in_the_site_are_warnings_with_their_lines(h
         "lessons/two.md:5: body: 链接 ../../announcements/none/ 指向的活动通知不存在（或还是草稿）：请核对网址名",
     ]
     assert load_hub(hub.config, drafts=True).warnings == loaded.warnings[1:]
+
+
+def test_a_file_gone_between_listing_and_reading_is_a_problem_for_the_preview(hub):
+    from kite.loader import ItemCache, _cached_item
+
+    found = []
+    item = _cached_item(ItemCache(), "lesson", hub.root / "lessons/gone.md", hub.root, {"root": hub.root}, found, ())
+    assert item is None and [str(p) for p in found] == ["lessons/gone.md:1: file: 无法读取文件：No such file or directory"]

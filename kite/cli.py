@@ -110,6 +110,9 @@ def unexpected_problem(error: BaseException, config: Path) -> Problem:
     what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     if isinstance(error, RecursionError):
         what = "模板无限循环（例如模板 extends 或 include 了它自己）"
+    if isinstance(error, OSError) and error.strerror and not place:
+        # Most often the output folder: a disk that is full or read-only, a path that cannot exist.
+        return Problem(config.name, 1, "build", f"读写文件失败：{error.filename or ''}：{error.strerror}")
     if place:
         return Problem(place[0], place[1], "template", f"模板运行出错：{what}")
     return Problem(config.name, 1, "build", f"构建时出现意外错误：{what}。请把这行信息发给技术人员")

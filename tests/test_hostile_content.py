@@ -404,3 +404,11 @@ def test_a_file_gone_between_listing_and_reading_is_a_problem_for_the_preview(hu
     found = []
     item = _cached_item(ItemCache(), "lesson", hub.root / "lessons/gone.md", hub.root, {"root": hub.root}, found, ())
     assert item is None and [str(p) for p in found] == ["lessons/gone.md:1: file: 无法读取文件：No such file or directory"]
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line_not_a_traceback(hub):
+    hub.lesson("fine", LESSON)
+    result = run_cli("build", "-d", "/proc/kite-site", cwd=hub.root)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("site_config.yml:1: build: 读写文件失败：")

@@ -412,3 +412,49 @@ def test_an_output_folder_that_cannot_be_written_is_one_line_not_a_traceback(hub
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
     (line,) = result.stderr.splitlines()
     assert line.startswith("site_config.yml:1: build: 读写文件失败：")
+
+
+_config_keys = st.sampled_from(["site_name", "site_url", "language", "timezone", "copyright", "attendance", "points",
+                                "branches", "podcast", "short_name", "site_description", "sitename", ""])
+_config_values = st.one_of(_scalars, st.sampled_from([
+    "{endpoint: https://example.org/c, late_after: -1}", "{study: x}", "[a, [b], {name: c}]", "{author: 甲, image: ../x.png}",
+    "https://example.org/", "Asia/Shanghai", "Mars/Base", "zh", "[]", "{}", "null"]))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.tuples(_config_keys, _config_values).map(lambda pair: _line(*pair)), max_size=8))
+def test_generated_configs_load_or_fail_with_well_formed_problems(hub, lines):
+    hub.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        load_hub(hub.config)
+    except ContentErrors as errors:
+        assert errors.problems
+        assert all(PROBLEM.match(str(problem)) for problem in errors.problems), errors.problems
+
+
+_fragments = st.sampled_from([
+    "<script>alert(1)</script>", "<div>", "</div>", "<b>", "<img src=x onerror=alert(1)>", "[a](javascript:alert(1))",
+    "[b](http://[::1)", "{: onclick=alert(1) }", "*", "**", "_", "`", "```", "> ", "- ", "1. ", "    ", "# ", "| a | b |",
+    "|---|---|", "[^1]", "[^1]: x", "!!! note", "<!--", "-->", "&amp;", "&#0;", "<svg onload=alert(1)>", "\n", "\n\n",
+    "<style>*{}</style>", "<a href='data:text/html,x'>", "中文", "https://example.org/x", "<details>", "</p>",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(_fragments, max_size=40))
+def test_generated_bodies_render_without_anything_that_runs(parts):
+    from markdown import Markdown
+
+    from kite.engine.render import markdown_extensions
+
+    names, configs = [], {}
+    for extension in markdown_extensions():
+        if isinstance(extension, dict):
+            ((name, config),) = extension.items()
+            names.append(name)
+            configs[name] = config
+        else:
+            names.append(extension)
+    html = Markdown(extensions=names, extension_configs=configs).convert("".join(parts)).lower()
+    assert "<script" not in html and "<style" not in html and "<svg" not in html
+    assert "javascript:" not in html and "data:text" not in html and not re.search(r"<[^>]+\son\w+=", html)

@@ -149,6 +149,7 @@ def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], proble
     slug_from_name = not _given(values.get("slug"))
     if slug_from_name:
         values["slug"] = path.stem
+    front = None
     try:
         front = front_class.model_validate(values, context=context)
     except ValidationError as error:
@@ -156,11 +157,13 @@ def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], proble
         if slug_from_name:
             found = [_explain_file_name(p, path) for p in found]
         problems.extend(found)
-        return None
+    # The body is checked even when the front matter is wrong: every problem of the file at once.
     if not _body_is_text(raw, problems):
         return None
     _check_addresses(raw, problems)
     refs = _body_media(raw, root, problems)
+    if front is None:
+        return None
     return model_class.model_construct(**dict(front), source=shown, body=raw.body, body_line=raw.body_line,
                                        slug_line=raw.line_of(("slug",)), media_refs=refs)
 

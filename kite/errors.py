@@ -6,6 +6,7 @@ Also where pydantic's validation errors become such problems, with the line of e
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -28,8 +29,15 @@ class Problem:
 
     def __str__(self) -> str:
         # One problem, one line: tools split stderr by lines, and a file name or a library's
-        # message may hold a line break.
-        return _one_line(f"{self.path}:{self.line}: {self.field}: {self.message}")
+        # message may hold a line break.  A field name an editor typed with a colon or a space
+        # in it would be read as the end of FIELD, so it is named in the message instead.
+        field, message = self.field, self.message
+        if not field or _NOT_IN_FIELDS.search(field):
+            field, message = FRONT_MATTER, (f"字段 {field!r}：{message}" if field else message)
+        return _one_line(f"{self.path}:{self.line}: {field}: {message}")
+
+
+_NOT_IN_FIELDS = re.compile(r"[:\s]")
 
 
 def _one_line(text: str) -> str:
@@ -67,19 +75,29 @@ def translate(error: ValidationError, raw: RawDocument, schema: type[BaseModel])
     """Turn pydantic's errors into editor-facing problems with the line of each field."""
     problems = []
     for detail in error.errors(include_url=False):
-        loc = tuple(part for part in detail["loc"] if isinstance(part, int) or "[" not in part)
+        loc = _field_loc(detail["loc"], raw)
         kind = detail["type"]
         if kind == "kite":
             message = detail["msg"]
         elif kind == "missing":
             present = raw.lines.get(loc) is not None
             message = "不能为空" if present else "缺少必填字段"
-        elif kind == "extra_forbidden":
+        elif kind == "extra_forbidden" and loc:
             message = _unknown_key(str(loc[-1]), _allowed(schema, loc[:-1]))
         else:
             message = _MESSAGES.get(kind, detail["msg"])
         problems.append(Problem(raw.path, raw.line_of(loc), field_name(loc) or FRONT_MATTER, message))
     return problems
+
+
+def _field_loc(loc: tuple, raw: RawDocument) -> tuple:
+    """pydantic's location less the steps it adds itself (``function-before[...]``), keeping a
+    key the editor wrote even when it looks like one (``tags[0]``)."""
+    kept: list = []
+    for part in loc:
+        if isinstance(part, int) or "[" not in part or tuple(kept) + (part,) in raw.lines:
+            kept.append(part)
+    return tuple(kept)
 
 
 def _unknown_key(key: str, allowed: list[str]) -> str:

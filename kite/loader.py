@@ -100,7 +100,7 @@ def load_config(config_path: Path) -> SiteConfig:
     """Only the config, validated; raises ``ContentErrors``."""
     problems: list[Problem] = []
     config, _ = _load_config(Path(config_path), problems)
-    if config is None:
+    if config is None or problems:
         raise ContentErrors(problems)
     return config
 
@@ -142,6 +142,7 @@ def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], proble
     except SourceError as error:
         problems.extend(error.problems)
         return None
+    problems.extend(raw.problems)
     front_class, model_class = KINDS[kind]
     # `speaker:` left blank means no speaker; only a required field must not be empty.
     values = {key: value for key, value in raw.values.items()
@@ -162,7 +163,7 @@ def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], proble
         return None
     _check_addresses(raw, problems)
     refs = _body_media(raw, root, problems)
-    if front is None:
+    if front is None or raw.problems:
         return None
     return model_class.model_construct(**dict(front), source=shown, body=raw.body, body_line=raw.body_line,
                                        slug_line=raw.line_of(("slug",)), media_refs=refs)
@@ -266,6 +267,7 @@ def _load_config(config_path: Path, problems: list[Problem]) -> tuple[SiteConfig
     except SourceError as error:
         problems.extend(error.problems)
         return None, None
+    problems.extend(raw.problems)
     try:
         return SiteConfig.model_validate(raw.values), raw
     except ValidationError as error:

@@ -27,6 +27,9 @@ class RawDocument:
     start_line: int = 1  # the line of the opening '---' (or of the file, for YAML files)
     body: str = ""
     body_line: int = 1
+    # What was wrong but left the rest readable (a key written twice: the first one is kept), so
+    # that the values are still validated and every problem of the file is reported at once.
+    problems: tuple[Problem, ...] = ()
 
     def line_of(self, loc: Loc) -> int:
         """The line of the deepest key or item of ``loc`` that exists in the file."""
@@ -72,19 +75,24 @@ def read_markdown(path: Path, shown: str) -> RawDocument:
     else:
         raise SourceError([Problem(shown, 1, FRONT_MATTER, "头信息没有结束：缺少第二行 ---")])
     yaml_text = "\n".join(lines[1:end]) + "\n"
-    values, key_lines = parse_yaml(yaml_text, shown, first_line=2, empty_line=1)
+    values, key_lines, problems = parse_yaml(yaml_text, shown, first_line=2, empty_line=1)
     body = "\n".join(lines[end + 1 :])
-    return RawDocument(shown, values, key_lines, start_line=1, body=body, body_line=end + 2)
+    return RawDocument(shown, values, key_lines, start_line=1, body=body, body_line=end + 2, problems=tuple(problems))
 
 
 def read_yaml(path: Path, shown: str) -> RawDocument:
     """Read a whole YAML file (the site config) as a raw document."""
-    values, key_lines = parse_yaml(read_text(path, shown), shown, first_line=1, empty_line=1)
-    return RawDocument(shown, values, key_lines)
+    values, key_lines, problems = parse_yaml(read_text(path, shown), shown, first_line=1, empty_line=1)
+    return RawDocument(shown, values, key_lines, problems=tuple(problems))
 
 
-def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tuple[dict[str, Any], dict[Loc, int]]:
-    """Parse a YAML mapping, keeping the file line of every key and list item."""
+def parse_yaml(text: str, shown: str, *, first_line: int,
+               empty_line: int) -> tuple[dict[str, Any], dict[Loc, int], list[Problem]]:
+    """Parse a YAML mapping, keeping the file line of every key and list item.
+
+    Raises ``SourceError`` where nothing can be read; returns, besides the values, the problems
+    that left the rest readable.
+    """
     # A full-width colon after a field name makes YAML fail a line or more further on, with advice
     # that does not fit; each such line is reported itself, and the rest is read as if it were fixed
     # so that any other syntax error is still found in this run.
@@ -111,7 +119,7 @@ def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tu
     if slips:
         raise SourceError(slips)
     if root is None:
-        return {}, {}
+        return {}, {}, []
     if not isinstance(root, yaml.MappingNode):
         raise SourceError([Problem(shown, first_line + root.start_mark.line, FRONT_MATTER, "头信息应为“字段: 值”的形式")])
     lines: dict[Loc, int] = {}
@@ -120,9 +128,7 @@ def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tu
         values = _to_python(root, (), lines, problems, shown, first_line, _Budget())
     except _TooBig as error:
         raise SourceError([Problem(shown, first_line + error.node.start_mark.line, FRONT_MATTER, error.message)])
-    if problems:
-        raise SourceError(problems)
-    return values, lines
+    return values, lines, problems
 
 
 # libyaml (PyYAML's C parser) reads a front matter ten times faster than the Python one; a
@@ -178,6 +184,9 @@ def _to_python(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[
             problems.append(Problem(shown, line, field_name(loc) or FRONT_MATTER, "字段名必须是简单文本"))
             continue
         key = key_node.value
+        if not key.strip():
+            problems.append(Problem(shown, line, field_name(loc) or FRONT_MATTER, "字段名不能为空：每行应写成“字段: 值”"))
+            continue
         if key in mapping:
             problems.append(Problem(shown, line, field_name(loc + (key,)), f"字段重复：第 {lines[loc + (key,)]} 行已经写过"))
             continue

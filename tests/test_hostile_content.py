@@ -219,7 +219,8 @@ def test_markup_in_config_and_front_matter_is_shown_as_text(hub, tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (site / "lessons/odd/index.html").read_text(encoding="utf-8")
 
 
-# Front matter as editors might mistype it: any keys, any values, any YAML-ish text.
+# Front matter as editors might mistype it: any keys, any values, any YAML-ish text.  The examples
+# are derandomized so that CI runs the same ones every time (a new failure is found here, not there).
 _keys = st.sampled_from(["title", "date", "slug", "summary", "draft", "speaker", "series", "tags", "attendance", "media",
                          "starts", "ends", "duration", "标题", "Title", "<<", "? x", "- a", "&a", "*a", ""])
 _scalars = st.one_of(
@@ -238,7 +239,7 @@ _front = st.lists(st.tuples(_keys, _scalars).map(lambda pair: _line(*pair)), max
 _body = st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(front=_front, body=_body, kind=st.sampled_from(["lesson", "episode", "announcement"]),
        fence=st.sampled_from(["---\n{front}\n---\n{body}", "---\n{front}\n{body}", "{front}\n---\n{body}",
                               "\ufeff---\r\n{front}\r\n---\r\n{body}"]))
@@ -421,7 +422,7 @@ _config_values = st.one_of(_scalars, st.sampled_from([
     "https://example.org/", "Asia/Shanghai", "Mars/Base", "zh", "[]", "{}", "null"]))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(st.tuples(_config_keys, _config_values).map(lambda pair: _line(*pair)), max_size=8))
 def test_generated_configs_load_or_fail_with_well_formed_problems(hub, lines):
     hub.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -440,7 +441,7 @@ _fragments = st.sampled_from([
 ])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, derandomize=True, deadline=None)
 @given(parts=st.lists(_fragments, max_size=40))
 def test_generated_bodies_render_without_anything_that_runs(parts):
     from markdown import Markdown
@@ -481,3 +482,27 @@ def test_a_file_with_a_wrong_front_matter_has_its_body_checked_too(hub):
     hub.lesson("both", "title: 测试\ndate: 2026/3/1\n", body="正文\n![图](../content/media/none.png)\n[链接](http://[::1)\n")
     assert [line.split(": ", 2)[:2] for line in problems(hub)] == [
         ["lessons/both.md:3", "date"], ["lessons/both.md:6", "body"], ["lessons/both.md:7", "body"]]
+
+
+def test_keys_that_look_like_syntax_are_unknown_fields_on_their_lines(hub):
+    hub.lesson("keys", LESSON + "tags[0]: 党章\n'标 题': x\n'::': y\n&a '': z\n")
+    found = problems(hub)
+    assert [line.split("。", 1)[0] for line in found] == [
+        "lessons/keys.md:4: tags[0]: 未知字段",
+        "lessons/keys.md:5: front-matter: 字段 '标 题'：未知字段",
+        "lessons/keys.md:6: front-matter: 字段 '::'：未知字段",
+        "lessons/keys.md:7: front-matter: 字段名不能为空：每行应写成“字段: 值”",
+    ]
+
+
+def test_a_key_written_twice_does_not_hide_the_other_problems_of_its_file(hub):
+    hub.lesson("twice", "title: 一\ntitle: 二\ndate: 2026/3/1\n")
+    hub.configure(site_name="甲", language="'../x'")
+    hub.write("site_config.yml", hub.config.read_text(encoding="utf-8") + "site_name: 乙\n")
+    assert [line.split(": ", 2)[:2] for line in problems(hub)] == [
+        ["lessons/twice.md:3", "title"], ["lessons/twice.md:4", "date"],
+        ["site_config.yml:11", "language"], ["site_config.yml:12", "site_name"]]
+    from kite.loader import load_config
+
+    with pytest.raises(ContentErrors):
+        load_config(hub.config)

@@ -135,7 +135,9 @@ def slug_from_text(text: str) -> str:
     return re.sub(r"[^\w-]+", "-", unicodedata.normalize("NFC", text)).strip("-_")
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+# ISO 8601 as people write it: 'T' or a space, seconds and their fraction optional, an offset
+# as Z, +08, +0800 or +08:00 (RFC 3339 allows the letters in lower case).
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?$")
 
 
 # Years a hub's dates may take.  Python's dates end at year 9999, and a time zone's offset
@@ -171,7 +173,7 @@ def _moment(value: Any, info: ValidationInfo) -> datetime:
         raise fail(f"应为日期和时间，例如 {example}或 2026-03-01T19:30:00+08:00，实际为{shown(value)}")
     _parse_date(text[:10])
     try:
-        moment = datetime.fromisoformat(text.replace(" ", "T", 1))
+        moment = datetime.fromisoformat(text.upper().replace(" ", "T", 1))
     except ValueError:
         raise fail(f"时间不存在：{shown(value)}")
     if moment.tzinfo is None:

@@ -7,6 +7,7 @@ import hashlib
 import re
 import subprocess
 import sys
+from datetime import timezone
 from pathlib import Path
 
 import pytest
@@ -506,3 +507,21 @@ def test_a_key_written_twice_does_not_hide_the_other_problems_of_its_file(hub):
 
     with pytest.raises(ContentErrors):
         load_config(hub.config)
+
+
+@pytest.mark.parametrize("written, utc", [
+    ("2026-03-01T19:30+08", "2026-03-01 11:30"), ("2026-03-01t19:30:00z", "2026-03-01 19:30"),
+    ("2026-03-01 19:30:00,5+0530", "2026-03-01 14:00"), ("2026-03-01T19:30:00.123456789-03:00", "2026-03-01 22:30"),
+    ("2026-03-01 19:30", "2026-03-01 11:30"),
+])
+def test_iso_8601_date_times_in_the_shapes_people_write_them(hub, written, utc):
+    hub.announcement("when", f"title: 活动\ndate: 2026-03-01\nstarts: '{written}'\n")
+    (item,) = load_hub(hub.config).announcements
+    assert item.starts.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") == utc
+
+
+@pytest.mark.parametrize("written", ["2026-03-01T19:30+25:00", "2026-03-01T24:30", "2026-02-29 10:00", "2026-3-1 19:30"])
+def test_date_times_that_do_not_exist_are_errors(hub, written):
+    hub.announcement("when", f"title: 活动\ndate: 2026-03-01\nstarts: '{written}'\n")
+    (found,) = problems(hub)
+    assert found.startswith("content/announcements/when.md:4: starts: ")

@@ -6,13 +6,10 @@ import argparse
 import contextlib
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Iterator
 
-import jinja2
-
-from .errors import ContentErrors, Problem
+from .errors import ContentErrors, Problem, template_failure, unexpected_problem
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -103,56 +100,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def unexpected_problem(error: BaseException, config: Path) -> Problem:
-    """What went wrong where a build failed unexpectedly: at the deepest line of a template of
-    the hub (or of Kite's theme) in the traceback, or else, for want of a better place, the config."""
-    place = template_place(error, config)
-    what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    if isinstance(error, RecursionError):
-        what = "模板无限循环（例如模板 extends 或 include 了它自己）"
-    if isinstance(error, OSError) and error.strerror and not place:
-        # Most often the output folder: a disk that is full or read-only, a path that cannot exist.
-        return Problem(config.name, 1, "build", f"读写文件失败：{error.filename or ''}：{error.strerror}")
-    if place:
-        return Problem(place[0], place[1], "template", f"模板运行出错：{what}")
-    return Problem(config.name, 1, "build", f"构建时出现意外错误：{what}。请把这行信息发给技术人员")
-
-
-def template_place(error: BaseException, config: Path) -> tuple[str, int] | None:
-    """The file and line of the deepest template frame in ``error``'s traceback or its causes'
-    (Jinja puts template lines into tracebacks), shown relative to the hub folder."""
-    root = config.parent.resolve()
-    seen: set[int] = set()
-    cause: BaseException | None = error
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        place = None
-        for frame, line in traceback.walk_tb(cause.__traceback__):
-            file = Path(frame.f_code.co_filename)
-            if file.suffix == ".html" and file.is_absolute():
-                shown = file.relative_to(root).as_posix() if file.is_relative_to(root) else f"(Kite 主题) {file.name}"
-                place = (shown, line)
-        if place:
-            return place
-        cause = cause.__cause__ or cause.__context__
-    return None
-
-
-def _template_message(error: BaseException) -> str | None:
-    seen: set[int] = set()
-    cause: BaseException | None = error
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, jinja2.TemplateNotFound):
-            return f"找不到要引入的模板 {cause.name!r}"
-        if isinstance(cause, jinja2.UndefinedError):
-            return f"用到了没有定义的名字（{cause.message}）"
-        if isinstance(cause, jinja2.TemplateError):
-            return cause.message or type(cause).__name__
-        cause = cause.__cause__ or cause.__context__
-    return None
-
-
 def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--config-file", default="site_config.yml", help="站点配置文件（默认：site_config.yml）")
 
@@ -181,10 +128,10 @@ def _build(arguments: argparse.Namespace) -> int:
     try:
         report = build(config, site_dir, progress=Progress.for_terminal())
     except BuildFailed as error:
-        message, place = _template_message(error), template_place(error, config)
-        if message and place:
+        problem = template_failure(error, config)
+        if problem:
             # An editor's template failed on a page: said like any other problem in the hub.
-            raise ContentErrors([Problem(place[0], place[1], "template", f"模板出错：{message}")]) from error
+            raise ContentErrors([problem]) from error
         print(f"构建失败：{error}；已发布的站点保持不变。", file=sys.stderr)
         return 1
     for warning in report.warnings:
@@ -258,11 +205,10 @@ def _backup(arguments: argparse.Namespace) -> int:
 
 
 def _new(arguments: argparse.Namespace) -> int:
-    from .scaffold import new_draft
-
     from pydantic import TypeAdapter, ValidationError
 
     from .fields import Title
+    from .scaffold import new_draft
 
     if not arguments.title.strip():
         print("标题不能为空", file=sys.stderr)

@@ -173,11 +173,17 @@ def template_place(error: BaseException, config: Path) -> tuple[str, int] | None
 
 
 def template_failure(error: BaseException, config: Path) -> Problem | None:
-    """A template error (Jinja's own: an undefined name, a missing include) where a template's
-    line is known, as a problem; None for anything else."""
-    place = template_place(error, config)
-    message = _template_message(error)
+    """A failed render that names a template's line (``templates/x.html:3: …``, as the engine
+    says it, also from a worker process) as a problem; None for anything else."""
+    said = _RENDER_PLACE.search(str(error))
+    place = template_place(error, config) or (said and (said["path"], int(said["line"])))
+    message = _template_message(error) or (said and said["message"])
+    if message and message.startswith("RecursionError"):
+        message = "模板无限循环（例如模板 extends 或 include 了它自己，或宏调用它自己）"
     return Problem(place[0], place[1], "template", f"模板出错：{message}") if place and message else None
+
+
+_RENDER_PLACE = re.compile(r"(?P<path>[^\s:：]+\.html):(?P<line>\d+): (?P<message>.+)$")
 
 
 def _template_message(error: BaseException) -> str | None:

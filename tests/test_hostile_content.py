@@ -525,3 +525,13 @@ def test_date_times_that_do_not_exist_are_errors(hub, written):
     hub.announcement("when", f"title: 活动\ndate: 2026-03-01\nstarts: '{written}'\n")
     (found,) = problems(hub)
     assert found.startswith("content/announcements/when.md:4: starts: ")
+
+
+def test_a_template_failing_at_run_time_in_a_worker_process_is_named_too(hub, tmp_path):
+    hub.lesson("fine", LESSON)
+    hub.write("templates/lesson.html", '{% extends "main.html" %}\n{% block content %}{{ 1 / 0 }}{% endblock %}')
+    from kite.publisher import BuildFailed
+
+    with pytest.raises(BuildFailed) as caught:
+        build(hub.config, tmp_path / "site", workers=2)
+    assert "templates/lesson.html:2: ZeroDivisionError" in str(caught.value) and "Traceback" not in str(caught.value)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from .errors import ContentErrors
+from .errors import ContentErrors, Problem, template_failure, unexpected_problem
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -74,7 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"build": _build, "check": _check, "serve": _serve, "new": _new, "attend": _attend,
                "backup": _backup, "account": _account, "roster": _roster}[arguments.command]
     try:
-        return handler(arguments)
+        try:
+            return handler(arguments)
+        except (ContentErrors, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as error:
+            if arguments.command not in ("build", "check"):
+                raise
+            # Editors must never see a traceback: name the template where it failed, if one did.
+            raise ContentErrors([unexpected_problem(error, Path(arguments.config_file))]) from error
     except ContentErrors as errors:
         for problem in errors.problems:
             print(problem, file=sys.stderr)
@@ -120,6 +128,10 @@ def _build(arguments: argparse.Namespace) -> int:
     try:
         report = build(config, site_dir, progress=Progress.for_terminal())
     except BuildFailed as error:
+        problem = template_failure(error, config)
+        if problem:
+            # An editor's template failed on a page: said like any other problem in the hub.
+            raise ContentErrors([problem]) from error
         print(f"构建失败：{error}；已发布的站点保持不变。", file=sys.stderr)
         return 1
     for warning in report.warnings:
@@ -193,10 +205,19 @@ def _backup(arguments: argparse.Namespace) -> int:
 
 
 def _new(arguments: argparse.Namespace) -> int:
+    from pydantic import TypeAdapter, ValidationError
+
+    from .fields import Title
     from .scaffold import new_draft
 
     if not arguments.title.strip():
         print("标题不能为空", file=sys.stderr)
+        return 2
+    try:
+        # The draft must pass `check`: a title `check` would refuse is refused before it is written.
+        TypeAdapter(Title).validate_python(arguments.title)
+    except ValidationError as error:
+        print(f"标题不能用：{error.errors()[0]['msg']}", file=sys.stderr)
         return 2
     path = new_draft(arguments.kind, arguments.title, Path(arguments.config_file))
     print(path)

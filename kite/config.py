@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -9,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from .fields import DEFAULT_TIMEZONE, Flag, Minutes, Text, fail, shown
+from .fields import DEFAULT_TIMEZONE, Flag, Minutes, Text, address_fault, fail, shown
 
 Branch = Text
 
@@ -22,9 +23,15 @@ def _url(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise fail(f"应为完整网址，例如 https://example.org/hub/，实际为{shown(value)}")
     value = value.strip()
+    expected = f"应为以 https:// 开头的完整网址（不带 ? 或 #），实际为 {value!r}"
+    if value.partition("://")[0] not in ("https", "http"):
+        raise fail(expected)
+    # The address goes into every page's links and forms as it is written.
+    if fault := address_fault(value):
+        raise fail(f"{fault}，实际为 {value!r}")
     parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
-        raise fail(f"应为以 https:// 开头的完整网址（不带 ? 或 #），实际为 {value!r}")
+    if parts.query or parts.fragment:
+        raise fail(expected)
     return value
 
 
@@ -126,6 +133,14 @@ class SiteConfig(BaseModel):
     points: Points = Points()
     branches: list[Annotated[BranchGroup, BeforeValidator(_branch_item)]] = []
     podcast: Podcast | None = None
+
+    @field_validator("language")
+    @classmethod
+    def language_tag(cls, value: str) -> str:
+        # It becomes every page's lang attribute and the feeds' language.
+        if not re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", value):
+            raise fail(f"应为语言代码，例如 zh、zh-CN 或 en，实际为 {value!r}")
+        return value
 
     @field_validator("timezone")
     @classmethod

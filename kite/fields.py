@@ -12,6 +12,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, ValidationInfo
@@ -44,14 +45,16 @@ def _zone(info: ValidationInfo) -> ZoneInfo:
     return (info.context or {}).get("tz") or ZoneInfo(DEFAULT_TIMEZONE)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Characters HTML forbids in a page and XML in a feed (U+FFFE and U+FFFF), all invisible:
+# they come with text pasted from Word or a web page.  Tabs and line ends are text.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise fail(f"应为一段文字，实际为{shown(value)}")
     value = unicodedata.normalize("NFC", value.strip())
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise fail("含有不可见的控制字符，请删除后重新输入")
     if not value:
         raise fail("不能为空")
@@ -113,7 +116,10 @@ _SLUG = re.compile(r"^[^\W_][\w-]*$")
 
 def _slug(value: Any) -> str:
     value = _text(value)
-    if not _SLUG.match(value) or len(value) > 100:
+    # A file name holds at most 255 bytes, and a Chinese character takes 3 of them in UTF-8.
+    if len(value) > 100 or len(value.encode()) > 200:
+        raise fail(f"网址名太长：最多 100 个字母或 66 个汉字，现在有 {len(value)} 个字")
+    if not _SLUG.match(value):
         raise fail(f"{shown(value)} 不能用作网址：只能用汉字、字母、数字、- 和 _，且以汉字、字母或数字开头")
     if value.lower() == "index":
         raise fail("“index” 是保留名称，请换一个")
@@ -129,14 +135,25 @@ def slug_from_text(text: str) -> str:
     return re.sub(r"[^\w-]+", "-", unicodedata.normalize("NFC", text)).strip("-_")
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+# ISO 8601 as people write it: 'T' or a space, seconds and their fraction optional, an offset
+# as Z, +08, +0800 or +08:00 (RFC 3339 allows the letters in lower case).
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?$")
+
+
+# Years a hub's dates may take.  Python's dates end at year 9999, and a time zone's offset
+# pushes a date-time at either end past them (feeds and calendars convert to UTC); a year
+# outside these is a slip of the keyboard anyway (0226, 9026).
+YEARS = range(1900, 3000)
 
 
 def _parse_date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise fail(f"日期不存在：{shown(value)}")
+    if day.year not in YEARS:
+        raise fail(f"年份 {day.year} 不对：应在 {YEARS.start} 到 {YEARS.stop - 1} 年之间，实际为{shown(value)}")
+    return day
 
 
 def _day(value: Any, info: ValidationInfo) -> datetime:
@@ -156,7 +173,7 @@ def _moment(value: Any, info: ValidationInfo) -> datetime:
         raise fail(f"应为日期和时间，例如 {example}或 2026-03-01T19:30:00+08:00，实际为{shown(value)}")
     _parse_date(text[:10])
     try:
-        moment = datetime.fromisoformat(text.replace(" ", "T", 1))
+        moment = datetime.fromisoformat(text.upper().replace(" ", "T", 1))
     except ValueError:
         raise fail(f"时间不存在：{shown(value)}")
     if moment.tzinfo is None:
@@ -199,3 +216,23 @@ def _minutes(value: Any) -> timedelta:
 
 
 Minutes = Annotated[timedelta, BeforeValidator(_minutes)]
+
+
+# What RFC 3986 leaves out of a URL; a web address goes into pages and feeds as it is written.
+_NOT_IN_URLS = re.compile(r'[\s"<>\\^`{|}\x00-\x1f\x7f]')
+
+
+def address_fault(value: str) -> str | None:
+    """Why ``value`` (an http(s) address) cannot be written into a page as it is, or None."""
+    if _NOT_IN_URLS.search(value):
+        return "网址里不能有空格、引号或 < > 之类的符号"
+    try:
+        parts = urlsplit(value)
+        parts.port
+    except ValueError:
+        return "网址的格式或端口号不对"
+    if not parts.hostname:
+        return "网址里缺少网站的域名"
+    if parts.username is not None or parts.password is not None:
+        return "网址里不能写用户名或密码（@ 前面的部分）"
+    return None

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
+import jinja2
 from pydantic import ValidationError
 
 from .config import SiteConfig
 from .errors import ContentErrors, Problem, translate
-from .fields import DEFAULT_TIMEZONE
+from .fields import CONTROL, DEFAULT_TIMEZONE
 from .media import MEDIA_DIR, body_media, check_podcast_image
 from .models import CONTENT_DIRS, KINDS, Content, Hub
 from .progress import Progress
-from .source import RawDocument, SourceError, read_markdown, read_yaml
+from .source import RawDocument, SourceError, read_markdown, read_text, read_yaml
 
 class ItemCache(dict):
     """Loaded items by file, for a process that loads the same hub again and again (the preview).
@@ -66,16 +70,22 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
         kept.sort(key=lambda item: (item.date, item.slug), reverse=True)
         loaded[kind] = kept
 
+    problems.extend(check_templates(root))
     if config is not None:
         problems.extend(_check_attendance_config(config, raw_config, loaded))
     if problems or config is None:
         raise ContentErrors(problems)
+    warnings.extend(missing_item_links(loaded))
     return Hub(root, config_path, config, loaded["lesson"], loaded["episode"], loaded["announcement"], draft_count, warnings)
 
 
 def _cached_item(cache: ItemCache, kind: str, path: Path, root: Path, context: dict[str, Any],
                  problems: list[Problem], setting: tuple) -> Content | None:
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:
+        # Deleted or renamed since the folder was listed (an editor saving): read it as it is now.
+        return load_item(kind, path, root, context, problems)
     key = (stat.st_mtime_ns, stat.st_size, setting)
     entry = cache.get(path)
     if entry is None or entry[0] != key:
@@ -90,7 +100,7 @@ def load_config(config_path: Path) -> SiteConfig:
     """Only the config, validated; raises ``ContentErrors``."""
     problems: list[Problem] = []
     config, _ = _load_config(Path(config_path), problems)
-    if config is None:
+    if config is None or problems:
         raise ContentErrors(problems)
     return config
 
@@ -99,16 +109,29 @@ def content_files(folder: Path) -> list[Path]:
     """Markdown files under ``folder``, sub-folders included, in a stable order.
 
     Names starting with ``_`` or ``.``, and README files, are notes for editors, not content.
+    ``.MD`` counts as ``.md`` (Windows hides the case of extensions from editors).
     """
     if not folder.is_dir():
         return []
     found = []
     # os.walk, not pathlib's rglob: the preview lists the files after every save, and rglob
     # took 0.4 s over 10,000 lessons.
+    # Linked folders are followed (a hub may link lessons kept elsewhere), but never into a folder
+    # already read or one holding this one: a link to '..' would otherwise be walked until the
+    # path is too long.
+    top = os.path.realpath(folder)
+    seen = {top}
     for parent, folders, names in os.walk(folder, followlinks=True):
-        folders[:] = [name for name in folders if not name.startswith((".", "_"))]
+        kept = []
+        for name in folders:
+            real = os.path.realpath(os.path.join(parent, name))
+            if name.startswith((".", "_")) or real in seen or top.startswith(real.rstrip(os.sep) + os.sep):
+                continue
+            seen.add(real)
+            kept.append(name)
+        folders[:] = kept
         found.extend(Path(parent, name) for name in names
-                     if name.endswith(".md") and not name.startswith((".", "_")) and name[:-3].lower() != "readme")
+                     if name[-3:].lower() == ".md" and not name.startswith((".", "_")) and name[:-3].lower() != "readme")
     return sorted(path for path in found if path.is_file())
 
 
@@ -119,6 +142,7 @@ def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], proble
     except SourceError as error:
         problems.extend(error.problems)
         return None
+    problems.extend(raw.problems)
     front_class, model_class = KINDS[kind]
     # `speaker:` left blank means no speaker; only a required field must not be empty.
     values = {key: value for key, value in raw.values.items()
@@ -126,6 +150,7 @@ def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], proble
     slug_from_name = not _given(values.get("slug"))
     if slug_from_name:
         values["slug"] = path.stem
+    front = None
     try:
         front = front_class.model_validate(values, context=context)
     except ValidationError as error:
@@ -133,10 +158,88 @@ def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], proble
         if slug_from_name:
             found = [_explain_file_name(p, path) for p in found]
         problems.extend(found)
+    # The body is checked even when the front matter is wrong: every problem of the file at once.
+    if not _body_is_text(raw, problems):
         return None
+    _check_addresses(raw, problems)
     refs = _body_media(raw, root, problems)
+    if front is None or raw.problems:
+        return None
     return model_class.model_construct(**dict(front), source=shown, body=raw.body, body_line=raw.body_line,
                                        slug_line=raw.line_of(("slug",)), media_refs=refs)
+
+
+def _body_is_text(raw: RawDocument, problems: list[Problem]) -> bool:
+    """A body with a character no page or feed may hold is an error on each line that has one
+    (the first ten: a binary file saved as .md has thousands)."""
+    found = 0
+    for match in CONTROL.finditer(raw.body):
+        line = raw.body_line + raw.body.count("\n", 0, match.start())
+        if found and problems[-1].line == line:
+            continue
+        found += 1
+        if found > 10:
+            break
+        problems.append(Problem(raw.path, line, "body",
+                                f"含有不可见的控制字符 U+{ord(match[0]):04X}，请删除（常见于从 Word 或网页复制来的文字）"))
+    return not found
+
+
+# Where a body gives an address: [text](ADDRESS), [name]: ADDRESS, href="ADDRESS", src="ADDRESS".
+_ADDRESS = re.compile(r"""(?:\]\(\s*<?|^[ ]{0,3}\[[^\]\n]+\]:[ \t]*<?|\b(?:href|src)\s*=\s*["']?)(?P<address>[^\s)>"']*//[^\s)>"']*)""",
+                      re.MULTILINE)
+
+
+def _check_addresses(raw: RawDocument, problems: list[Problem]) -> None:
+    """A web address no URL parser can read (``http://[::1``, an unclosed bracket) is an error:
+    the page would show the link's text with no link."""
+    if "//" not in raw.body:
+        return
+    for match in _ADDRESS.finditer(raw.body):
+        try:
+            urlsplit(match["address"])
+        except ValueError:
+            line = raw.body_line + raw.body.count("\n", 0, match.start("address"))
+            problems.append(Problem(raw.path, line, "body", f"链接地址 {match['address']!r} 写错了（方括号没有配对或含有无法识别的字符），请检查"))
+
+
+# A link in a body, Markdown's or HTML's, and the kind each section's items are.
+_LINK = re.compile(r"""(?:\]\(\s*<?|\bhref\s*=\s*["'])(?P<target>[^)\s>"']+)""")
+_SECTION_KINDS = {model.section: kind for kind, (_, model) in KINDS.items()}
+_KIND_NAMES = {"lesson": "党课", "episode": "节目", "announcement": "活动通知"}
+# Pages under a section's folder that are not items.
+_LIST_FOLDERS = {"tags", "series", "page"}
+
+
+def missing_item_links(loaded: dict[str, list[Content]]) -> list[Problem]:
+    """Warnings for links written the way the editor guide shows (``../网址名/``,
+    ``../../episodes/网址名/``) to an item that is not in the site: a typo, or a draft.
+
+    Links to files (``x.md``, ``x.pdf``) are the engine's to check.
+    """
+    slugs = {kind: {item.slug for item in items} for kind, items in loaded.items()}
+    found = []
+    for items in loaded.values():
+        for item in items:
+            if "](" not in item.body and "href" not in item.body:
+                continue
+            for match in _LINK.finditer(item.body):
+                target = match["target"]
+                try:
+                    parts = urlsplit(target)
+                except ValueError:
+                    continue
+                if parts.scheme or parts.netloc or target.startswith(("/", "#")) or not parts.path:
+                    continue
+                path = posixpath.normpath(posixpath.join(item.path, unquote(parts.path))).split("/")
+                if len(path) != 2 or path[0] not in _SECTION_KINDS or "." in path[1] or path[1] in _LIST_FOLDERS:
+                    continue
+                kind = _SECTION_KINDS[path[0]]
+                if path[1] not in slugs[kind]:
+                    line = item.body_line + item.body.count("\n", 0, match.start())
+                    found.append(Problem(item.source, line, "body",
+                                         f"链接 {target} 指向的{_KIND_NAMES[kind]}不存在（或还是草稿）：请核对网址名"))
+    return sorted(found)
 
 
 def _body_media(raw: RawDocument, root: Path, problems: list[Problem]) -> tuple[str, ...]:
@@ -164,6 +267,7 @@ def _load_config(config_path: Path, problems: list[Problem]) -> tuple[SiteConfig
     except SourceError as error:
         problems.extend(error.problems)
         return None, None
+    problems.extend(raw.problems)
     try:
         return SiteConfig.model_validate(raw.values), raw
     except ValidationError as error:
@@ -183,6 +287,37 @@ def _check_attendance_config(config: SiteConfig, raw: RawDocument, loaded: dict[
     if not config.branches:
         found.append(Problem(raw.path, raw.line_of(("branches",)), "branches", f"{pages} 开启了签到，但配置里没有 branches（可选的支部）"))
     return found
+
+
+_TEMPLATE_SUFFIXES = (".html", ".xml", ".js", ".txt", ".j2", ".jinja")
+
+
+def check_templates(root: Path) -> list[Problem]:
+    """The hub's own templates, read and parsed: a syntax error in any of them is found by
+    ``check`` and reported with the others, not at the first page that uses the template.
+
+    Only the syntax: names and filters are known when a page is rendered.
+    """
+    folder = root / "templates"
+    if not folder.is_dir():
+        return []
+    environment = jinja2.Environment()
+    problems = []
+    for path in sorted(folder.rglob("*")):
+        # Pictures and other files beside the templates are not templates.
+        if not path.is_file() or path.name.startswith(".") or path.suffix not in _TEMPLATE_SUFFIXES:
+            continue
+        shown = path.relative_to(root).as_posix()
+        try:
+            source = read_text(path, shown)
+        except SourceError as error:
+            problems.extend(error.problems)
+            continue
+        try:
+            environment.parse(source)
+        except jinja2.TemplateSyntaxError as error:
+            problems.append(Problem(shown, error.lineno or 1, "template", f"模板语法错误：{error.message}"))
+    return problems
 
 
 def _given(value: Any) -> bool:

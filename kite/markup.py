@@ -12,12 +12,16 @@ It also gets tables ready for a phone (see ``_PhoneTables``).
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import xml.etree.ElementTree as etree
+from urllib.parse import urlsplit
 
+import nh3
 from markdown import Markdown
 from markdown.extensions import Extension
+from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER_RE
@@ -135,12 +139,123 @@ def _em(text: str) -> float:
     return sum(1 if ord(char) > 0x2E7F else 0.55 for char in text)
 
 
+class _Flatten(Treeprocessor):
+    """Text nested deeper than any page needs (``*****…x…*****`` thousands deep) is kept as
+    plain text: the table of contents and the HTML serializer walk the tree recursively, and a
+    body must never stop a build with Python's recursion limit."""
+
+    def run(self, root):
+        stack = [(root, 0)]
+        while stack:
+            element, depth = stack.pop()
+            if depth >= _DEEPEST:
+                text = _all_text(element)
+                tail = element.tail
+                element.clear()
+                element.text, element.tail = text, tail
+                continue
+            stack.extend((child, depth + 1) for child in element)
+
+
+_DEEPEST = 64
+
+
+def _all_text(element) -> str:
+    """``itertext()`` without recursion (Python's own walks the tree recursively)."""
+    parts: list[str] = []
+    stack: list = [element]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        if item is not element and item.tail:
+            stack.append(item.tail)
+        stack.extend(reversed(list(item)))
+        if isinstance(item.text, str):
+            stack.append(item.text)
+    return "".join(parts)
+
+
+class _UnusableAddresses(Treeprocessor):
+    """A link whose address no URL parser reads (``http://[::1``) keeps its text and loses the
+    address, before MkDocs's link rewriting fails on it.  The loader reports such links as
+    errors; this is for forms it does not recognise."""
+
+    def run(self, root):
+        for element in root.iter():
+            for name in ("href", "src"):
+                address = element.get(name)
+                if address is None:
+                    continue
+                try:
+                    urlsplit(address)
+                except ValueError:
+                    # MkDocs expects every <a> and <img> to have its address: a <span> has none.
+                    del element.attrib[name]
+                    if element.tag == "img":
+                        element.text = element.attrib.pop("alt", "")
+                    element.tag = "span"
+
+
+class _SafeHtml(Postprocessor):
+    """The body's HTML, raw HTML included, through an allowlist (nh3, Rust's ammonia).
+
+    Editors may write HTML in Markdown, and paste it from web pages: a ``<script>``, an ``onclick``,
+    a ``javascript:`` link or a ``style`` must not run or load anything on members' phones, and an
+    unclosed ``<div>`` or ``<script>`` must not swallow the rest of the page (the parser closes it).
+    """
+
+    def run(self, text: str) -> str:
+        return _cleaner().clean(text)
+
+
+_TAGS = nh3.ALLOWED_TAGS | {"audio", "video", "source", "track", "picture", "section"}
+_ATTRIBUTES = {
+    "*": {"class", "id", "title", "lang", "dir", "role", "tabindex"},
+    "a": {"href", "hreflang"},
+    "img": {"src", "alt", "width", "height", "loading", "decoding"},
+    "audio": {"src", "controls", "preload", "loop"},
+    "video": {"src", "controls", "preload", "loop", "poster", "width", "height", "playsinline"},
+    "source": {"src", "type", "media", "srcset", "sizes"},
+    "track": {"src", "kind", "srclang", "label", "default"},
+    "ol": {"start", "reversed", "type"},
+    "li": {"value"},
+    "td": {"colspan", "rowspan", "headers", "align"},
+    "th": {"colspan", "rowspan", "headers", "scope", "align", "abbr"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "details": {"open"},
+    "time": {"datetime"},
+    "data": {"value"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+    "q": {"cite"},
+    "blockquote": {"cite"},
+    "abbr": {"title"},
+    "bdo": {"dir"},
+}
+
+
+@functools.cache
+def _cleaner() -> nh3.Cleaner:
+    # Built once: handing the allowlist to Rust again for every page cost as much as cleaning it.
+    return nh3.Cleaner(tags=_TAGS, attributes=_ATTRIBUTES, generic_attribute_prefixes={"data-", "aria-"},
+                       url_schemes={"http", "https", "mailto", "tel"}, link_rel=None, strip_comments=True)
+
+
 class KiteMarkup(Extension):
     def extendMarkdown(self, md: Markdown) -> None:
+        # Right after inline markup made the tree (20), before anything walks it.
+        md.treeprocessors.register(_Flatten(md), "kite_flatten", 19)
+        # Before Kite's link check (1) and MkDocs's link rewriting (0).
+        md.treeprocessors.register(_UnusableAddresses(md), "kite_unusable_addresses", 2)
         md.preprocessors.register(_ListsAfterParagraphs(md), "kite_lists_after_paragraphs", 25)
         md.preprocessors.register(_AddressesAfterChinese(md), "kite_addresses_after_chinese", 24)
         md.treeprocessors.register(_LazyImages(md), "kite_lazy_images", 0)
         md.treeprocessors.register(_PhoneTables(md), "kite_phone_tables", 0)
+        # Last, once raw HTML (30), footnotes (25) and '&' (20) are back in the text.
+        md.postprocessors.register(_SafeHtml(md), "kite_safe_html", 10)
 
 
 def makeExtension(**kwargs) -> KiteMarkup:  # the name Python-Markdown looks for

@@ -12,7 +12,7 @@ import PIL.Image
 from pydantic import Field, PlainValidator, ValidationInfo
 
 from .errors import Problem
-from .fields import fail, shown
+from .fields import address_fault, fail, shown
 
 MEDIA_DIR = "content/media"
 
@@ -70,8 +70,10 @@ def _media(value: Any, info: ValidationInfo) -> Media | None:
         raise fail(f"应为 content/media/ 下的文件名或 https:// 地址，实际为{shown(value)}")
     value = value.strip()
     if "://" in value or value.lower().startswith("http:"):
+        if fault := address_fault(value):
+            raise fail(f"{fault}，实际为 {value!r}")
         parts = urlsplit(value)
-        if parts.scheme.lower() != "https" or not parts.netloc:
+        if parts.scheme.lower() != "https":
             raise fail(f"网络地址必须以 https:// 开头，实际为 {value!r}")
         return Media(value, "", value, _mime(parts.path, value), None)
     name = value.removeprefix(MEDIA_DIR + "/").removeprefix("/" + MEDIA_DIR + "/")
@@ -85,6 +87,9 @@ def _media(value: Any, info: ValidationInfo) -> Media | None:
     file = root / MEDIA_DIR / name
     if not file.is_file():
         raise fail(f"找不到媒体文件 {MEDIA_DIR}/{name}：请先把文件放进 {MEDIA_DIR}/")
+    if not file.resolve().is_relative_to((root / MEDIA_DIR).resolve()):
+        # A link to a file elsewhere on the machine would be published with the site.
+        raise fail(f"{MEDIA_DIR}/{name} 是指向媒体文件夹以外的链接：请把文件本身放进 {MEDIA_DIR}/")
     return Media(value, name, "", mime, file.stat().st_size, file)
 
 
@@ -132,9 +137,15 @@ def check_podcast_image(image: str, root: Path, shown: str, line: int) -> list[P
     """
     if image.startswith("https://"):
         return []
+    pure = PurePosixPath(image)
+    if "://" in image or "\\" in image or pure.is_absolute() or ".." in pure.parts:
+        # Never read a file outside the hub's media folder, nor name one in the feed.
+        return [Problem(shown, line, "podcast.image", f"应为 {MEDIA_DIR}/ 下的图片文件名或 https:// 地址，实际为 {image!r}")]
     path = root / MEDIA_DIR / image
     if not path.is_file():
         return [Problem(shown, line, "podcast.image", f"找不到封面图片 {MEDIA_DIR}/{image}")]
+    if not path.resolve().is_relative_to((root / MEDIA_DIR).resolve()):
+        return [Problem(shown, line, "podcast.image", f"{MEDIA_DIR}/{image} 是指向媒体文件夹以外的链接：请把图片本身放进 {MEDIA_DIR}/")]
     try:
         with PIL.Image.open(path) as picture:
             kind, (width, height) = picture.format, picture.size

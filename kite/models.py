@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from .config import CHECKIN_MARGIN, SiteConfig
 from .errors import Problem
-from .fields import Day, Duration, Flag, Moment, Slug, Tags, Text, Title, _flag, fail, shown
+from .fields import Day, Duration, Flag, Moment, Slug, Tags, Text, Title, _flag, address_fault, fail, shown
 from .media import MEDIA_DIR, MediaRef, media_field
 
 # Where each kind of content lives in a hub folder.
@@ -125,6 +125,8 @@ class AnnouncementFront(Front):
     def web_address(cls, value: str | None) -> str | None:
         if value is not None and not value.lower().startswith(("https://", "http://")):
             raise fail(f"应为以 https:// 或 http:// 开头的网址，实际为 {value!r}")
+        if value is not None and (fault := address_fault(value)):
+            raise fail(f"{fault}，实际为 {value!r}")
         return value
 
     @field_validator("ends")

@@ -27,6 +27,9 @@ class RawDocument:
     start_line: int = 1  # the line of the opening '---' (or of the file, for YAML files)
     body: str = ""
     body_line: int = 1
+    # What was wrong but left the rest readable (a key written twice: the first one is kept), so
+    # that the values are still validated and every problem of the file is reported at once.
+    problems: tuple[Problem, ...] = ()
 
     def line_of(self, loc: Loc) -> int:
         """The line of the deepest key or item of ``loc`` that exists in the file."""
@@ -72,25 +75,38 @@ def read_markdown(path: Path, shown: str) -> RawDocument:
     else:
         raise SourceError([Problem(shown, 1, FRONT_MATTER, "头信息没有结束：缺少第二行 ---")])
     yaml_text = "\n".join(lines[1:end]) + "\n"
-    values, key_lines = parse_yaml(yaml_text, shown, first_line=2, empty_line=1)
+    values, key_lines, problems = parse_yaml(yaml_text, shown, first_line=2, empty_line=1)
     body = "\n".join(lines[end + 1 :])
-    return RawDocument(shown, values, key_lines, start_line=1, body=body, body_line=end + 2)
+    return RawDocument(shown, values, key_lines, start_line=1, body=body, body_line=end + 2, problems=tuple(problems))
 
 
 def read_yaml(path: Path, shown: str) -> RawDocument:
     """Read a whole YAML file (the site config) as a raw document."""
-    values, key_lines = parse_yaml(read_text(path, shown), shown, first_line=1, empty_line=1)
-    return RawDocument(shown, values, key_lines)
+    values, key_lines, problems = parse_yaml(read_text(path, shown), shown, first_line=1, empty_line=1)
+    return RawDocument(shown, values, key_lines, problems=tuple(problems))
 
 
-def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tuple[dict[str, Any], dict[Loc, int]]:
-    """Parse a YAML mapping, keeping the file line of every key and list item."""
+def parse_yaml(text: str, shown: str, *, first_line: int,
+               empty_line: int) -> tuple[dict[str, Any], dict[Loc, int], list[Problem]]:
+    """Parse a YAML mapping, keeping the file line of every key and list item.
+
+    Raises ``SourceError`` where nothing can be read; returns, besides the values, the problems
+    that left the rest readable.
+    """
     # A full-width colon after a field name makes YAML fail a line or more further on, with advice
     # that does not fit; each such line is reported itself, and the rest is read as if it were fixed
     # so that any other syntax error is still found in this run.
     slips, text = _full_width_colons(text, shown, first_line)
     try:
         root = _compose(text)
+    except RecursionError:
+        # Brackets nested thousands deep: no front matter or config is written like that.
+        raise SourceError([*slips, Problem(shown, empty_line, FRONT_MATTER, f"YAML 嵌套层数太多（超过 {MAX_DEPTH} 层），请检查方括号和花括号")])
+    except yaml.reader.ReaderError as error:
+        # A character YAML refuses (NUL, other control characters) has no mark, only a position.
+        line = first_line + text.count("\n", 0, error.position)
+        raise SourceError([*slips, Problem(shown, line, FRONT_MATTER,
+                                           f"含有不可见的控制字符 U+{error.character:04X}，请删除后重新输入")])
     except yaml.MarkedYAMLError as error:
         # A scanner error (an unclosed quote, a key without its colon) is noticed only further on;
         # where the scanner started reading is the line to fix.
@@ -103,15 +119,16 @@ def parse_yaml(text: str, shown: str, *, first_line: int, empty_line: int) -> tu
     if slips:
         raise SourceError(slips)
     if root is None:
-        return {}, {}
+        return {}, {}, []
     if not isinstance(root, yaml.MappingNode):
         raise SourceError([Problem(shown, first_line + root.start_mark.line, FRONT_MATTER, "头信息应为“字段: 值”的形式")])
     lines: dict[Loc, int] = {}
     problems: list[Problem] = []
-    values = _to_python(root, (), lines, problems, shown, first_line)
-    if problems:
-        raise SourceError(problems)
-    return values, lines
+    try:
+        values = _to_python(root, (), lines, problems, shown, first_line, _Budget())
+    except _TooBig as error:
+        raise SourceError([Problem(shown, first_line + error.node.start_mark.line, FRONT_MATTER, error.message)])
+    return values, lines, problems
 
 
 # libyaml (PyYAML's C parser) reads a front matter ten times faster than the Python one; a
@@ -128,14 +145,37 @@ def _compose(text: str) -> yaml.Node | None:
     return yaml.compose(text, Loader=yaml.BaseLoader)
 
 
-def _to_python(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Problem], shown: str, first_line: int) -> Any:
+# A front matter holds a dozen fields and a config a few dozen branches.  Anchors and aliases
+# (&a, *a) are kept, but an alias may repeat a node that repeats another ("billion laughs"),
+# or refer to itself, so the values are built within these limits.
+MAX_DEPTH = 20
+MAX_VALUES = 20_000
+
+
+class _TooBig(Exception):
+    def __init__(self, node: yaml.Node, message: str):
+        self.node, self.message = node, message
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.left = MAX_VALUES
+
+
+def _to_python(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Problem], shown: str,
+               first_line: int, budget: _Budget) -> Any:
+    budget.left -= 1
+    if budget.left < 0:
+        raise _TooBig(node, f"YAML 内容太多（展开 & 和 * 引用后超过 {MAX_VALUES} 项），请删去重复引用")
+    if len(loc) > MAX_DEPTH:
+        raise _TooBig(node, f"YAML 嵌套层数太多（超过 {MAX_DEPTH} 层），或者 * 引用指向了它自己")
     if isinstance(node, yaml.ScalarNode):
         return node.value
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
             lines[loc + (index,)] = first_line + item.start_mark.line
-            items.append(_to_python(item, loc + (index,), lines, problems, shown, first_line))
+            items.append(_to_python(item, loc + (index,), lines, problems, shown, first_line, budget))
         return items
     mapping: dict[str, Any] = {}
     for key_node, value_node in node.value:
@@ -144,11 +184,14 @@ def _to_python(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[
             problems.append(Problem(shown, line, field_name(loc) or FRONT_MATTER, "字段名必须是简单文本"))
             continue
         key = key_node.value
+        if not key.strip():
+            problems.append(Problem(shown, line, field_name(loc) or FRONT_MATTER, "字段名不能为空：每行应写成“字段: 值”"))
+            continue
         if key in mapping:
             problems.append(Problem(shown, line, field_name(loc + (key,)), f"字段重复：第 {lines[loc + (key,)]} 行已经写过"))
             continue
         lines[loc + (key,)] = line
-        mapping[key] = _to_python(value_node, loc + (key,), lines, problems, shown, first_line)
+        mapping[key] = _to_python(value_node, loc + (key,), lines, problems, shown, first_line, budget)
     return mapping
 
 

@@ -19,6 +19,7 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from pymdownx.slugs import slugify
 
+from ..errors import template_place
 from ..models import Hub
 from ..pages import SECTIONS, PageSpec, TemplateData
 from . import pipeline
@@ -81,7 +82,8 @@ def _template_problem(error: TemplateError, root: Path) -> str:
     """``templates/lesson.html:1: No filter named 'x'.`` where Jinja knows the place."""
     filename, line = getattr(error, "filename", None), getattr(error, "lineno", None)
     if not filename:
-        return str(error)
+        place = template_place(error, root / "site_config.yml")  # an undefined name: where it was used
+        return f"{place[0]}:{place[1]}: {error}" if place else str(error)
     path = Path(filename)
     shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
     return f"{shown}:{line}: {error.message}" if line else f"{shown}: {error.message}"
@@ -160,6 +162,13 @@ def render(hub: Hub, specs: Sequence[PageSpec], site_dir: Path, data: TemplateDa
                            writes=plugin.writes, theme_files=job.static)
     except TemplateError as error:
         raise RenderFailed(_template_problem(error, hub.root)) from error
+    except Exception as error:
+        # A hub template failing at run time (1 / 0, a macro calling itself) is the editor's to fix:
+        # said with its place, also from a worker process, instead of a traceback.
+        place = template_place(error, hub.config_path)
+        if place is None:
+            raise
+        raise RenderFailed(f"{place[0]}:{place[1]}: {type(error).__name__}: {error}") from error
     finally:
         logger.removeHandler(caught)
         logger.setLevel(before[0])

@@ -372,17 +372,12 @@ def _parse(body: bytes, content_type: str, what: str = "签到") -> dict[str, An
             pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
         except (UnicodeDecodeError, ValueError):
             raise BadRequest(400, "提交的数据不是有效的 UTF-8 文字", "body")
-        fields: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in fields:
-                raise BadRequest(400, "同一个字段提交了多次", key if key in _FIELDS else "body")
-            fields[key] = value
-        return fields
+        return _unique_keys(pairs)
     raise BadRequest(400, f"只接受表单或 JSON 格式的{what}", "content-type")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object, refused when a key repeats, as a form's repeated field is: which one counts would be a guess."""
+    """A form's or JSON object's fields, refused when a key repeats: which one counts would be a guess."""
     found: dict[str, Any] = {}
     for key, value in pairs:
         if key in found:

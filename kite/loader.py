@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from .config import SiteConfig
 from .errors import ContentErrors, Problem, translate
 from .fields import CONTROL, DEFAULT_TIMEZONE
-from .media import MEDIA_DIR, body_media, check_podcast_image
+from .media import MEDIA_DIR, body_media, check_podcast_image, inside_media
 from .models import CONTENT_DIRS, KINDS, Content, Hub
 from .progress import Progress
 from .source import RawDocument, SourceError, read_markdown, read_text, read_yaml
@@ -248,8 +248,7 @@ def _body_media(raw: RawDocument, root: Path, problems: list[Problem]) -> tuple[
     for name, offset in body_media(raw.body):
         line = raw.body_line + raw.body.count("\n", 0, offset)
         path = root / MEDIA_DIR / name
-        inside = path.resolve().is_relative_to((root / MEDIA_DIR).resolve())
-        if not inside or not path.is_file():
+        if not inside_media(path, root) or not path.is_file():
             problems.append(Problem(raw.path, line, "body", f"找不到文件 {MEDIA_DIR}/{name}：请先把它放进 {MEDIA_DIR}/"))
         elif name not in found:
             found.append(name)

@@ -87,7 +87,7 @@ def _media(value: Any, info: ValidationInfo) -> Media | None:
     file = root / MEDIA_DIR / name
     if not file.is_file():
         raise fail(f"找不到媒体文件 {MEDIA_DIR}/{name}：请先把文件放进 {MEDIA_DIR}/")
-    if not file.resolve().is_relative_to((root / MEDIA_DIR).resolve()):
+    if not inside_media(file, root):
         # A link to a file elsewhere on the machine would be published with the site.
         raise fail(f"{MEDIA_DIR}/{name} 是指向媒体文件夹以外的链接：请把文件本身放进 {MEDIA_DIR}/")
     return Media(value, name, "", mime, file.stat().st_size, file)
@@ -99,6 +99,12 @@ def media_field() -> Any:
 
 
 MediaRef = Annotated[Media | None, PlainValidator(_media)]
+
+
+def inside_media(path: Path, root: Path) -> bool:
+    """Whether ``path``, links followed, is in the hub's media folder: a link to a file elsewhere on
+    the machine would be published with the site."""
+    return path.resolve().is_relative_to((root / MEDIA_DIR).resolve())
 
 
 # A file under content/media/ referred to from a body, written the way an editor would:
@@ -144,7 +150,7 @@ def check_podcast_image(image: str, root: Path, shown: str, line: int) -> list[P
     path = root / MEDIA_DIR / image
     if not path.is_file():
         return [Problem(shown, line, "podcast.image", f"找不到封面图片 {MEDIA_DIR}/{image}")]
-    if not path.resolve().is_relative_to((root / MEDIA_DIR).resolve()):
+    if not inside_media(path, root):
         return [Problem(shown, line, "podcast.image", f"{MEDIA_DIR}/{image} 是指向媒体文件夹以外的链接：请把图片本身放进 {MEDIA_DIR}/")]
     try:
         with PIL.Image.open(path) as picture:

@@ -157,6 +157,8 @@ function stamp(headers) {
   headers.set("X-Kite-Stored", String(Date.now()));
 }
 
+// A page unchanged since it was kept: stamped again, and any picture the line dropped when it
+// was kept comes now (a second 保存离线阅读 must finish the job), so its size counts what is kept.
 async function touch(key, cached, changes = {}) {
   const headers = new Headers(cached.headers);
   stamp(headers);
@@ -164,8 +166,12 @@ async function touch(key, cached, changes = {}) {
     if (value === null) headers.delete(name);
     else headers.set(name, value);
   }
-  await (await caches.open(PAGES)).put(key, new Response(await cached.blob(), { headers }));
-  return Number(cached.headers.get("X-Kite-Bytes")) || 0;
+  const blob = await cached.blob();
+  let bytes = blob.size;
+  for (const src of (cached.headers.get("X-Kite-Media") || "").split(" ").filter(Boolean)) bytes += await cacheImage(src);
+  headers.set("X-Kite-Bytes", String(bytes));
+  await (await caches.open(PAGES)).put(key, new Response(blob, { headers }));
+  return bytes;
 }
 
 function header(response, name) {
@@ -348,7 +354,10 @@ async function saveLessons({ urls, group }, progress) {
     while (next < total) {
       const url = urls[next++];
       try {
-        bytes += await savePage(url, group);
+        // Not `bytes += await …`: that reads `bytes` before waiting, and the other two savers'
+        // additions made meanwhile would be lost.
+        const size = await savePage(url, group);
+        bytes += size;
         done += 1;
       } catch (error) {
         failed += 1;

@@ -1,0 +1,238 @@
+"""Offline reading under failure and over time, in a real Chromium (CONTRACT.md section 8).
+
+test_offline_browser.py shows the happy paths; here the network drops half-way through saving a
+series, the phone runs out of space, builds are published while pages are open or being saved,
+the line is slow, and service workers are blocked.  The site is served by a small server of our
+own that can drop, hold and count requests (a fault in the server, not a mock of the browser).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import random
+import re
+import threading
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+import pytest
+from PIL import Image
+
+from helpers import CONFIG, PHONE, REPO, HubFolder, wait_for
+from kite.build import build
+
+GROUP = "断网系列"
+
+
+class FaultyHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the folder; asks its server whether to drop or hold each request, and logs it."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        path = unquote(urlsplit(self.path).path)
+        server = self.server
+        with server.lock:
+            server.log.append(path)
+        if server.hold(path):
+            server.released.wait(30)
+        if server.drop(path):
+            # What a dead mobile line looks like to the browser: the connection just closes.
+            self.close_connection = True
+            self.wfile.flush()
+            self.connection.shutdown(2)
+            return
+        super().do_GET()
+
+
+class FaultyServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, folder: Path):
+        super().__init__(("127.0.0.1", 0), functools.partial(FaultyHandler, directory=str(folder)))
+        self.lock = threading.Lock()
+        self.log: list[str] = []
+        self.drop = lambda path: False
+        self.hold = lambda path: False
+        self.released = threading.Event()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}/"
+
+    def heal(self) -> None:
+        self.drop = lambda path: False
+        self.hold = lambda path: False
+        self.released.set()
+
+    def fetched(self, prefix: str) -> list[str]:
+        with self.lock:
+            return [path for path in self.log if path.startswith(prefix)]
+
+
+@pytest.fixture
+def server(tmp_path):
+    found = FaultyServer(tmp_path / "served")
+    yield found
+    found.released.set()
+    found.shutdown()
+    found.server_close()
+
+
+def picture(width: int, height: int, seed: int) -> bytes:
+    """A PNG that does not compress: its size on the phone is about its pixels' bytes."""
+    noise = random.Random(seed).randbytes(width * height * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (width, height), noise).save(out, "PNG")
+    return out.getvalue()
+
+
+class Hub:
+    """A hub folder built into the server's folder at ``path`` (site_url's path)."""
+
+    def __init__(self, root: Path, server: FaultyServer, path: str = ""):
+        self.folder = HubFolder(root / "hub")
+        self.server = server
+        self.path = path
+        self.site = root / "served" / path
+        self.url = server.url + quote(path) + ("/" if path else "")
+        self.folder.write("site_config.yml", CONFIG.replace("https://example.org/hub/", self.url))
+
+    def build(self) -> None:
+        build(self.folder.config, self.site)
+
+    def page(self, section: str, slug: str) -> str:
+        return f"{self.url}{section}/{quote(slug)}/"
+
+    def series(self, name: str = GROUP) -> str:
+        return f"{self.url}lessons/series/{quote(name)}/"
+
+
+def lesson_slug(number: int) -> str:
+    return f"断网第{number}课"
+
+
+def picture_name(number: int) -> str:
+    return f"工地 照片{number}.png"  # a Chinese name with a space
+
+
+@pytest.fixture
+def series_hub(tmp_path, server) -> Hub:
+    """Six lessons of one series, Chinese slugs, each with its own picture (Chinese names with spaces)."""
+    hub = Hub(tmp_path, server)
+    for number in range(1, 7):
+        hub.folder.media(picture_name(number), picture(120, 120, number))
+        hub.folder.lesson(lesson_slug(number), f"title: 断网第{number}课\ndate: 2026-03-{number:02d}\nseries: {GROUP}",
+                          body=f"断网系列第 {number} 课的正文。\n\n![工地照片](<../content/media/{picture_name(number)}>)\n")
+    hub.build()
+    return hub
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(**PHONE)
+    yield context
+    context.close()
+
+
+def controlled(page) -> None:
+    page.wait_for_function("navigator.serviceWorker && !!navigator.serviceWorker.controller", timeout=20_000)
+
+
+STATUS = "document.querySelector('[data-kite-offline=save] .kite-offline__status').textContent"
+
+
+def press_save(page) -> str:
+    """Press 保存离线阅读 and wait for the line that says how it ended (never 正在…)."""
+    page.locator("[data-kite-offline=save]").get_by_role("button", name="保存离线阅读").click()
+    page.wait_for_function(f"{STATUS}.startsWith('已保存') || {STATUS}.startsWith('没有') || {STATUS}.includes('空间')",
+                           timeout=60_000)
+    return page.evaluate(STATUS)
+
+
+def kept_text(page, url: str) -> str:
+    return page.evaluate("""async (url) => {
+      for (const name of await caches.keys()) {
+        if (!name.endsWith(":pages")) continue;
+        const response = await (await caches.open(name)).match(url);
+        if (response) return response.text();
+      }
+      return "";
+    }""", url)
+
+
+def image_shown(page) -> bool:
+    image = page.locator("article img").first
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete", arg=image.element_handle())
+    return image.evaluate("img => img.naturalWidth > 0")
+
+
+def kilobytes(status: str) -> int:
+    return int(re.search(r"约 (\d+) KB", status).group(1))
+
+
+# --- Saving a series on a line that drops.
+
+def test_a_save_cut_half_way_says_what_was_saved_and_a_second_press_fetches_only_the_rest(context, series_hub, server):
+    page = context.new_page()
+    page.goto(series_hub.series())
+    controlled(page)
+    # The line drops for lessons 4 to 6, and for the picture of lesson 2 (its page arrives).
+    broken = {f"/lessons/{lesson_slug(n)}/" for n in (4, 5, 6)} | {f"/media/{picture_name(2)}"}
+    server.drop = lambda path: path.replace("index.html", "") in broken
+    first = press_save(page)
+    assert re.fullmatch(r"已保存 3/6 篇，约 \d+ KB。有 3 篇没有存上，请连上网络后再点一次“保存离线阅读”。", first), first
+
+    server.heal()
+    with server.lock:
+        server.log.clear()
+    second = press_save(page)
+    assert re.fullmatch(r"已保存 6/6 篇，约 \d+ KB", second), second
+    # Only what was missing came down again: three pages and their pictures, and lesson 2's picture.
+    fetched = sorted(path.replace("index.html", "") for path in server.fetched("/lessons/") + server.fetched("/media/"))
+    assert fetched == sorted([f"/lessons/{lesson_slug(n)}/" for n in (4, 5, 6)] +
+                             [f"/media/{picture_name(n)}" for n in (2, 4, 5, 6)]), fetched
+
+    # The space shown is what the phone keeps: each page as served and its picture.
+    kept = sum((series_hub.site / "lessons" / lesson_slug(n) / "index.html").stat().st_size +
+               (series_hub.site / "media" / picture_name(n)).stat().st_size for n in range(1, 7))
+    assert abs(kilobytes(second) * 1024 - kept) < 0.1 * kept, (second, kept)
+
+    context.set_offline(True)
+    for number in range(1, 7):
+        page.goto(series_hub.page("lessons", lesson_slug(number)))
+        assert page.locator("article h1").inner_text() == f"断网第{number}课"
+        assert image_shown(page), number
+
+
+def test_a_save_whose_list_cannot_be_read_says_nothing_was_saved(context, tmp_path, server):
+    # A series longer than one list page: saving reads the second page, and the line drops there.
+    hub = Hub(tmp_path, server)
+    for number in range(1, 23):
+        hub.folder.lesson(f"l{number}", f"title: 长系列第{number}课\ndate: 2026-03-01\nseries: 长系列")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.series("长系列"))
+    controlled(page)
+    server.drop = lambda path: path.startswith("/lessons/series/长系列/page/")
+    assert press_save(page) == "没有保存成功，请检查网络后再点一次“保存离线阅读”。"
+    server.heal()
+    assert press_save(page).startswith("已保存 22/22 篇")
+
+
+def test_a_series_of_one_lesson_is_saved_and_read_offline(context, tmp_path, server):
+    hub = Hub(tmp_path, server)
+    hub.folder.lesson("独课", "title: 只有一课\ndate: 2026-03-01\nseries: 单篇系列", body="唯一的一课的正文。\n")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.series("单篇系列"))
+    controlled(page)
+    assert re.fullmatch(r"已保存 1/1 篇，约 \d+ KB", press_save(page))
+    context.set_offline(True)
+    page.goto(hub.page("lessons", "独课"))
+    assert "唯一的一课的正文" in page.locator("article").inner_text()

@@ -237,12 +237,14 @@ async function cacheImage(url) {
   const media = await caches.open(MEDIA);
   const cached = await media.match(url);
   if (cached) return Number(cached.headers.get("X-Kite-Bytes")) || 0;
+  let response;
   try {
-    const response = await fetch(url);
-    return response.ok && response.type === "basic" ? await putMedia(url, response, {}) : 0;
+    response = await fetch(url);
   } catch (error) {
     return 0; // the page is kept without it; the member still has the text
   }
+  // A full phone is not a dropped line: the error goes up, so nobody is told it was saved.
+  return response.ok && response.type === "basic" ? putMedia(url, response, {}) : 0;
 }
 
 async function putMedia(url, response, extra) {
@@ -340,8 +342,12 @@ self.addEventListener("message", (event) => {
   if (!port || !job) return;
   event.waitUntil(job(data, (progress) => port.postMessage({ progress })).then(
     (result) => port.postMessage({ result }),
-    (error) => port.postMessage({ error: String((error && error.message) || error) })));
+    (error) => port.postMessage({ error: String((error && error.message) || error), full: isFull(error) })));
 });
+
+function isFull(error) {
+  return Boolean(error) && error.name === "QuotaExceededError";
+}
 
 async function saveLessons({ urls, group }, progress) {
   const total = urls.length;
@@ -349,9 +355,10 @@ async function saveLessons({ urls, group }, progress) {
   let done = 0;
   let failed = 0;
   let bytes = 0;
+  let full = false;
   // A few at a time: on a mobile line the round trips, not the bytes, take the time.
   const saveNext = async () => {
-    while (next < total) {
+    while (next < total && !full) {
       const url = urls[next++];
       try {
         // Not `bytes += await …`: that reads `bytes` before waiting, and the other two savers'
@@ -361,12 +368,13 @@ async function saveLessons({ urls, group }, progress) {
         done += 1;
       } catch (error) {
         failed += 1;
+        full = full || isFull(error); // the rest would not fit either
       }
       progress({ done, failed, total, bytes });
     }
   };
   await Promise.all([saveNext(), saveNext(), saveNext()]);
-  return { done, failed, total, bytes };
+  return { done, failed, total, bytes, full };
 }
 
 // `kind` is "lesson" (saved with its group) or "episode" (saved with its audio).

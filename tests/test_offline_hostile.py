@@ -236,3 +236,31 @@ def test_a_series_of_one_lesson_is_saved_and_read_offline(context, tmp_path, ser
     context.set_offline(True)
     page.goto(hub.page("lessons", "独课"))
     assert "唯一的一课的正文" in page.locator("article").inner_text()
+
+
+def test_a_phone_out_of_space_says_so_plainly_and_does_not_hang(context, tmp_path, server):
+    hub = Hub(tmp_path, server)
+    for number in range(1, 4):
+        hub.folder.media(f"大图{number}.png", picture(500, 500, number))  # about 750 KB each
+        hub.folder.lesson(f"大图课{number}", f"title: 大图第{number}课\ndate: 2026-03-0{number}\nseries: 大图系列",
+                          body=f"第 {number} 课。\n\n![大图](../content/media/大图{number}.png)\n")
+    hub.folder.media("xiangyin.mp3", (REPO / "content/media/xiangyin-01.mp3").read_bytes())  # 544 KB
+    hub.folder.episode("xiangyin", "title: 乡音\ndate: 2026-03-01\nmedia: xiangyin.mp3")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.series("大图系列"))
+    controlled(page)
+    used = page.evaluate("navigator.storage.estimate().then(e => e.usage)")
+    # Room for the lessons' text and about one picture, as on a phone whose storage is nearly full.
+    cdp = context.new_cdp_session(page)
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": server.url.rstrip("/"), "quotaSize": used + 1_000_000})
+    status = press_save(page)
+    assert re.fullmatch(r"已保存 [01]/3 篇，约 \d+ KB。手机存储空间不够，存不下了。.*再点一次“保存离线阅读”。", status), status
+    assert "网络" not in status
+    assert page.locator("[data-kite-offline=save] .kite-offline__save").is_enabled()
+
+    page.goto(hub.page("episodes", "xiangyin"))
+    box = page.locator("[data-kite-offline=audio]")
+    box.get_by_role("button", name=re.compile("^保存音频")).click()
+    page.wait_for_function("document.querySelector('[data-kite-offline=audio] .kite-offline__status').textContent.includes('。')")
+    assert box.locator(".kite-offline__status").inner_text().startswith("手机存储空间不够")

@@ -44,7 +44,9 @@
           if (data.progress) {
             if (onProgress) onProgress(data.progress);
           } else if (data.error) {
-            reject(new Error(data.error));
+            var error = new Error(data.error);
+            error.full = !!data.full;
+            reject(error);
           } else {
             resolve(data.result);
           }
@@ -84,6 +86,8 @@
   }
 
   var OFFLINE_NOW = "没有网络，现在存不了。连上网络后再点一次。";
+  // A full phone is not a network problem: telling the member to find a network would mislead.
+  var FULL = "手机存储空间不够，存不下了。请删掉一些已保存的党课、音频或手机里用不着的文件，再点一次";
 
   // --- 保存离线阅读 on a lessons list.
   function lessonLinks(doc, base) {
@@ -138,10 +142,12 @@
         });
       }).then(function (result) {
         ui.remove.hidden = !result.done;
+        var missing = result.total - result.done;
         ui.status.textContent = "已保存 " + result.done + "/" + result.total + " 篇，" + size(result.bytes) +
-          (result.failed ? "。有 " + result.failed + " 篇没有存上，请连上网络后再点一次“保存离线阅读”。" : "");
-      }, function () {
-        ui.status.textContent = "没有保存成功，请检查网络后再点一次“保存离线阅读”。";
+          (result.full ? "。" + FULL + "“保存离线阅读”。" :
+            missing ? "。有 " + missing + " 篇没有存上，请连上网络后再点一次“保存离线阅读”。" : "");
+      }, function (error) {
+        ui.status.textContent = error.full ? FULL + "“保存离线阅读”。" : "没有保存成功，请检查网络后再点一次“保存离线阅读”。";
       }).then(function () {
         ui.save.disabled = false;
       });
@@ -179,8 +185,8 @@
       ui.status.textContent = "正在保存……";
       ask({ type: "audio", url: audio, page: location.href }, function (progress) {
         ui.status.textContent = "正在保存 " + (progress.total ? Math.round(progress.bytes * 100 / progress.total) + "%" : size(progress.bytes)) + "……";
-      }).then(showSaved, function () {
-        ui.status.textContent = "没有保存成功，请检查网络后再试一次。";
+      }).then(showSaved, function (error) {
+        ui.status.textContent = error.full ? FULL + "保存。" : "没有保存成功，请检查网络后再试一次。";
       }).then(function () {
         ui.save.disabled = false;
       });

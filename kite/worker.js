@@ -179,10 +179,16 @@ function header(response, name) {
   return value ? decodeURIComponent(value) : "";
 }
 
+// The page's <title> as kept; the lists drop the site's name from it (shortTitle) when they show
+// it, with the name of the build now running: a page kept by the old worker from a build with a
+// new site_name carries the new name, which that worker could not know.
 function titleOf(html) {
   const found = /<title>([^<]*)<\/title>/.exec(html);
-  let title = found ? found[1].trim().replace(/&(#\d+|amp|lt|gt|quot);/g, (entity, name) =>
+  return found ? found[1].trim().replace(/&(#\d+|amp|lt|gt|quot);/g, (entity, name) =>
     name[0] === "#" ? String.fromCharCode(Number(name.slice(1))) : { amp: "&", lt: "<", gt: ">", quot: '"' }[name]) : "";
+}
+
+function shortTitle(title) {
   const suffix = ` - ${BUILD.siteName}`;
   if (title.endsWith(suffix)) title = title.slice(0, -suffix.length);
   return title || BUILD.siteName;
@@ -438,7 +444,7 @@ async function list() {
     if (!response) continue;
     entries.push({
       url: request.url,
-      title: header(response, "X-Kite-Title"),
+      title: shortTitle(header(response, "X-Kite-Title")),
       group: header(response, "X-Kite-Group"),
       kind: response.headers.get("X-Kite-Saved") || "", // "" for a page kept because it was opened
       bytes: Number(response.headers.get("X-Kite-Bytes")) || 0,

@@ -264,3 +264,59 @@ def test_a_phone_out_of_space_says_so_plainly_and_does_not_hang(context, tmp_pat
     box.get_by_role("button", name=re.compile("^保存音频")).click()
     page.wait_for_function("document.querySelector('[data-kite-offline=audio] .kite-offline__status').textContent.includes('。')")
     assert box.locator(".kite-offline__status").inner_text().startswith("手机存储空间不够")
+
+
+# --- A new build while members read.
+
+def saved_entries(page) -> list[dict]:
+    """What the worker lists as kept (the lists on the home and offline pages show this)."""
+    return page.evaluate("""() => navigator.serviceWorker.ready.then((registration) => new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = (event) => { if (event.data.result) resolve(event.data.result); };
+      registration.active.postMessage({ type: "list" }, [channel.port2]);
+    }))""")
+
+
+def test_a_new_build_reaches_two_open_tabs_and_the_saved_list_forgets_what_went(context, tmp_path, server):
+    hub = Hub(tmp_path, server)
+    folder = hub.folder
+    folder.lesson("改", "title: 要改的课\ndate: 2026-03-01\nseries: 更新系列", body="第一版正文。\n")
+    folder.lesson("删", "title: 要删的课\ndate: 2026-03-02\nseries: 更新系列", body="要删的正文。\n")
+    folder.lesson("旧名", "title: 改名的课\ndate: 2026-03-03\nseries: 更新系列", body="改名的正文。\n")
+    hub.build()
+    first, second = context.new_page(), context.new_page()
+    first.goto(hub.series("更新系列"))
+    controlled(first)
+    assert press_save(first).startswith("已保存 3/3 篇")
+    second.goto(hub.page("lessons", "改"))
+    assert "第一版正文" in second.locator("article").inner_text()
+
+    folder.lesson("改", "title: 要改的课\ndate: 2026-03-01\nseries: 更新系列", body="第二版正文。\n")
+    (folder.root / "lessons/删.md").unlink()
+    (folder.root / "lessons/旧名.md").rename(folder.root / "lessons/新名.md")
+    folder.write("templates/partials/kite/footer_extra.html", "<p>新的页脚</p>\n")
+    folder.configure(site_name="新名字课堂")
+    hub.build()
+
+    for page in (second, first):  # the open tab reloads; the other opens the lesson
+        page.goto(hub.page("lessons", "改"))
+        page.goto(hub.page("lessons", "改"))  # the second visit at the latest
+        assert "第二版正文" in page.locator("article").inner_text()
+        assert "新的页脚" in page.locator("footer").inner_text()
+        assert page.title() == "要改的课 - 新名字课堂"
+
+    # In the background the new worker refreshes what was saved: the removed and the renamed
+    # lesson leave the saved list; the changed one is there under its title, changed.
+    def settled():
+        entries = {entry["url"]: entry for entry in saved_entries(first) if entry["kind"] == "lesson"}
+        return list(entries) == [hub.page("lessons", "改")] and entries
+    entries = wait_for(settled, timeout=30, what="the saved list to follow the new build")
+    assert [entry["title"] for entry in entries.values()] == ["要改的课"]
+    context.set_offline(True)
+    first.goto(hub.page("lessons", "改"))
+    assert "第二版正文" in first.locator("article").inner_text()
+    first.goto(hub.page("lessons", "删"))
+    assert "离线" in first.locator("h1").inner_text()
+    saved = first.locator("[data-kite-offline=saved]")
+    saved.locator("h3").first.wait_for()
+    assert "更新系列（1 篇" in saved.inner_text() and "要删的课" not in saved.inner_text()

@@ -320,3 +320,37 @@ def test_a_new_build_reaches_two_open_tabs_and_the_saved_list_forgets_what_went(
     saved = first.locator("[data-kite-offline=saved]")
     saved.locator("h3").first.wait_for()
     assert "更新系列（1 篇" in saved.inner_text() and "要删的课" not in saved.inner_text()
+
+
+def test_a_build_published_while_a_series_is_being_saved(context, series_hub, server):
+    page = context.new_page()
+    page.goto(series_hub.series())
+    controlled(page)
+    server.released.clear()
+    server.hold = lambda path: path.startswith("/lessons/断网第")
+    page.locator("[data-kite-offline=save]").get_by_role("button", name="保存离线阅读").click()
+    wait_for(lambda: server.fetched("/lessons/断网第"), what="saving to start")
+
+    series_hub.folder.lesson(lesson_slug(6), f"title: 断网第6课\ndate: 2026-03-06\nseries: {GROUP}", body="新版第六课。\n")
+    series_hub.folder.write("templates/partials/kite/footer_extra.html", "<p>新的页脚</p>\n")  # a new worker
+    series_hub.build()
+    # The new worker is installed while the old one is saving; it takes over once that is done
+    # (Chromium lets the old worker finish its events first).
+    page.evaluate("""() => navigator.serviceWorker.getRegistration().then((registration) => {
+      window.changed = new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve));
+      return registration.update();
+    })""")
+    page.wait_for_function("navigator.serviceWorker.getRegistration().then(r => !!r.waiting)")
+    assert page.evaluate(STATUS).startswith("正在")
+    server.released.set()
+    page.wait_for_function(f"{STATUS}.startsWith('已保存') || {STATUS}.startsWith('没有')", timeout=30_000)
+    page.evaluate("window.changed")
+    status = page.evaluate(STATUS)
+    assert re.fullmatch(r"已保存 6/6 篇，约 \d+ KB", status), status
+    # Whichever worker saved them, the saved lessons end up as the new build has them.
+    wait_for(lambda: "新版第六课" in kept_text(page, series_hub.page("lessons", lesson_slug(6))), timeout=30,
+             what="the saved lesson to be the new build's")
+    context.set_offline(True)
+    page.goto(series_hub.page("lessons", lesson_slug(6)))
+    assert "新版第六课" in page.locator("article").inner_text()
+    assert "新的页脚" in page.locator("footer").inner_text()

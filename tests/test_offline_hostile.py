@@ -354,3 +354,75 @@ def test_a_build_published_while_a_series_is_being_saved(context, series_hub, se
     page.goto(series_hub.page("lessons", lesson_slug(6)))
     assert "新版第六课" in page.locator("article").inner_text()
     assert "新的页脚" in page.locator("footer").inner_text()
+
+
+# --- Forms, search and pages never opened, offline.
+
+@pytest.fixture
+def form_hub(tmp_path, server, start_endpoint) -> Hub:
+    hub = Hub(tmp_path, server)
+    hub.endpoint = start_endpoint(hub.folder.config, tmp_path / "attendance.sqlite3", extra_origins=(server.url.rstrip("/"),))
+    hub.folder.write("site_config.yml", hub.folder.config.read_text(encoding="utf-8")
+                     .replace("https://example.org/checkin", hub.endpoint))
+    hub.folder.lesson("签到课", "title: 可以签到的党课\ndate: 2026-03-01\nattendance: true")
+    hub.build()
+    hub.db = tmp_path / "attendance.sqlite3"
+    return hub
+
+
+def stored(db: Path) -> int:
+    from kite.desk.scope import Scope
+    from kite.storage import Submissions, open_store
+
+    everything = Scope("all", (), everything=True)
+    store = open_store(db)
+    try:
+        submissions = Submissions(store)
+        return len(submissions.reports(everything)) + len(submissions.suggestions(everything))
+    finally:
+        store.close()
+
+
+def test_forms_sent_offline_with_javascript_off_are_never_reported_sent(browser, form_hub):
+    # Without JavaScript nothing of Kite's runs: the browser's own "no internet" page is what the
+    # member sees, which says plainly that nothing went; going back keeps what was typed.
+    from playwright.sync_api import Error as BrowserError
+
+    context = browser.new_context(java_script_enabled=False, **PHONE)
+    page = context.new_page()
+    try:
+        fills = {
+            "report/": {"#report-name": "王建军", "#report-text": "这一季参加了三次党课，帮工友讨回了工资。"},
+            "suggest/": {"#suggest-text": "希望宿舍装热水器。"},
+        }
+        for path, fields in fills.items():
+            page.goto(form_hub.url + path)
+            page.select_option("select[name=branch]", "鼓韵堂党支部")
+            if path == "suggest/":
+                page.check("input[name=category][value=民生实事]")
+            for selector, value in fields.items():
+                page.fill(selector, value)
+            context.set_offline(True)
+            page.click(".kite-submit button[type=submit]", no_wait_after=True)
+            shown = wait_for(lambda: "ERR_INTERNET_DISCONNECTED" in page.content() and page.content(),
+                             what="the browser's own offline page", ignore=(BrowserError,))
+            assert "已收到" not in shown and "成功" not in shown
+            assert stored(form_hub.db) == 0
+            context.set_offline(False)
+            page.go_back()
+            assert page.input_value("textarea") == fields[next(key for key in fields if "text" in key)]
+    finally:
+        context.close()
+
+
+def test_search_offline_says_it_needs_the_network_and_never_hangs(context, form_hub):
+    page = context.new_page()
+    page.goto(form_hub.url + "search/?q=" + quote("签到"))
+    controlled(page)
+    page.locator("#kite-search-results li").first.wait_for(timeout=30_000)
+    wait_for(lambda: "搜索" in kept_text(page, form_hub.url + "search/"), what="the search page to be kept")
+    context.set_offline(True)
+    page.goto(form_hub.url + "search/?q=" + quote("党课"))  # the kept page; its index is not kept
+    page.wait_for_function("document.querySelector('#kite-search-status, [role=status]') && "
+                           "/网络/.test(document.body.innerText)", timeout=15_000)
+    assert "搜索暂时不可用，请检查网络后重试" in page.locator("main").inner_text()

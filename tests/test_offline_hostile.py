@@ -426,3 +426,87 @@ def test_search_offline_says_it_needs_the_network_and_never_hangs(context, form_
     page.wait_for_function("document.querySelector('#kite-search-status, [role=status]') && "
                            "/网络/.test(document.body.innerText)", timeout=15_000)
     assert "搜索暂时不可用，请检查网络后重试" in page.locator("main").inner_text()
+
+
+# --- Sub-paths: the worker, the manifest and nothing outside the hub's path.
+
+@pytest.mark.parametrize("path", ["hub", "学习 园地"])
+def test_under_a_sub_path_the_worker_and_the_manifest_stay_inside_it(context, tmp_path, server, path):
+    hub = Hub(tmp_path, server, path)
+    hub.folder.lesson("first", "title: 第一课\ndate: 2026-03-01\nseries: 系列", body="第一课的正文。\n")
+    hub.build()
+    # Another site on the same host, beside the hub and at the root: none of the worker's business.
+    for other in (f"{path}2/page/index.html", "index.html"):
+        (tmp_path / "served" / other).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "served" / other).write_text("<!doctype html><title>别的站</title><h1>别的站</h1>", encoding="utf-8")
+    page = context.new_page()
+    page.goto(hub.page("lessons", "first"))
+    controlled(page)
+    scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+    assert scope == hub.url
+    manifest = page.evaluate("""async () => {
+      const url = document.querySelector('link[rel=manifest]').href;
+      const data = await (await fetch(url)).json();
+      return [url, new URL(data.start_url, url).href, new URL(data.scope, url).href, new URL(data.id, url).href];
+    }""")
+    assert manifest == [hub.url + "manifest.webmanifest", hub.url, hub.url, hub.url]
+    outside = [server.url + quote(path + "2") + "/page/", server.url]
+    for url in outside:
+        page.goto(url)
+        assert page.evaluate("!navigator.serviceWorker.controller")
+    page.goto(hub.page("lessons", "first"))
+    wait_for(lambda: "第一课的正文" in kept_text(page, hub.page("lessons", "first")), what="the lesson to be kept")
+    assert all(url.startswith(hub.url) for urls in page.evaluate("""async () => {
+      const all = [];
+      for (const name of await caches.keys()) all.push((await (await caches.open(name)).keys()).map(r => r.url));
+      return all;
+    }""") for url in urls)
+
+    from playwright.sync_api import Error as BrowserError
+    context.set_offline(True)
+    page.goto(hub.page("lessons", "first"))
+    assert "第一课的正文" in page.locator("article").inner_text()
+    for url in outside:  # the browser's own error, not the hub's offline page
+        with pytest.raises(BrowserError, match="ERR_INTERNET_DISCONNECTED"):
+            page.goto(url)
+
+
+# --- Without service workers.
+
+def test_with_service_workers_blocked_the_series_page_reads_and_offers_no_saving(browser, series_hub):
+    context = browser.new_context(service_workers="block", **PHONE)
+    page = context.new_page()
+    try:
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(series_hub.series())
+        page.wait_for_load_state("networkidle")
+        assert page.locator(".kite-card__title").count() == 6
+        page.locator("[data-kite-offline=save]").wait_for(state="hidden")  # once the page knows
+        page.locator(".kite-card__title").first.click()
+        page.wait_for_load_state()
+        assert "断网系列第" in page.locator("article").inner_text()
+        assert image_shown(page)
+        assert problems == []
+    finally:
+        context.close()
+
+
+def test_a_worker_whose_install_failed_on_a_dropped_line_never_leaves_saving_hanging(context, series_hub, server):
+    page = context.new_page()
+    # The offline page is fetched by the worker's install only: held, then the line drops.
+    server.released.clear()
+    server.hold = server.drop = lambda path: path == "/offline.html"
+    page.goto(series_hub.series())
+    wait_for(lambda: server.fetched("/offline.html"), what="the worker to be installing")
+    # Pressed while the worker is still installing: it says so once the install has failed.
+    page.locator("[data-kite-offline=save]").get_by_role("button", name="保存离线阅读").click()
+    server.released.set()
+    page.wait_for_function(f"{STATUS}.startsWith('这个浏览器')", timeout=30_000)
+    assert page.evaluate(STATUS) == "这个浏览器现在存不了离线阅读，在线照常可以看。刷新页面后可以再试一次。"
+    page.reload()
+    page.locator("[data-kite-offline=save]").wait_for(state="hidden")
+    server.heal()
+    page.reload()
+    controlled(page)
+    assert press_save(page).startswith("已保存 6/6 篇")

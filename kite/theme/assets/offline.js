@@ -34,9 +34,39 @@
   var worker = navigator.serviceWorker;
   if (!worker || !window.MessageChannel || !window.Promise) return;
 
+  // The worker that answers, once installed.  Not `serviceWorker.ready`: that never settles where
+  // the worker cannot be installed (blocked by the browser, or its install failed on a dropped
+  // line), and the page would say 正在查找… for ever.  main.html's registration is settled (the
+  // registration, or nothing where registering failed); getRegistration() can run before it is.
+  var registered = window.kiteRegistration || worker.getRegistration();
+
+  function active() {
+    return Promise.resolve(registered).then(function (registration) {
+      return activeOf(registration || null);
+    });
+  }
+
+  function activeOf(registration) {
+    if (registration && registration.active) return registration.active;
+    if (!registration || !(registration.installing || registration.waiting)) {
+      var error = new Error("no service worker");
+      error.noWorker = true;
+      throw error;
+    }
+    return new Promise(function (resolve) { setTimeout(resolve, 300); }).then(function () {
+      return activeOf(registration);
+    });
+  }
+
+  // Without a worker nothing can be saved here: the save buttons go (as when registering fails).
+  function noWorker() {
+    var root = document.documentElement;
+    root.className = root.className.replace(/(^|\s)kite-sw(\s|$)/, " ");
+  }
+
   // --- Talking to the worker: one request, progress messages, then a result.
   function ask(message, onProgress) {
-    return worker.ready.then(function (registration) {
+    return active().then(function (target) {
       return new Promise(function (resolve, reject) {
         var channel = new MessageChannel();
         channel.port1.onmessage = function (event) {
@@ -51,7 +81,7 @@
             resolve(data.result);
           }
         };
-        registration.active.postMessage(message, [channel.port2]);
+        target.postMessage(message, [channel.port2]);
       });
     });
   }
@@ -87,6 +117,7 @@
 
   var OFFLINE_NOW = "没有网络，现在存不了。连上网络后再点一次。";
   // A full phone is not a network problem: telling the member to find a network would mislead.
+  var NO_WORKER = "这个浏览器现在存不了离线阅读，在线照常可以看。刷新页面后可以再试一次。";
   var FULL = "手机存储空间不够，存不下了。请删掉一些已保存的党课、音频或手机里用不着的文件，再点一次";
 
   // --- 保存离线阅读 on a lessons list.
@@ -123,6 +154,7 @@
 
     function showSaved() {
       return ask({ type: "status", group: group }).then(function (result) {
+        if (ui.save.disabled) return; // pressed meanwhile: the progress line is the news
         ui.remove.hidden = !result.saved;
         ui.status.textContent = result.saved ? "已保存 " + result.saved + "/" + count + " 篇，" + size(result.bytes) : "";
       });
@@ -147,7 +179,8 @@
           (result.full ? "。" + FULL + "“保存离线阅读”。" :
             missing ? "。有 " + missing + " 篇没有存上，请连上网络后再点一次“保存离线阅读”。" : "");
       }, function (error) {
-        ui.status.textContent = error.full ? FULL + "“保存离线阅读”。" : "没有保存成功，请检查网络后再点一次“保存离线阅读”。";
+        ui.status.textContent = error.noWorker ? NO_WORKER : error.full ? FULL + "“保存离线阅读”。" :
+          "没有保存成功，请检查网络后再点一次“保存离线阅读”。";
       }).then(function () {
         ui.save.disabled = false;
       });
@@ -159,7 +192,7 @@
         ui.status.textContent = "已从手机上删除。";
       });
     });
-    showSaved();
+    showSaved().catch(noWorker);
   }
 
   // --- An episode's audio, saved only when the member asks.
@@ -169,6 +202,7 @@
 
     function showSaved() {
       return ask({ type: "status", audio: audio }).then(function (result) {
+        if (ui.save.disabled) return; // pressed meanwhile: the progress line is the news
         ui.save.hidden = !!result.saved;
         ui.remove.hidden = !result.saved;
         ui.status.textContent = result.saved ? "已保存在手机上（" + size(result.bytes) + "），没有网络也能播放。" : "";
@@ -185,10 +219,12 @@
       ui.status.textContent = "正在保存……";
       ask({ type: "audio", url: audio, page: location.href }, function (progress) {
         ui.status.textContent = "正在保存 " + (progress.total ? Math.round(progress.bytes * 100 / progress.total) + "%" : size(progress.bytes)) + "……";
-      }).then(showSaved, function (error) {
-        ui.status.textContent = error.full ? FULL + "保存。" : "没有保存成功，请检查网络后再试一次。";
       }).then(function () {
         ui.save.disabled = false;
+        return showSaved();
+      }, function (error) {
+        ui.save.disabled = false;
+        ui.status.textContent = error.noWorker ? NO_WORKER : error.full ? FULL + "保存。" : "没有保存成功，请检查网络后再试一次。";
       });
     });
 
@@ -197,7 +233,7 @@
         showSaved().then(function () { ui.status.textContent = "已从手机上删除。"; });
       });
     });
-    showSaved();
+    showSaved().catch(noWorker);
   }
 
   // --- What the phone keeps: saved lessons by the list they came from, audio, recent pages.
@@ -276,7 +312,7 @@
       return button;
     }
 
-    render();
+    render().catch(noWorker);
   }
 
   function each(selector, setUp) {

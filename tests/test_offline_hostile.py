@@ -510,3 +510,31 @@ def test_a_worker_whose_install_failed_on_a_dropped_line_never_leaves_saving_han
     page.reload()
     controlled(page)
     assert press_save(page).startswith("已保存 6/6 篇")
+
+
+# --- A slow line.
+
+def test_on_a_slow_line_the_lessons_text_shows_before_any_script_or_picture_arrives(context, series_hub, server):
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    # 400 kbit/s both ways and 400 ms round trips: a construction site's mobile data.
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 400,
+                                                  "downloadThroughput": 50_000, "uploadThroughput": 50_000})
+    # Scripts and pictures do not arrive at all until the text has been checked.
+    server.released.clear()
+    server.hold = lambda path: path.endswith((".js", ".png", ".svg"))
+    page.goto(series_hub.page("lessons", lesson_slug(3)), wait_until="commit")
+    page.wait_for_function("""() => {
+      const text = [...document.querySelectorAll('article p')].find(p => p.textContent.includes('断网系列第 3 课'));
+      return text && text.checkVisibility() && document.readyState !== 'complete' &&
+        performance.getEntriesByName('first-contentful-paint').length > 0;
+    }""", timeout=30_000)
+    painted = page.evaluate("""() => [getComputedStyle(document.querySelector('article h1 ~ p, article p:last-of-type')).fontSize,
+      document.querySelector('.md-header') && getComputedStyle(document.querySelector('.md-header')).backgroundColor]""")
+    assert painted == ["16px", "rgb(183, 28, 28)"]  # styled: the stylesheets are all it waited for
+    held = [path for path in server.fetched("/") if path.endswith((".js", ".png", ".svg"))]
+    assert held  # they were asked for, and are still on their way
+    server.released.set()
+    page.wait_for_load_state("load")
+    assert image_shown(page)

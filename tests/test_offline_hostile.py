@@ -538,3 +538,63 @@ def test_on_a_slow_line_the_lessons_text_shows_before_any_script_or_picture_arri
     server.released.set()
     page.wait_for_load_state("load")
     assert image_shown(page)
+
+
+# --- Episodes: audio on another host, and saved audio played offline.
+
+def test_an_episode_on_another_host_neither_breaks_saving_nor_its_offline_page(context, tmp_path, server):
+    hub = Hub(tmp_path, server)
+    hub.folder.episode("远程", "title: 远程的一期\ndate: 2026-03-01\nmedia: https://media.example.invalid/乡音.mp3",
+                       body="远程一期的文字稿。\n")
+    hub.folder.lesson("课", "title: 一课\ndate: 2026-03-01", body="一课的正文。\n")
+    hub.build()
+    page = context.new_page()
+    other_hosts: list[str] = []
+    page.on("request", lambda request: request.url.startswith(server.url) or other_hosts.append(request.url))
+    page.goto(hub.page("episodes", "远程"))
+    controlled(page)
+    assert page.locator("[data-kite-offline=audio]").count() == 0  # nothing to save from another host
+    page.goto(hub.url + "lessons/")
+    assert press_save(page).startswith("已保存 1/1 篇")
+    page.goto(hub.url + "episodes/")
+    page.goto(hub.page("episodes", "远程"))
+    wait_for(lambda: "远程一期的文字稿" in kept_text(page, hub.page("episodes", "远程")), what="the episode page to be kept")
+    context.set_offline(True)
+    page.goto(hub.page("episodes", "远程"))
+    assert "远程一期的文字稿" in page.locator("article").inner_text()
+    page.goto(hub.page("lessons", "课"))
+    assert "一课的正文" in page.locator("article").inner_text()
+    # The player may ask the other host (that is where the audio is); nothing else may.
+    assert all(url.startswith("https://media.example.invalid/") for url in other_hosts), other_hosts
+
+
+def test_saved_audio_seeks_and_plays_offline(context, tmp_path, server):
+    hub = Hub(tmp_path, server)
+    hub.folder.media("乡音 第一期.mp3", (REPO / "content/media/xiangyin-01.mp3").read_bytes())
+    hub.folder.episode("乡音", "title: 乡音第一期\ndate: 2026-03-01\nmedia: 乡音 第一期.mp3\nduration: 02:19")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.page("episodes", "乡音"))
+    controlled(page)
+    box = page.locator("[data-kite-offline=audio]")
+    box.get_by_role("button", name=re.compile("^保存音频")).click()
+    page.wait_for_function("document.querySelector('[data-kite-offline=audio] .kite-offline__status').textContent.startsWith('已保存')")
+    context.set_offline(True)
+    page.goto(hub.page("episodes", "乡音"))
+    # Seek near the end and play: the element asks for ranges, the worker answers from the phone.
+    played = page.evaluate("""() => new Promise((resolve, reject) => {
+      const audio = document.querySelector('audio');
+      audio.muted = true;
+      audio.addEventListener('error', () => reject(new Error('audio error ' + (audio.error && audio.error.code))), { once: true });
+      audio.addEventListener('loadedmetadata', () => { audio.currentTime = 130; }, { once: true });
+      audio.addEventListener('seeked', () => {
+        const from = audio.currentTime;
+        audio.addEventListener('timeupdate', function moved() {
+          if (audio.currentTime > from + 0.2) { audio.removeEventListener('timeupdate', moved); resolve([from, audio.currentTime]); }
+        });
+        audio.play().catch(reject);
+      }, { once: true });
+      audio.preload = 'auto';
+      audio.load();
+    })""")
+    assert 129 < played[0] < 131 and played[1] > played[0]

@@ -598,3 +598,29 @@ def test_saved_audio_seeks_and_plays_offline(context, tmp_path, server):
       audio.load();
     })""")
     assert 129 < played[0] < 131 and played[1] > played[0]
+
+
+def test_a_checkin_on_a_dead_line_that_the_phone_thinks_is_up_is_never_reported_sent(context, tmp_path, server):
+    # Signal bars but no data: navigator.onLine is true, yet nothing reaches the endpoint.  The
+    # script's fetch fails and the form falls back to a plain post, which fails in turn: the
+    # browser's own error page, and going back keeps what was typed.
+    from playwright.sync_api import Error as BrowserError
+
+    from helpers import free_port
+
+    hub = Hub(tmp_path, server)
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    hub.folder.write("site_config.yml", hub.folder.config.read_text(encoding="utf-8").replace("https://example.org/checkin", dead))
+    hub.folder.lesson("签到课", "title: 可以签到的党课\ndate: 2026-03-01\nattendance: true")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.page("lessons", "签到课"))
+    controlled(page)
+    page.fill("#checkin-name", "陈国华")
+    page.select_option("#checkin-branch", "栖息栈党支部")
+    page.click("form[data-kite-checkin] button[type=submit]", no_wait_after=True)
+    shown = wait_for(lambda: "ERR_CONNECTION_REFUSED" in page.content() and page.content(),
+                     what="the browser's own error page", ignore=(BrowserError,))
+    assert "签到成功" not in shown and "已签到" not in shown and "已经签到" not in shown
+    page.go_back()
+    assert page.input_value("#checkin-name") == "陈国华"

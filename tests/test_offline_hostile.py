@@ -624,3 +624,36 @@ def test_a_checkin_on_a_dead_line_that_the_phone_thinks_is_up_is_never_reported_
     assert "签到成功" not in shown and "已签到" not in shown and "已经签到" not in shown
     page.go_back()
     assert page.input_value("#checkin-name") == "陈国华"
+
+
+def test_the_desk_and_the_endpoints_pages_on_the_sites_host_are_never_kept(context, tmp_path, server):
+    # Deployed as the guide suggests: the endpoint proxied under the site's own path.
+    from playwright.sync_api import Error as BrowserError
+
+    hub = Hub(tmp_path, server, "hub")
+    hub.folder.write("site_config.yml", hub.folder.config.read_text(encoding="utf-8")
+                     .replace("https://example.org/checkin", hub.url + "checkin"))
+    hub.folder.lesson("课", "title: 一课\ndate: 2026-03-01", body="一课的正文。\n")
+    hub.build()
+    endpoint_pages = ["checkin/desk/", "checkin/desk/live/announcements/a/", "checkin/suggestion/K7Q2M9XD4R/"]
+    for path in endpoint_pages:  # what nginx would proxy to the endpoint
+        (hub.site / path).mkdir(parents=True)
+        (hub.site / path / "index.html").write_text("<!doctype html><meta charset=utf-8><title>工作台</title><h1>工作台</h1>", encoding="utf-8")
+    page = context.new_page()
+    page.goto(hub.page("lessons", "课"))
+    controlled(page)
+    for path in endpoint_pages:
+        page.goto(hub.url + path)
+        assert page.locator("h1").inner_text() == "工作台"
+    page.goto(hub.page("lessons", "课"))
+    wait_for(lambda: "一课的正文" in kept_text(page, hub.page("lessons", "课")), what="the site's page to be kept")
+    kept = page.evaluate("""async () => {
+      const all = [];
+      for (const name of await caches.keys()) all.push(...(await (await caches.open(name)).keys()).map(r => r.url));
+      return all;
+    }""")
+    assert not [url for url in kept if url.startswith(hub.url + "checkin/")], kept
+    context.set_offline(True)
+    for path in endpoint_pages:
+        with pytest.raises(BrowserError, match="ERR_INTERNET_DISCONNECTED"):
+            page.goto(hub.url + path)  # not even the offline page: they are not the site's

@@ -85,12 +85,25 @@ function pageKey(href) {
   return url.href;
 }
 
+// Pages being checked against the network, by key: the visit after the one that started a check
+// waits for it, so that a new build shows by the second visit even when the member is quicker
+// than the line (the first visit's check still on its way) -- for a few seconds at most: on a
+// crawling line the kept page now is worth more than the new one later.
+const checking = new Map();
+const WAIT_FOR_CHECK = 3000;
+
 async function page(event) {
   const key = pageKey(event.request.url);
+  const pending = checking.get(key);
+  if (pending) await Promise.race([pending, new Promise((resolve) => setTimeout(resolve, WAIT_FOR_CHECK))]);
   const cached = await (await caches.open(PAGES)).match(key);
   event.waitUntil(maintain());
   if (cached) {
-    event.waitUntil(revalidate(key, cached).catch(() => {}));
+    const check = revalidate(key, cached).catch(() => {}).finally(() => {
+      if (checking.get(key) === check) checking.delete(key);
+    });
+    checking.set(key, check);
+    event.waitUntil(check);
     return cached;
   }
   try {
@@ -119,7 +132,8 @@ function fetchFresh(url, cached) {
 
 async function revalidate(key, cached) {
   const response = await fetchFresh(key, cached);
-  const meta = { saved: cached.headers.get("X-Kite-Saved"), group: header(cached, "X-Kite-Group") };
+  const meta = { saved: cached.headers.get("X-Kite-Saved"), group: header(cached, "X-Kite-Group"),
+    list: cached.headers.get("X-Kite-List") };
   if (response.status === 304) return touch(key, cached);
   if (response.status === 404 || response.status === 410) return (await caches.open(PAGES)).delete(key);
   if (storable(response)) return keep(key, response, meta);
@@ -142,7 +156,12 @@ async function keep(key, response, meta) {
     if (response.headers.get(name)) headers.set(name, response.headers.get(name));
   }
   if (meta.saved) headers.set("X-Kite-Saved", meta.saved);
-  if (meta.group) headers.set("X-Kite-Group", encodeURIComponent(meta.group));
+  // A lesson saved with its series stays in it while its page links to the series' page; one a
+  // new build moved elsewhere stays saved, but no longer counts as the series' (已保存 3/2 篇).
+  if (meta.group && (!meta.list || linksTo(html, key, meta.list))) {
+    headers.set("X-Kite-Group", encodeURIComponent(meta.group));
+    if (meta.list) headers.set("X-Kite-List", meta.list);
+  }
   stamp(headers);
   const pages = await caches.open(PAGES);
   await pages.put(key, new Response(blob, { headers }));
@@ -192,6 +211,13 @@ function shortTitle(title) {
   const suffix = ` - ${BUILD.siteName}`;
   if (title.endsWith(suffix)) title = title.slice(0, -suffix.length);
   return title || BUILD.siteName;
+}
+
+function linksTo(html, base, target) {
+  for (const match of html.matchAll(/<a\b[^>]*?\shref="([^"#]+)/g)) {
+    if (pageKey(new URL(match[1].replace(/&amp;/g, "&"), base).href) === target) return true;
+  }
+  return false;
 }
 
 function imagesOf(html, base) {
@@ -355,7 +381,7 @@ function isFull(error) {
   return Boolean(error) && error.name === "QuotaExceededError";
 }
 
-async function saveLessons({ urls, group }, progress) {
+async function saveLessons({ urls, group, list: listUrl }, progress) {
   const total = urls.length;
   let next = 0;
   let done = 0;
@@ -369,7 +395,7 @@ async function saveLessons({ urls, group }, progress) {
       try {
         // Not `bytes += await …`: that reads `bytes` before waiting, and the other two savers'
         // additions made meanwhile would be lost.
-        const size = await savePage(url, group);
+        const size = await savePage(url, group, "lesson", listUrl && pageKey(listUrl));
         bytes += size;
         done += 1;
       } catch (error) {
@@ -384,16 +410,16 @@ async function saveLessons({ urls, group }, progress) {
 }
 
 // `kind` is "lesson" (saved with its group) or "episode" (saved with its audio).
-async function savePage(url, group, kind = "lesson") {
+async function savePage(url, group, kind = "lesson", listUrl = "") {
   const key = pageKey(url);
   const cached = await (await caches.open(PAGES)).match(key);
-  const marks = { "X-Kite-Saved": kind, "X-Kite-Group": group ? encodeURIComponent(group) : null };
+  const marks = { "X-Kite-Saved": kind, "X-Kite-Group": group ? encodeURIComponent(group) : null, "X-Kite-List": listUrl || null };
   // Opened under this very build: mark it saved without downloading it again.
   if (cached && cached.headers.get("X-Kite-Pages") === BUILD.pages) return touch(key, cached, marks);
   const response = await fetchFresh(key, cached);
   if (response.status === 304 && cached) return touch(key, cached, marks);
   if (!storable(response)) throw new Error(`${key}: ${response.status}`);
-  return keep(key, response, { saved: kind, group });
+  return keep(key, response, { saved: kind, group, list: listUrl });
 }
 
 async function saveAudio({ url, page: pageUrl }, progress) {

@@ -9,6 +9,8 @@ own that can drop, hold and count requests (a fault in the server, not a mock of
 from __future__ import annotations
 
 import functools
+import os
+import time
 import http.server
 import io
 import random
@@ -104,6 +106,12 @@ class Hub:
 
     def build(self) -> None:
         build(self.folder.config, self.site)
+        # Builds are published minutes apart, and servers date files to the second
+        # (Last-Modified): one test's builds a second apart must not look like one.
+        self.builds = getattr(self, "builds", 0) + 1
+        stamp = time.time() + 10 * self.builds
+        for path in self.site.rglob("*"):
+            os.utime(path, (stamp, stamp))
 
     def page(self, section: str, slug: str) -> str:
         return f"{self.url}{section}/{quote(slug)}/"
@@ -657,3 +665,52 @@ def test_the_desk_and_the_endpoints_pages_on_the_sites_host_are_never_kept(conte
     for path in endpoint_pages:
         with pytest.raises(BrowserError, match="ERR_INTERNET_DISCONNECTED"):
             page.goto(hub.url + path)  # not even the offline page: they are not the site's
+
+
+def test_a_lesson_moved_out_of_a_saved_series_leaves_its_count(context, tmp_path, server):
+    hub = Hub(tmp_path, server)
+    for number in (1, 2, 3):
+        hub.folder.lesson(f"课{number}", f"title: 第{number}课\ndate: 2026-03-0{number}\nseries: 老系列")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.series("老系列"))
+    controlled(page)
+    assert press_save(page).startswith("已保存 3/3 篇")
+    hub.folder.lesson("课3", "title: 第3课\ndate: 2026-03-03\nseries: 新系列")
+    hub.folder.lesson("课4", "title: 第4课\ndate: 2026-03-04\nseries: 老系列")
+    hub.build()
+    page.goto(hub.series("老系列"))
+    # Once the saved lessons are refreshed, the series page counts what is saved of it now.
+    wait_for(lambda: sorted(entry["title"] for entry in saved_entries(page) if entry["group"] == "系列：老系列") == ["第1课", "第2课"],
+             what="the moved lesson to leave the series", timeout=30)
+    page.reload()
+    page.wait_for_function(f"{STATUS}.startsWith('已保存')")
+    assert page.evaluate(STATUS).startswith("已保存 2/3 篇")
+    assert [entry["title"] for entry in saved_entries(page) if entry["kind"] == "lesson" and not entry["group"]] == ["第3课"]
+    assert press_save(page).startswith("已保存 3/3 篇")
+
+
+def test_the_second_visit_shows_the_new_build_even_while_the_first_visits_check_is_on_its_way(context, tmp_path, server):
+    hub = Hub(tmp_path, server)
+    # An announcement: a new version of it changes neither the shell nor the saved pages, so
+    # one worker sees both visits.
+    hub.folder.announcement("活动", "title: 主题党日\ndate: 2026-03-01\nstarts: 2026-03-10 19:30", body="第一版说明。\n")
+    hub.build()
+    page = context.new_page()
+    url = hub.page("announcements", "活动")
+    page.goto(url)
+    controlled(page)
+    wait_for(lambda: "第一版说明" in kept_text(page, url), what="the page to be kept")
+    worker = page.evaluate("navigator.serviceWorker.controller.scriptURL + (navigator.serviceWorker.controller.state)")
+
+    hub.folder.announcement("活动", "title: 主题党日\ndate: 2026-03-01\nstarts: 2026-03-10 19:30", body="第二版说明。\n")
+    hub.build()
+    server.released.clear()
+    server.hold = lambda path: path.startswith("/announcements/活动/")
+    page.goto(url)  # the first visit: the kept page, while its check waits on the line
+    assert "第一版说明" in page.locator("article").inner_text()
+    wait_for(lambda: server.fetched("/announcements/活动/"), what="the first visit's check to be asked")
+    threading.Timer(0.5, server.released.set).start()  # the line answers while the member opens it again
+    page.goto(url)
+    assert "第二版说明" in page.locator("article").inner_text()
+    assert page.evaluate("navigator.serviceWorker.controller.scriptURL + (navigator.serviceWorker.controller.state)") == worker

@@ -152,15 +152,19 @@
     var count = Number(box.getAttribute("data-kite-count")) || 0;
     var ui = parts(box);
 
-    function showSaved() {
+    var pressed = false;
+
+    // `first`: the line shown when the page opens, unless the member has pressed a button since.
+    function showSaved(first) {
       return ask({ type: "status", group: group }).then(function (result) {
-        if (ui.save.disabled) return; // pressed meanwhile: the progress line is the news
+        if (first && pressed) return; // what the press says is the news
         ui.remove.hidden = !result.saved;
         ui.status.textContent = result.saved ? "已保存 " + result.saved + "/" + count + " 篇，" + size(result.bytes) : "";
       });
     }
 
     ui.save.addEventListener("click", function () {
+      pressed = true;
       if (navigator.onLine === false) {
         ui.status.textContent = OFFLINE_NOW;
         return;
@@ -169,7 +173,9 @@
       keepForGood();
       ui.status.textContent = "正在查找要保存的党课……";
       listedLessons(box).then(function (urls) {
-        return ask({ type: "save", urls: urls, group: group }, function (progress) {
+        // The list's first page: the one its lessons link to (a series' lessons to their series).
+        var first = (box.getAttribute("data-kite-pages") || "").split(" ")[0];
+        return ask({ type: "save", urls: urls, group: group, list: absolute(first || location.href) }, function (progress) {
           ui.status.textContent = "正在保存 " + progress.done + "/" + progress.total + " 篇，" + size(progress.bytes) + "……";
         });
       }).then(function (result) {
@@ -187,12 +193,13 @@
     });
 
     ui.remove.addEventListener("click", function () {
+      pressed = true;
       ask({ type: "remove", group: group }).then(function () {
         ui.remove.hidden = true;
         ui.status.textContent = "已从手机上删除。";
       });
     });
-    showSaved().catch(noWorker);
+    showSaved(true).catch(noWorker);
   }
 
   // --- An episode's audio, saved only when the member asks.
@@ -200,9 +207,11 @@
     var audio = absolute(box.getAttribute("data-kite-audio"));
     var ui = parts(box);
 
-    function showSaved() {
+    var pressed = false;
+
+    function showSaved(first) {
       return ask({ type: "status", audio: audio }).then(function (result) {
-        if (ui.save.disabled) return; // pressed meanwhile: the progress line is the news
+        if (first && pressed) return; // what the press says is the news
         ui.save.hidden = !!result.saved;
         ui.remove.hidden = !result.saved;
         ui.status.textContent = result.saved ? "已保存在手机上（" + size(result.bytes) + "），没有网络也能播放。" : "";
@@ -210,6 +219,7 @@
     }
 
     ui.save.addEventListener("click", function () {
+      pressed = true;
       if (navigator.onLine === false) {
         ui.status.textContent = OFFLINE_NOW;
         return;
@@ -229,11 +239,12 @@
     });
 
     ui.remove.addEventListener("click", function () {
+      pressed = true;
       ask({ type: "remove", audio: audio }).then(function () {
         showSaved().then(function () { ui.status.textContent = "已从手机上删除。"; });
       });
     });
-    showSaved().catch(noWorker);
+    showSaved(true).catch(noWorker);
   }
 
   // --- What the phone keeps: saved lessons by the list they came from, audio, recent pages.

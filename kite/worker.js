@@ -135,8 +135,20 @@ async function revalidate(key, cached) {
   const meta = { saved: cached.headers.get("X-Kite-Saved"), group: header(cached, "X-Kite-Group"),
     list: cached.headers.get("X-Kite-List") };
   if (response.status === 304) return touch(key, cached);
-  if (response.status === 404 || response.status === 410) return (await caches.open(PAGES)).delete(key);
+  if (response.status === 404 || response.status === 410) return forget(key);
   if (storable(response)) return keep(key, response, meta);
+}
+
+// A page the site no longer has: it goes, with its pictures and, for an episode, its saved audio
+// (which the lists would otherwise show for ever under the file's name).
+async function forget(key) {
+  await (await caches.open(PAGES)).delete(key);
+  const media = await caches.open(MEDIA);
+  for (const request of await media.keys()) {
+    const response = await media.match(request);
+    if (response && response.headers.get("X-Kite-Page") === key) await media.delete(request);
+  }
+  await pruneMedia();
 }
 
 // Store a page with what the lists need to know about it; its images come along.

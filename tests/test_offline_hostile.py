@@ -714,3 +714,30 @@ def test_the_second_visit_shows_the_new_build_even_while_the_first_visits_check_
     page.goto(url)
     assert "第二版说明" in page.locator("article").inner_text()
     assert page.evaluate("navigator.serviceWorker.controller.scriptURL + (navigator.serviceWorker.controller.state)") == worker
+
+
+def test_a_saved_episode_removed_by_a_new_build_leaves_the_phone_with_its_audio(context, tmp_path, server):
+    hub = Hub(tmp_path, server)
+    hub.folder.media("乡音.mp3", (REPO / "content/media/xiangyin-01.mp3").read_bytes())
+    hub.folder.episode("乡音", "title: 乡音第一期\ndate: 2026-03-01\nmedia: 乡音.mp3")
+    hub.folder.lesson("课", "title: 一课\ndate: 2026-03-01")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.page("episodes", "乡音"))
+    controlled(page)
+    page.locator("[data-kite-offline=audio]").get_by_role("button", name=re.compile("^保存音频")).click()
+    page.wait_for_function("document.querySelector('[data-kite-offline=audio] .kite-offline__status').textContent.startsWith('已保存')")
+    assert sorted(entry["kind"] for entry in saved_entries(page) if entry["kind"] in ("audio", "episode")) == ["audio", "episode"]
+
+    (hub.folder.root / "content/episodes/乡音.md").unlink()
+    (hub.folder.root / "content/media/乡音.mp3").unlink()
+    hub.build()
+    page.goto(hub.page("lessons", "课"))
+    wait_for(lambda: not [entry for entry in saved_entries(page) if entry["kind"] == "audio"], timeout=30,
+             what="the removed episode's audio to leave the phone")
+    media = page.evaluate("""async () => {
+      const all = [];
+      for (const name of await caches.keys()) all.push(...(await (await caches.open(name)).keys()).map(r => r.url));
+      return all.filter(url => url.endsWith('.mp3'));
+    }""")
+    assert media == []

@@ -741,3 +741,16 @@ def test_a_saved_episode_removed_by_a_new_build_leaves_the_phone_with_its_audio(
       return all.filter(url => url.endsWith('.mp3'));
     }""")
     assert media == []
+
+
+def test_looking_up_a_suggestion_offline_says_nothing_was_sent(context, form_hub):
+    page = context.new_page()
+    page.goto(form_hub.url + "suggest/")
+    page.wait_for_function("typeof window.kiteNotSent === 'function'")
+    page.fill("#lookup-ref", "K7Q2-M9XD-4R")
+    context.set_offline(True)
+    page.click(".kite-lookup button[type=submit]")
+    page.wait_for_function("document.querySelector('.kite-lookup .kite-form__status').textContent.includes('没有发出')")
+    assert page.locator(".kite-lookup .kite-form__status").inner_text() == \
+        "没有网络，查询没有发出。填好的内容还在，连上网络后再点一次“查询”。"
+    assert page.url == form_hub.url + "suggest/" and page.input_value("#lookup-ref") == "K7Q2-M9XD-4R"

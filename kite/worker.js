@@ -418,7 +418,8 @@ async function saveLessons({ urls, group, list: listUrl }, progress) {
     }
   };
   await Promise.all([saveNext(), saveNext(), saveNext()]);
-  return { done, failed, total, bytes, full };
+  // The space the series takes, each picture once (the progress above counts a shared one again).
+  return { done, failed, total, bytes: (await status({ group })).bytes, full };
 }
 
 // `kind` is "lesson" (saved with its group) or "episode" (saved with its audio).
@@ -476,21 +477,38 @@ async function status({ group, audio }) {
 
 async function list() {
   const entries = [];
+  const media = await caches.open(MEDIA);
+  const sizes = new Map();
+  for (const request of await media.keys()) {
+    const response = await media.match(request);
+    if (response) sizes.set(request.url, Number(response.headers.get("X-Kite-Bytes")) || 0);
+  }
+  // A page's bytes include its pictures; one that other pages of its group show too counts once
+  // (a banner on every lesson of a series is kept once, and the space shown must say so).
+  const counted = new Map();
   const pages = await caches.open(PAGES);
   for (const request of await pages.keys()) {
     const response = await pages.match(request);
     if (!response) continue;
+    const kind = response.headers.get("X-Kite-Saved") || ""; // "" for a page kept because it was opened
+    const group = header(response, "X-Kite-Group");
+    const seen = counted.get(`${kind}\0${group}`) || new Set();
+    counted.set(`${kind}\0${group}`, seen);
+    let bytes = Number(response.headers.get("X-Kite-Bytes")) || 0;
+    for (const src of (response.headers.get("X-Kite-Media") || "").split(" ").filter(Boolean)) {
+      if (seen.has(src)) bytes -= sizes.get(src) || 0;
+      seen.add(src);
+    }
     entries.push({
       url: request.url,
       title: shortTitle(header(response, "X-Kite-Title")),
-      group: header(response, "X-Kite-Group"),
-      kind: response.headers.get("X-Kite-Saved") || "", // "" for a page kept because it was opened
-      bytes: Number(response.headers.get("X-Kite-Bytes")) || 0,
+      group,
+      kind,
+      bytes: Math.max(0, bytes),
       stored: Number(response.headers.get("X-Kite-Stored")) || 0,
     });
   }
   const titles = new Map(entries.map((entry) => [entry.url, entry.title]));
-  const media = await caches.open(MEDIA);
   for (const request of await media.keys()) {
     const response = await media.match(request);
     if (!response || response.headers.get("X-Kite-Saved") !== "audio") continue;

@@ -754,3 +754,26 @@ def test_looking_up_a_suggestion_offline_says_nothing_was_sent(context, form_hub
     assert page.locator(".kite-lookup .kite-form__status").inner_text() == \
         "没有网络，查询没有发出。填好的内容还在，连上网络后再点一次“查询”。"
     assert page.url == form_hub.url + "suggest/" and page.input_value("#lookup-ref") == "K7Q2-M9XD-4R"
+
+
+def test_a_picture_every_lesson_of_a_series_shows_is_counted_once_in_the_space_shown(context, tmp_path, server):
+    hub = Hub(tmp_path, server)
+    hub.folder.media("横幅.png", picture(200, 200, 7))  # about 120 KB, on every lesson
+    for number in range(1, 5):
+        hub.folder.lesson(f"课{number}", f"title: 第{number}课\ndate: 2026-03-0{number}\nseries: 同图系列",
+                          body=f"第 {number} 课。\n\n![横幅](../content/media/横幅.png)\n")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.series("同图系列"))
+    controlled(page)
+    status = press_save(page)
+    kept = sum((hub.site / "lessons" / f"课{n}" / "index.html").stat().st_size for n in range(1, 5)) + \
+        (hub.site / "media/横幅.png").stat().st_size
+    assert abs(kilobytes(status) * 1024 - kept) < 0.1 * kept, (status, kept)
+    page.reload()  # the line shown when the page opens, and the home page's list, say the same
+    page.wait_for_function(f"{STATUS}.startsWith('已保存')")
+    assert page.evaluate(STATUS) == status
+    page.goto(hub.url)
+    heading = page.locator("[data-kite-offline=saved] h3").first
+    heading.wait_for()
+    assert heading.inner_text() == f"系列：同图系列（4 篇，约 {kilobytes(status)} KB）"

@@ -372,7 +372,13 @@ async function refreshKept() {
     // A page from an older shell needs its stylesheets; a saved lesson should be the latest.
     const oldShell = cached.headers.get("X-Kite-Shell") !== BUILD.version;
     const newPages = cached.headers.get("X-Kite-Saved") && cached.headers.get("X-Kite-Pages") !== BUILD.pages;
-    if (oldShell || newPages) await revalidate(request.url, cached);
+    if (!oldShell && !newPages) continue;
+    try {
+      await revalidate(request.url, cached);
+    } catch (error) {
+      // A full phone keeps this page as it was and goes on; a dropped line stops here, to resume.
+      if (!isFull(error)) throw error;
+    }
   }
   for (const name of old) await caches.delete(name);
 }

@@ -777,3 +777,30 @@ def test_a_picture_every_lesson_of_a_series_shows_is_counted_once_in_the_space_s
     heading = page.locator("[data-kite-offline=saved] h3").first
     heading.wait_for()
     assert heading.inner_text() == f"系列：同图系列（4 篇，约 {kilobytes(status)} KB）"
+
+
+def test_a_full_phone_still_refreshes_the_pages_that_fit_after_a_new_build(context, tmp_path, server):
+    hub = Hub(tmp_path, server)
+    hub.folder.media("小图.png", picture(20, 20, 1))
+    hub.folder.lesson("甲", "title: 甲课\ndate: 2026-03-01", body="甲课。\n\n![图](../content/media/小图.png)\n")
+    hub.folder.lesson("乙", "title: 乙课\ndate: 2026-03-02", body="乙课第一版。\n")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.page("lessons", "甲"))
+    controlled(page)
+    wait_for(lambda: "甲课" in kept_text(page, hub.page("lessons", "甲")), what="甲 to be kept")
+    page.goto(hub.page("lessons", "乙"))
+    wait_for(lambda: "乙课第一版" in kept_text(page, hub.page("lessons", "乙")), what="乙 to be kept")
+    used = page.evaluate("navigator.storage.estimate().then(e => e.usage)")
+    context.new_cdp_session(page).send("Storage.overrideQuotaForOrigin",
+                                       {"origin": server.url.rstrip("/"), "quotaSize": used + 450_000})
+    # The new build: 甲 shows a picture that will not fit, 乙 a new text, and a new shell for both.
+    hub.folder.media("大图.png", picture(500, 500, 2))
+    hub.folder.lesson("甲", "title: 甲课\ndate: 2026-03-01", body="甲课。\n\n![图](../content/media/大图.png)\n")
+    hub.folder.lesson("乙", "title: 乙课\ndate: 2026-03-02", body="乙课第二版。\n")
+    hub.folder.write("templates/partials/kite/footer_extra.html", "<p>新的页脚</p>\n")
+    hub.build()
+    page.goto(hub.url)
+    wait_for(lambda: "乙课第二版" in kept_text(page, hub.page("lessons", "乙")), timeout=30,
+             what="乙 to be refreshed though 甲's picture does not fit")
+    assert quote("小图") in kept_text(page, hub.page("lessons", "甲"))  # kept as it was

@@ -85,12 +85,25 @@ function pageKey(href) {
   return url.href;
 }
 
+// Pages being checked against the network, by key: the visit after the one that started a check
+// waits for it, so that a new build shows by the second visit even when the member is quicker
+// than the line (the first visit's check still on its way) -- for a few seconds at most: on a
+// crawling line the kept page now is worth more than the new one later.
+const checking = new Map();
+const WAIT_FOR_CHECK = 3000;
+
 async function page(event) {
   const key = pageKey(event.request.url);
+  const pending = checking.get(key);
+  if (pending) await Promise.race([pending, new Promise((resolve) => setTimeout(resolve, WAIT_FOR_CHECK))]);
   const cached = await (await caches.open(PAGES)).match(key);
   event.waitUntil(maintain());
   if (cached) {
-    event.waitUntil(revalidate(key, cached).catch(() => {}));
+    const check = revalidate(key, cached).catch(() => {}).finally(() => {
+      if (checking.get(key) === check) checking.delete(key);
+    });
+    checking.set(key, check);
+    event.waitUntil(check);
     return cached;
   }
   try {
@@ -119,10 +132,23 @@ function fetchFresh(url, cached) {
 
 async function revalidate(key, cached) {
   const response = await fetchFresh(key, cached);
-  const meta = { saved: cached.headers.get("X-Kite-Saved"), group: header(cached, "X-Kite-Group") };
+  const meta = { saved: cached.headers.get("X-Kite-Saved"), group: header(cached, "X-Kite-Group"),
+    list: cached.headers.get("X-Kite-List") };
   if (response.status === 304) return touch(key, cached);
-  if (response.status === 404 || response.status === 410) return (await caches.open(PAGES)).delete(key);
+  if (response.status === 404 || response.status === 410) return forget(key);
   if (storable(response)) return keep(key, response, meta);
+}
+
+// A page the site no longer has: it goes, with its pictures and, for an episode, its saved audio
+// (which the lists would otherwise show for ever under the file's name).
+async function forget(key) {
+  await (await caches.open(PAGES)).delete(key);
+  const media = await caches.open(MEDIA);
+  for (const request of await media.keys()) {
+    const response = await media.match(request);
+    if (response && response.headers.get("X-Kite-Page") === key) await media.delete(request);
+  }
+  await pruneMedia();
 }
 
 // Store a page with what the lists need to know about it; its images come along.
@@ -142,7 +168,12 @@ async function keep(key, response, meta) {
     if (response.headers.get(name)) headers.set(name, response.headers.get(name));
   }
   if (meta.saved) headers.set("X-Kite-Saved", meta.saved);
-  if (meta.group) headers.set("X-Kite-Group", encodeURIComponent(meta.group));
+  // A lesson saved with its series stays in it while its page links to the series' page; one a
+  // new build moved elsewhere stays saved, but no longer counts as the series' (已保存 3/2 篇).
+  if (meta.group && (!meta.list || linksTo(html, key, meta.list))) {
+    headers.set("X-Kite-Group", encodeURIComponent(meta.group));
+    if (meta.list) headers.set("X-Kite-List", meta.list);
+  }
   stamp(headers);
   const pages = await caches.open(PAGES);
   await pages.put(key, new Response(blob, { headers }));
@@ -157,6 +188,8 @@ function stamp(headers) {
   headers.set("X-Kite-Stored", String(Date.now()));
 }
 
+// A page unchanged since it was kept: stamped again, and any picture the line dropped when it
+// was kept comes now (a second 保存离线阅读 must finish the job), so its size counts what is kept.
 async function touch(key, cached, changes = {}) {
   const headers = new Headers(cached.headers);
   stamp(headers);
@@ -164,8 +197,12 @@ async function touch(key, cached, changes = {}) {
     if (value === null) headers.delete(name);
     else headers.set(name, value);
   }
-  await (await caches.open(PAGES)).put(key, new Response(await cached.blob(), { headers }));
-  return Number(cached.headers.get("X-Kite-Bytes")) || 0;
+  const blob = await cached.blob();
+  let bytes = blob.size;
+  for (const src of (cached.headers.get("X-Kite-Media") || "").split(" ").filter(Boolean)) bytes += await cacheImage(src);
+  headers.set("X-Kite-Bytes", String(bytes));
+  await (await caches.open(PAGES)).put(key, new Response(blob, { headers }));
+  return bytes;
 }
 
 function header(response, name) {
@@ -173,13 +210,26 @@ function header(response, name) {
   return value ? decodeURIComponent(value) : "";
 }
 
+// The page's <title> as kept; the lists drop the site's name from it (shortTitle) when they show
+// it, with the name of the build now running: a page kept by the old worker from a build with a
+// new site_name carries the new name, which that worker could not know.
 function titleOf(html) {
   const found = /<title>([^<]*)<\/title>/.exec(html);
-  let title = found ? found[1].trim().replace(/&(#\d+|amp|lt|gt|quot);/g, (entity, name) =>
+  return found ? found[1].trim().replace(/&(#\d+|amp|lt|gt|quot);/g, (entity, name) =>
     name[0] === "#" ? String.fromCharCode(Number(name.slice(1))) : { amp: "&", lt: "<", gt: ">", quot: '"' }[name]) : "";
+}
+
+function shortTitle(title) {
   const suffix = ` - ${BUILD.siteName}`;
   if (title.endsWith(suffix)) title = title.slice(0, -suffix.length);
   return title || BUILD.siteName;
+}
+
+function linksTo(html, base, target) {
+  for (const match of html.matchAll(/<a\b[^>]*?\shref="([^"#]+)/g)) {
+    if (pageKey(new URL(match[1].replace(/&amp;/g, "&"), base).href) === target) return true;
+  }
+  return false;
 }
 
 function imagesOf(html, base) {
@@ -231,12 +281,14 @@ async function cacheImage(url) {
   const media = await caches.open(MEDIA);
   const cached = await media.match(url);
   if (cached) return Number(cached.headers.get("X-Kite-Bytes")) || 0;
+  let response;
   try {
-    const response = await fetch(url);
-    return response.ok && response.type === "basic" ? await putMedia(url, response, {}) : 0;
+    response = await fetch(url);
   } catch (error) {
     return 0; // the page is kept without it; the member still has the text
   }
+  // A full phone is not a dropped line: the error goes up, so nobody is told it was saved.
+  return response.ok && response.type === "basic" ? putMedia(url, response, {}) : 0;
 }
 
 async function putMedia(url, response, extra) {
@@ -320,7 +372,13 @@ async function refreshKept() {
     // A page from an older shell needs its stylesheets; a saved lesson should be the latest.
     const oldShell = cached.headers.get("X-Kite-Shell") !== BUILD.version;
     const newPages = cached.headers.get("X-Kite-Saved") && cached.headers.get("X-Kite-Pages") !== BUILD.pages;
-    if (oldShell || newPages) await revalidate(request.url, cached);
+    if (!oldShell && !newPages) continue;
+    try {
+      await revalidate(request.url, cached);
+    } catch (error) {
+      // A full phone keeps this page as it was and goes on; a dropped line stops here, to resume.
+      if (!isFull(error)) throw error;
+    }
   }
   for (const name of old) await caches.delete(name);
 }
@@ -334,43 +392,53 @@ self.addEventListener("message", (event) => {
   if (!port || !job) return;
   event.waitUntil(job(data, (progress) => port.postMessage({ progress })).then(
     (result) => port.postMessage({ result }),
-    (error) => port.postMessage({ error: String((error && error.message) || error) })));
+    (error) => port.postMessage({ error: String((error && error.message) || error), full: isFull(error) })));
 });
 
-async function saveLessons({ urls, group }, progress) {
+function isFull(error) {
+  return Boolean(error) && error.name === "QuotaExceededError";
+}
+
+async function saveLessons({ urls, group, list: listUrl }, progress) {
   const total = urls.length;
   let next = 0;
   let done = 0;
   let failed = 0;
   let bytes = 0;
+  let full = false;
   // A few at a time: on a mobile line the round trips, not the bytes, take the time.
   const saveNext = async () => {
-    while (next < total) {
+    while (next < total && !full) {
       const url = urls[next++];
       try {
-        bytes += await savePage(url, group);
+        // Not `bytes += await …`: that reads `bytes` before waiting, and the other two savers'
+        // additions made meanwhile would be lost.
+        const size = await savePage(url, group, "lesson", listUrl && pageKey(listUrl));
+        bytes += size;
         done += 1;
       } catch (error) {
         failed += 1;
+        full = full || isFull(error); // the rest would not fit either
       }
       progress({ done, failed, total, bytes });
     }
   };
   await Promise.all([saveNext(), saveNext(), saveNext()]);
-  return { done, failed, total, bytes };
+  // The space the series takes, each picture once (the progress above counts a shared one again).
+  return { done, failed, total, bytes: (await status({ group })).bytes, full };
 }
 
 // `kind` is "lesson" (saved with its group) or "episode" (saved with its audio).
-async function savePage(url, group, kind = "lesson") {
+async function savePage(url, group, kind = "lesson", listUrl = "") {
   const key = pageKey(url);
   const cached = await (await caches.open(PAGES)).match(key);
-  const marks = { "X-Kite-Saved": kind, "X-Kite-Group": group ? encodeURIComponent(group) : null };
+  const marks = { "X-Kite-Saved": kind, "X-Kite-Group": group ? encodeURIComponent(group) : null, "X-Kite-List": listUrl || null };
   // Opened under this very build: mark it saved without downloading it again.
   if (cached && cached.headers.get("X-Kite-Pages") === BUILD.pages) return touch(key, cached, marks);
   const response = await fetchFresh(key, cached);
   if (response.status === 304 && cached) return touch(key, cached, marks);
   if (!storable(response)) throw new Error(`${key}: ${response.status}`);
-  return keep(key, response, { saved: kind, group });
+  return keep(key, response, { saved: kind, group, list: listUrl });
 }
 
 async function saveAudio({ url, page: pageUrl }, progress) {
@@ -415,21 +483,38 @@ async function status({ group, audio }) {
 
 async function list() {
   const entries = [];
+  const media = await caches.open(MEDIA);
+  const sizes = new Map();
+  for (const request of await media.keys()) {
+    const response = await media.match(request);
+    if (response) sizes.set(request.url, Number(response.headers.get("X-Kite-Bytes")) || 0);
+  }
+  // A page's bytes include its pictures; one that other pages of its group show too counts once
+  // (a banner on every lesson of a series is kept once, and the space shown must say so).
+  const counted = new Map();
   const pages = await caches.open(PAGES);
   for (const request of await pages.keys()) {
     const response = await pages.match(request);
     if (!response) continue;
+    const kind = response.headers.get("X-Kite-Saved") || ""; // "" for a page kept because it was opened
+    const group = header(response, "X-Kite-Group");
+    const seen = counted.get(`${kind}\0${group}`) || new Set();
+    counted.set(`${kind}\0${group}`, seen);
+    let bytes = Number(response.headers.get("X-Kite-Bytes")) || 0;
+    for (const src of (response.headers.get("X-Kite-Media") || "").split(" ").filter(Boolean)) {
+      if (seen.has(src)) bytes -= sizes.get(src) || 0;
+      seen.add(src);
+    }
     entries.push({
       url: request.url,
-      title: header(response, "X-Kite-Title"),
-      group: header(response, "X-Kite-Group"),
-      kind: response.headers.get("X-Kite-Saved") || "", // "" for a page kept because it was opened
-      bytes: Number(response.headers.get("X-Kite-Bytes")) || 0,
+      title: shortTitle(header(response, "X-Kite-Title")),
+      group,
+      kind,
+      bytes: Math.max(0, bytes),
       stored: Number(response.headers.get("X-Kite-Stored")) || 0,
     });
   }
   const titles = new Map(entries.map((entry) => [entry.url, entry.title]));
-  const media = await caches.open(MEDIA);
   for (const request of await media.keys()) {
     const response = await media.match(request);
     if (!response || response.headers.get("X-Kite-Saved") !== "audio") continue;

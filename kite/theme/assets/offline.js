@@ -34,9 +34,39 @@
   var worker = navigator.serviceWorker;
   if (!worker || !window.MessageChannel || !window.Promise) return;
 
+  // The worker that answers, once installed.  Not `serviceWorker.ready`: that never settles where
+  // the worker cannot be installed (blocked by the browser, or its install failed on a dropped
+  // line), and the page would say 正在查找… for ever.  main.html's registration is settled (the
+  // registration, or nothing where registering failed); getRegistration() can run before it is.
+  var registered = window.kiteRegistration || worker.getRegistration();
+
+  function active() {
+    return Promise.resolve(registered).then(function (registration) {
+      return activeOf(registration || null);
+    });
+  }
+
+  function activeOf(registration) {
+    if (registration && registration.active) return registration.active;
+    if (!registration || !(registration.installing || registration.waiting)) {
+      var error = new Error("no service worker");
+      error.noWorker = true;
+      throw error;
+    }
+    return new Promise(function (resolve) { setTimeout(resolve, 300); }).then(function () {
+      return activeOf(registration);
+    });
+  }
+
+  // Without a worker nothing can be saved here: the save buttons go (as when registering fails).
+  function noWorker() {
+    var root = document.documentElement;
+    root.className = root.className.replace(/(^|\s)kite-sw(\s|$)/, " ");
+  }
+
   // --- Talking to the worker: one request, progress messages, then a result.
   function ask(message, onProgress) {
-    return worker.ready.then(function (registration) {
+    return active().then(function (target) {
       return new Promise(function (resolve, reject) {
         var channel = new MessageChannel();
         channel.port1.onmessage = function (event) {
@@ -44,12 +74,14 @@
           if (data.progress) {
             if (onProgress) onProgress(data.progress);
           } else if (data.error) {
-            reject(new Error(data.error));
+            var error = new Error(data.error);
+            error.full = !!data.full;
+            reject(error);
           } else {
             resolve(data.result);
           }
         };
-        registration.active.postMessage(message, [channel.port2]);
+        target.postMessage(message, [channel.port2]);
       });
     });
   }
@@ -84,6 +116,9 @@
   }
 
   var OFFLINE_NOW = "没有网络，现在存不了。连上网络后再点一次。";
+  // A full phone is not a network problem: telling the member to find a network would mislead.
+  var NO_WORKER = "这个浏览器现在存不了离线阅读，在线照常可以看。刷新页面后可以再试一次。";
+  var FULL = "手机存储空间不够，存不下了。请删掉一些已保存的党课、音频或手机里用不着的文件，再点一次";
 
   // --- 保存离线阅读 on a lessons list.
   function lessonLinks(doc, base) {
@@ -117,14 +152,19 @@
     var count = Number(box.getAttribute("data-kite-count")) || 0;
     var ui = parts(box);
 
-    function showSaved() {
+    var pressed = false;
+
+    // `first`: the line shown when the page opens, unless the member has pressed a button since.
+    function showSaved(first) {
       return ask({ type: "status", group: group }).then(function (result) {
+        if (first && pressed) return; // what the press says is the news
         ui.remove.hidden = !result.saved;
         ui.status.textContent = result.saved ? "已保存 " + result.saved + "/" + count + " 篇，" + size(result.bytes) : "";
       });
     }
 
     ui.save.addEventListener("click", function () {
+      pressed = true;
       if (navigator.onLine === false) {
         ui.status.textContent = OFFLINE_NOW;
         return;
@@ -133,27 +173,33 @@
       keepForGood();
       ui.status.textContent = "正在查找要保存的党课……";
       listedLessons(box).then(function (urls) {
-        return ask({ type: "save", urls: urls, group: group }, function (progress) {
+        // The list's first page: the one its lessons link to (a series' lessons to their series).
+        var first = (box.getAttribute("data-kite-pages") || "").split(" ")[0];
+        return ask({ type: "save", urls: urls, group: group, list: absolute(first || location.href) }, function (progress) {
           ui.status.textContent = "正在保存 " + progress.done + "/" + progress.total + " 篇，" + size(progress.bytes) + "……";
         });
       }).then(function (result) {
         ui.remove.hidden = !result.done;
+        var missing = result.total - result.done;
         ui.status.textContent = "已保存 " + result.done + "/" + result.total + " 篇，" + size(result.bytes) +
-          (result.failed ? "。有 " + result.failed + " 篇没有存上，请连上网络后再点一次“保存离线阅读”。" : "");
-      }, function () {
-        ui.status.textContent = "没有保存成功，请检查网络后再点一次“保存离线阅读”。";
+          (result.full ? "。" + FULL + "“保存离线阅读”。" :
+            missing ? "。有 " + missing + " 篇没有存上，请连上网络后再点一次“保存离线阅读”。" : "");
+      }, function (error) {
+        ui.status.textContent = error.noWorker ? NO_WORKER : error.full ? FULL + "“保存离线阅读”。" :
+          "没有保存成功，请检查网络后再点一次“保存离线阅读”。";
       }).then(function () {
         ui.save.disabled = false;
       });
     });
 
     ui.remove.addEventListener("click", function () {
+      pressed = true;
       ask({ type: "remove", group: group }).then(function () {
         ui.remove.hidden = true;
         ui.status.textContent = "已从手机上删除。";
       });
     });
-    showSaved();
+    showSaved(true).catch(noWorker);
   }
 
   // --- An episode's audio, saved only when the member asks.
@@ -161,8 +207,11 @@
     var audio = absolute(box.getAttribute("data-kite-audio"));
     var ui = parts(box);
 
-    function showSaved() {
+    var pressed = false;
+
+    function showSaved(first) {
       return ask({ type: "status", audio: audio }).then(function (result) {
+        if (first && pressed) return; // what the press says is the news
         ui.save.hidden = !!result.saved;
         ui.remove.hidden = !result.saved;
         ui.status.textContent = result.saved ? "已保存在手机上（" + size(result.bytes) + "），没有网络也能播放。" : "";
@@ -170,6 +219,7 @@
     }
 
     ui.save.addEventListener("click", function () {
+      pressed = true;
       if (navigator.onLine === false) {
         ui.status.textContent = OFFLINE_NOW;
         return;
@@ -179,19 +229,22 @@
       ui.status.textContent = "正在保存……";
       ask({ type: "audio", url: audio, page: location.href }, function (progress) {
         ui.status.textContent = "正在保存 " + (progress.total ? Math.round(progress.bytes * 100 / progress.total) + "%" : size(progress.bytes)) + "……";
-      }).then(showSaved, function () {
-        ui.status.textContent = "没有保存成功，请检查网络后再试一次。";
       }).then(function () {
         ui.save.disabled = false;
+        return showSaved();
+      }, function (error) {
+        ui.save.disabled = false;
+        ui.status.textContent = error.noWorker ? NO_WORKER : error.full ? FULL + "保存。" : "没有保存成功，请检查网络后再试一次。";
       });
     });
 
     ui.remove.addEventListener("click", function () {
+      pressed = true;
       ask({ type: "remove", audio: audio }).then(function () {
         showSaved().then(function () { ui.status.textContent = "已从手机上删除。"; });
       });
     });
-    showSaved();
+    showSaved(true).catch(noWorker);
   }
 
   // --- What the phone keeps: saved lessons by the list they came from, audio, recent pages.
@@ -270,7 +323,7 @@
       return button;
     }
 
-    render();
+    render().catch(noWorker);
   }
 
   function each(selector, setUp) {

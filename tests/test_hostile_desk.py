@@ -12,6 +12,7 @@ methods, bent URLs); this file goes after the desk's own rules.
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -25,13 +26,13 @@ from sqlalchemy import select, update
 
 from attend_process import AttendProcess
 from desk_client import ACCOUNTS, PASSWORD, DeskClient, add_accounts, csrf_in
-from helpers import REPO
+from helpers import REPO, wait_for
 from kite.attendance.livecode import MAX_WRONG, live_codes
 from kite.attendance.refs import show_ref
 from kite.attendance.secret import SECRET_VARIABLE
 from kite.storage import open_store
 from kite.storage.desk import DeskStore
-from kite.storage.schema import login_failures, suggestions
+from kite.storage.schema import login_failures, members, suggestions
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 GUYUN, QIXI, PUDONG, LATIN = "鼓韵堂党支部", "栖息栈党支部", "浦东项目部党支部", "A区党支部"
@@ -111,7 +112,7 @@ def assert_log_clean(log: str, secrets: set[str]) -> None:
 def attack(hub, tmp_path):
     write_hub(hub)
     db = str(tmp_path / "desk.sqlite3")
-    attack = Attack(start(hub, db, accounts={**ACCOUNTS, "latin": LATIN}), db)
+    attack = Attack(start(hub, db, accounts={**ACCOUNTS, "latin": LATIN, "qixi": QIXI}), db)
     yield attack
     assert_log_clean(attack.close(), attack.secrets)
 
@@ -338,6 +339,104 @@ def test_names_that_only_look_like_a_branch_are_404_for_every_account_and_downlo
     admin = attack.client("admin")
     assert admin.get("/desk/branches/" + quote("Ａ区党支部")).status_code == 404
     assert "陈国华" not in attack.client("latin").get("/desk/checkins.csv").text
+
+
+# Every desk page and download a logged-in account can ask for without an id.
+EVERY_PAGE = ["/desk/", "/desk/checkins.csv", "/desk/checkins.csv?session=lessons/签到课", "/desk/reports",
+              "/desk/reports.csv", "/desk/reports.xlsx", "/desk/suggestions", "/desk/suggestions.csv",
+              "/desk/suggestions.xlsx", "/desk/roster", f"/desk/live/{LIVE}", f"/desk/live/{LIVE}/code.json",
+              f"/desk/live/{LIVE}/poster"]
+
+
+def test_branches_removed_or_renamed_in_the_config_under_live_accounts(attack, hub):
+    admin, ningbo, qixi, guyun = (attack.client(login) for login in ("admin", "ningbo", "qixi", "guyun"))
+    answer = admin.post("/desk/roster", files={"file": ("名册.csv", f"姓名,支部\n陈国华,{QIXI}\n王建军,{GUYUN}\n".encode(),
+                                                          "text/csv")})
+    assert answer.status_code == 200
+    attack.secret("陈国华"), attack.secret("王建军"), attack.secret("栖息栈外人")
+    for name in ("陈国华", "栖息栈外人"):
+        assert httpx.post(attack.url + "/checkin", headers=JSON, timeout=30,
+                          json={"session": "lessons/签到课", "branch": QIXI, "name": name}).status_code == 201
+    suggest(attack, QIXI, "陈国华", "13700000000", "栖息栈工地的一条建议。")
+    # 栖息栈 leaves the config; a new committee takes 鼓韵堂's name, so `guyun`'s scope is now ambiguous.
+    hub.write("site_config.yml", CONFIG.format(endpoint="http://127.0.0.1:8001").replace(
+        "[鼓韵堂党支部, 栖息栈党支部]", "[鼓韵堂党支部]") + "  - name: 鼓韵堂党支部\n    branches: [新建党支部]\n")
+    wait_for(lambda: ningbo.get(f"/desk/branches/{quote(QIXI)}").status_code == 404, timeout=30, what="the new config")
+    # `all` still sees the removed branch and its records, and may answer its suggestion.
+    for path in (*EVERY_PAGE, f"/desk/branches/{quote(QIXI)}", f"/desk/branches/{quote(QIXI)}/record.csv",
+                 f"/desk/branches/{quote(QIXI)}/record.xlsx", "/desk/audit"):
+        assert admin.get(path).status_code == 200, path
+    assert "栖息栈外人" in admin.get(f"/desk/branches/{quote(QIXI)}").text
+    assert "栖息栈外人" in admin.get("/desk/checkins.csv").text
+    (suggestion_id,) = suggestion_ids(attack.db).values()
+    assert admin.post(f"/desk/suggestions/{suggestion_id}", {"status": "in_progress", "reply": ""}).status_code == 303
+    # A committee no longer holding it, the removed branch's own account and the ambiguous one see
+    # nothing of it: every page answers, every branch page is 404.
+    for client in (ningbo, qixi, guyun):
+        for path in EVERY_PAGE:
+            page = client.get(path)
+            assert page.status_code == 200, path
+            assert "陈国华" not in page.text and "栖息栈外人" not in page.text, path
+        for branch in (QIXI, "新建党支部", *([GUYUN] if client is not ningbo else [])):
+            assert client.get(f"/desk/branches/{quote(branch)}").status_code == 404, branch
+        assert client.post(f"/desk/suggestions/{suggestion_id}", {"status": "answered", "reply": "越权"}).status_code == 404
+    # A roster naming the removed branch is a problem on its row, even for `all`.
+    answer = admin.post("/desk/roster", files={"file": ("名册.csv", f"姓名,支部\n陈国华,{QIXI}\n".encode(), "text/csv")})
+    assert answer.status_code == 400 and "名册.csv:2: 支部: 没有这个支部" in answer.text
+
+
+# -- rosters over HTTP and at the command line ---------------------------------------------------
+
+def members_of(db: str, branch: str) -> dict[str, tuple[int, bool]]:
+    store = open_store(db)
+    try:
+        with store.reading() as connection:
+            return {name: (member_id, departed is None) for member_id, name, departed in connection.execute(
+                select(members.c.id, members.c.name, members.c.departed_at).where(members.c.branch == branch))}
+    finally:
+        store.close()
+
+
+def test_ten_thousand_members_a_returning_member_and_rows_as_the_spreadsheet_shows_them(attack, hub, tmp_path):
+    rng = random.Random(5)
+    names = sorted({attack.secret("".join(rng.choice("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗建国华明军伟芳娟勇杰")
+                                          for _ in range(3)) + str(n)) for n in range(10_000)})
+    data = ("姓名,支部\n" + "".join(f"{name},{(GUYUN, QIXI)[n % 2]}\n" for n, name in enumerate(names)))
+    admin = attack.client("admin")
+    answer = admin.post("/desk/roster", files={"file": ("名册.csv", data.encode("gb18030"), "text/csv")})
+    assert answer.status_code == 200
+    assert len(members_of(attack.db, GUYUN)) + len(members_of(attack.db, QIXI)) == 10_000
+    # 张 三 leaves, and comes back written 张　三: the same member, current again.
+    ningbo = attack.client("ningbo")
+    assert ningbo.post("/desk/roster", files={"file": ("名册.csv", "姓名,支部\n张 三,鼓韵堂党支部\n李四,鼓韵堂党支部\n"
+                                                                  .encode(), "text/csv")}).status_code == 200
+    first = members_of(attack.db, GUYUN)
+    assert first["张 三"][1] and sum(current for _, current in first.values()) == 2
+    assert ningbo.post("/desk/roster", files={"file": ("名册.csv", "姓名,支部\n李四,鼓韵堂党支部\n".encode(),
+                                                       "text/csv")}).status_code == 200
+    assert not members_of(attack.db, GUYUN)["张 三"][1]
+    assert ningbo.post("/desk/roster", files={"file": ("名册.csv", "姓名,支部\n张\u3000三,鼓韵堂党支部\n".encode(),
+                                                       "text/csv")}).status_code == 200
+    back = members_of(attack.db, GUYUN)
+    assert back["张 三"] == (first["张 三"][0], True)  # shown with one plain space, as the desk tidies names
+    # Problems name the spreadsheet's rows: a title row, a quoted cell over two lines, blank rows.
+    text = ('2026年名册,,\n姓名,支部,备注\n王五,鼓韵堂党支部,"第一行\n第二行"\n\n王 五,鼓韵堂党支部,\n'
+            "赵六,浦东项目部党支部,\n \u3000,鼓韵堂党支部,\n")
+    answer = ningbo.post("/desk/roster", files={"file": ("名册.txt", b"\xff\xfe" + text.replace(",", "\t").encode("utf-16-le"),
+                                                         "text/plain")})
+    assert answer.status_code == 400
+    for expected in ("名册.txt:5: 姓名: 与第 3 行重名", "名册.txt:6: 支部: “浦东项目部党支部”不在你的管理范围内",
+                     "名册.txt:7: 姓名: 不能为空"):
+        assert expected in answer.text, expected
+    assert "王五" not in members_of(attack.db, GUYUN)
+    # The command line reads Excel's Unicode text too.
+    path = tmp_path / "名册.txt"
+    path.write_bytes("姓名\t支部\r\n赵六\t浦东项目部党支部\r\n".encode("utf-16"))
+    attack.secret("赵六")
+    done = subprocess.run([sys.executable, str(REPO / "build.py"), "roster", "import", str(path), "-f", str(hub.config),
+                           "--db", attack.db], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert list(members_of(attack.db, PUDONG)) == ["赵六"]
 
 
 # -- suggestions answered in the desk ---------------------------------------------------------

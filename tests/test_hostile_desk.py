@@ -12,6 +12,7 @@ methods, bent URLs); this file goes after the desk's own rules.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 import random
 import subprocess
 import sys
@@ -27,9 +28,9 @@ from sqlalchemy import select, update
 from attend_process import AttendProcess
 from desk_client import ACCOUNTS, PASSWORD, DeskClient, add_accounts, csrf_in
 from helpers import REPO, wait_for
-from kite.attendance.livecode import MAX_WRONG, live_codes
+from kite.attendance.livecode import MAX_WRONG, LiveCodes, live_codes
 from kite.attendance.refs import show_ref
-from kite.attendance.secret import SECRET_VARIABLE
+from kite.attendance.secret import SECRET_VARIABLE, SharedSecret
 from kite.storage import open_store
 from kite.storage.desk import DeskStore
 from kite.storage.schema import login_failures, members, suggestions
@@ -214,6 +215,32 @@ def test_an_unknown_login_is_counted_answered_and_locked_like_a_real_one(attack)
     assert "登录名或密码不对" in pages[0]
 
 
+def burst(attack: Attack, urls: list[str], typed: str, tries: int) -> list[int]:
+    """``tries`` wrong passwords for one login sent at once, each from its own browser."""
+    forms = []
+    for n in range(tries):
+        client = attack.client(url=urls[n % len(urls)])
+        forms.append((client, csrf_in(client.get("/desk/login").text)))
+    with ThreadPoolExecutor(max_workers=tries) as pool:
+        answers = pool.map(lambda form: form[0].http.post("/desk/login", data={
+            "login": typed, "password": attack.secret("wrong-password-burst"), "csrf": form[1]}), forms)
+        return sorted(answer.status_code for answer in answers)
+
+
+def test_wrong_passwords_sent_at_once_cannot_slip_past_the_limit(attack):
+    statuses = burst(attack, [attack.url], "guyun", 30)
+    assert statuses == [401] * 11 + [429] * 19
+    assert login(attack, "guyun", PASSWORD).status_code == 429
+
+
+def test_wrong_passwords_sent_at_once_to_two_instances_cannot_slip_past_the_limit(two_on_postgres):
+    first, second = two_on_postgres
+    statuses = burst(first, [first.url, second.url], "Guyun", 30)
+    assert statuses == [401] * 11 + [429] * 19
+    for instance in (first, second):
+        assert login(instance, "guyun", PASSWORD).status_code == 429
+
+
 def test_the_lock_and_every_session_end_hold_across_two_instances(two_on_postgres, hub):
     first, second = two_on_postgres
     for n, typed in enumerate(GUYUN_WRITTEN):
@@ -301,6 +328,15 @@ def test_a_token_from_another_session_or_from_the_login_form_is_403(attack):
     for token in stolen:
         assert mine.http.post("/desk/logout", data={"csrf": token}).status_code == 403
     assert mine.get("/desk/").status_code == 200
+    # A cookie planted before login (session fixation) is replaced by a new one, and stays worthless.
+    planted = attack.client()
+    planted.http.cookies.set("kite_desk", "planted-by-someone-else-0123456789abcdef", domain="127.0.0.1", path="/desk")
+    planted.logged_in("guyun")
+    session = attack.secret(planted.http.cookies.get("kite_desk"))
+    assert session != "planted-by-someone-else-0123456789abcdef"
+    replay = attack.client()
+    replay.http.cookies.set("kite_desk", "planted-by-someone-else-0123456789abcdef")
+    assert replay.get("/desk/").status_code == 303
     # Two forms of the same session share its token: a page's form works from another page.
     assert mine.http.post("/desk/logout", data={"csrf": csrf_in(mine.get("/desk/roster").text)}).status_code == 303
 
@@ -575,6 +611,21 @@ def test_code_json_and_the_host_page_for_a_chinese_slug(attack):
     # Twice encoded, or a look-alike of the slug: no such activity.
     for slug in (quote(quote(LIVE_SLUG, safe=""), safe=""), quote(LIVE_SLUG + " "), quote("紅雁夜學")):
         assert client.get(f"/desk/live/announcements/{slug}/code.json").status_code == 404, slug
+
+
+@pytest.mark.parametrize("seconds", [1, 10, 120, 3600, 86_400])
+def test_at_the_exact_second_of_rollover_the_new_and_the_previous_code_pass_and_older_ones_do_not(seconds):
+    codes = LiveCodes(SharedSecret(lambda: SECRET_KEY), store=None)  # accepts() reads no database
+    boundary = datetime.fromtimestamp(1_796_000_000 // seconds * seconds, timezone.utc)
+    steps = [codes.current(LIVE, seconds, boundary + timedelta(seconds=seconds * k)).code for k in range(-2, 1)]
+    before, previous, now = steps
+    assert codes.current(LIVE, seconds, boundary).valid_until == boundary + timedelta(seconds=seconds)
+    assert codes.current(LIVE, seconds, boundary - timedelta(microseconds=1)).code == previous
+    assert codes.accepts(LIVE, seconds, now, boundary) and codes.accepts(LIVE, seconds, previous, boundary)
+    if before not in (previous, now):  # 4 digits: two steps may share a code by chance
+        assert not codes.accepts(LIVE, seconds, before, boundary)
+        # One microsecond earlier, `before` was still the previous code.
+        assert codes.accepts(LIVE, seconds, before, boundary - timedelta(microseconds=1))
 
 
 @pytest.mark.parametrize("seconds", [1, 86_400])

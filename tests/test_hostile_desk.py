@@ -32,7 +32,10 @@ from kite.attendance.livecode import MAX_WRONG, LiveCodes, live_codes
 from kite.attendance.refs import show_ref
 from kite.attendance.secret import SECRET_VARIABLE, SharedSecret
 from kite.storage import open_store
+from kite.desk.exports import checkin_rows
+from kite.desk.scope import resolve_scope
 from kite.storage.desk import DeskStore
+from kite.storage.live import LiveStore
 from kite.storage.schema import login_failures, members, suggestions
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -638,3 +641,29 @@ def test_code_seconds_outside_what_people_can_use_is_an_editors_error(hub, secon
     assert done.returncode == 1
     (line,) = [line for line in done.stderr.splitlines() if "code_seconds" in line]
     assert line.startswith("site_config.yml:4: attendance.code_seconds: "), line
+
+
+def test_on_time_or_late_is_judged_on_the_second_the_desk_shows(database):
+    """A check-in shown at 19:40:00, with late_after ending at 19:40, is 准时 in the CSV and the live count alike."""
+    starts = datetime(2026, 12, 5, 19, 30, tzinfo=BEIJING)
+    late_from = starts + timedelta(minutes=10)
+    store = open_store(database)
+    try:
+        for name, offset in (("甲", timedelta(0)), ("乙", timedelta(milliseconds=999)), ("丙", timedelta(seconds=1)),
+                             ("丁", timedelta(seconds=-1))):
+            assert store.record_checkin(LIVE, GUYUN, name, late_from + offset)
+        rows = checkin_rows(DeskStore(store).checkins(resolve_scope("all", config_of(GUYUN)), LIVE), {LIVE: starts}, BEIJING,
+                            timedelta(minutes=10))
+        shown = {name: (time, status) for _, _, name, time, status in rows}
+        assert shown == {"丁": ("2026-12-05 19:39:59", "准时"), "甲": ("2026-12-05 19:40:00", "准时"),
+                         "乙": ("2026-12-05 19:40:00", "准时"), "丙": ("2026-12-05 19:40:01", "迟到")}
+        (count,) = LiveStore(store).counts_by_branch(resolve_scope("all", config_of(GUYUN)), LIVE, late_from)
+        assert (count.on_time, count.late) == (3, 1)
+    finally:
+        store.close()
+
+
+def config_of(branch: str):
+    from kite.config import SiteConfig
+    return SiteConfig.model_validate({"site_name": "测试", "site_url": "https://example.org/",
+                                      "branches": [{"name": "联合党委", "branches": [branch]}]})

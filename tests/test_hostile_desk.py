@@ -342,6 +342,11 @@ def test_a_token_from_another_session_or_from_the_login_form_is_403(attack):
     planted.http.cookies.set("kite_desk", "planted-by-someone-else-0123456789abcdef", domain="127.0.0.1", path="/desk")
     planted.logged_in("guyun")
     session = attack.secret(planted.http.cookies.get("kite_desk"))
+    # On a plain-http endpoint the cookie cannot be Secure (the browser would drop it); it is HttpOnly and Lax.
+    fresh = attack.client()
+    flags = fresh.login("guyun").headers["set-cookie"].lower()
+    attack.secret(fresh.http.cookies.get("kite_desk"))
+    assert "httponly" in flags and "samesite=lax" in flags and "secure" not in flags
     assert session != "planted-by-someone-else-0123456789abcdef"
     replay = attack.client()
     replay.http.cookies.set("kite_desk", "planted-by-someone-else-0123456789abcdef")
@@ -673,3 +678,21 @@ def config_of(branch: str):
     from kite.config import SiteConfig
     return SiteConfig.model_validate({"site_name": "测试", "site_url": "https://example.org/",
                                       "branches": [{"name": "联合党委", "branches": [branch]}]})
+
+
+def test_a_success_uncounts_its_own_attempt_only(database):
+    store = open_store(database)
+    try:
+        desk = DeskStore(store)
+        start_at = datetime(2026, 12, 5, 8, 0, 0, 123456, tzinfo=timezone.utc)
+        for n in range(3):
+            assert desk.try_login("guyun", start_at + timedelta(seconds=n))
+        succeeded = start_at + timedelta(seconds=3, microseconds=654321)
+        assert desk.try_login("guyun", succeeded)
+        desk.login_succeeded("guyun", succeeded)
+        with store.reading() as connection:
+            left = connection.execute(select(login_failures.c.failed_at).where(login_failures.c.login == "guyun")
+                                      .order_by(login_failures.c.failed_at)).scalars().all()
+        assert left == [start_at + timedelta(seconds=n) for n in range(3)]
+    finally:
+        store.close()

@@ -696,3 +696,32 @@ def test_a_success_uncounts_its_own_attempt_only(database):
         assert left == [start_at + timedelta(seconds=n) for n in range(3)]
     finally:
         store.close()
+
+
+def test_with_postgresql_down_the_desk_answers_503_logs_no_names_and_recovers(hub, postgres, postgres_url):
+    write_hub(hub)
+    attack = Attack(start(hub, postgres_url), postgres_url)
+    try:
+        admin = attack.client("admin")
+        token = admin.token()
+        nobody = attack.client()
+        login_token = csrf_in(nobody.get("/desk/login").text)
+        roster = f"姓名,支部\n{attack.secret('韩梅梅')},{GUYUN}\n".encode()
+        postgres.stop()
+        try:
+            answers = [
+                nobody.http.post("/desk/login", data={"login": "guyun", "password": PASSWORD, "csrf": login_token}),
+                admin.get("/desk/"), admin.get(f"/desk/branches/{quote(GUYUN)}"), admin.get("/desk/checkins.csv"),
+                admin.http.post("/desk/roster", data={"csrf": token}, files={"file": ("名册.csv", roster, "text/csv")}),
+                admin.http.post("/desk/suggestions/1", data={"csrf": token, "status": "answered",
+                                                               "reply": attack.secret("答复里的私密内容")}),
+                checkin(attack.url, attack.secret("李雷"), "0000"),
+            ]
+            for answer in answers:
+                assert answer.status_code == 503 and answer.headers["retry-after"].isdigit(), answer.request.url
+        finally:
+            postgres.start()
+        assert wait_for(lambda: admin.get("/desk/").status_code == 200, timeout=30, what="the desk back")
+        assert admin.post("/desk/roster", files={"file": ("名册.csv", roster, "text/csv")}).status_code == 200
+    finally:
+        assert_log_clean(attack.close(), attack.secrets)

@@ -298,5 +298,7 @@ def _fields(pairs: list[tuple[str, Any]]) -> Fields:
 
 
 def _too_big(limit: int) -> Refused:
-    size = f"{limit // 1024 // 1024} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
-    return Refused(413, "提交的内容太大", f"一次最多提交 {size}。名册文件请只保留名单所需的列。")
+    if limit >= 1024 * 1024:  # only an upload may be this big: the roster
+        return Refused(413, "提交的内容太大", f"一次最多提交 {limit // 1024 // 1024} MB。名册文件请只保留名单所需的列。")
+    # A form: the reply's box stops at its limit, so only a pasted-in or scripted text gets here.
+    return Refused(413, "提交的内容太大", f"一次最多提交 {limit // 1024} KB，什么也没有改动。请把文字缩短后再提交。")

@@ -12,12 +12,12 @@ methods, bent URLs); this file goes after the desk's own rules.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+import os
 import random
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -30,10 +30,11 @@ from desk_client import ACCOUNTS, PASSWORD, DeskClient, add_accounts, csrf_in
 from helpers import REPO, wait_for
 from kite.attendance.livecode import MAX_WRONG, LiveCodes, live_codes
 from kite.attendance.refs import show_ref
-from kite.attendance.secret import SECRET_VARIABLE, SharedSecret
-from kite.storage import open_store
+from kite.attendance.secret import SECRET_VARIABLE, SharedSecret, shared_secret
+from kite.config import SiteConfig
 from kite.desk.exports import checkin_rows
 from kite.desk.scope import resolve_scope
+from kite.storage import open_store
 from kite.storage.desk import DeskStore
 from kite.storage.live import LiveStore
 from kite.storage.schema import login_failures, members, suggestions
@@ -204,9 +205,9 @@ def test_failures_spread_over_16_minutes_are_not_eleven_within_15(attack):
     age_failures(attack.db, "guyun", 16)
     for _ in range(11):
         assert login(attack, "guyun", "wrong-password-5").status_code == 401
-    age_failures(attack.db, "guyun", 14.9)
+    age_failures(attack.db, "guyun", 14.5)  # half a minute to spare on a loaded machine
     assert login(attack, "guyun", PASSWORD).status_code == 429
-    age_failures(attack.db, "guyun", 0.2)
+    age_failures(attack.db, "guyun", 0.6)
     assert login(attack, "guyun", PASSWORD).status_code == 303
 
 
@@ -263,7 +264,7 @@ def test_the_lock_and_every_session_end_hold_across_two_instances(two_on_postgre
             assert session.get("/desk/").status_code == 200
         done = subprocess.run([sys.executable, str(REPO / "build.py"), "account", *command, "-f", str(hub.config)],
                               input="a-brand-new-password\n", capture_output=True, text=True, timeout=60,
-                              env={**__import__("os").environ, "KITE_DB": first.db})
+                              env={**os.environ, "KITE_DB": first.db})
         assert done.returncode == 0, done.stderr
         for session in sessions:
             for url in (first.url, second.url):
@@ -566,7 +567,6 @@ def live_code(db: str, at: datetime) -> tuple[str, set[str]]:
     """The code a host's screen shows at ``at``, and every code accepted around it."""
     store = open_store(db)
     try:
-        from kite.attendance.secret import shared_secret
         codes = live_codes(shared_secret(store, SECRET_KEY), store)
         around = {codes.current(LIVE, 120, at + timedelta(seconds=shift)).code for shift in (-240, -120, 0, 120, 240)}
         return codes.current(LIVE, 120, at).code, around
@@ -620,7 +620,6 @@ def test_code_json_and_the_host_page_for_a_chinese_slug(attack):
     answer = client.get(f"/desk/live/{quote(LIVE)}/code.json")
     assert answer.status_code == 200
     shown = json.loads(answer.text)
-    code, _ = live_code(attack.db, datetime.now(timezone.utc))
     assert shown["code"] in live_code(attack.db, datetime.now(timezone.utc) - timedelta(seconds=5))[1]
     assert len(shown["code"]) == 4 and datetime.fromisoformat(shown["valid_until"]) > datetime.now(timezone.utc)
     # Twice encoded, or a look-alike of the slug: no such activity.
@@ -676,7 +675,6 @@ def test_on_time_or_late_is_judged_on_the_second_the_desk_shows(database):
 
 
 def config_of(branch: str):
-    from kite.config import SiteConfig
     return SiteConfig.model_validate({"site_name": "测试", "site_url": "https://example.org/",
                                       "branches": [{"name": "联合党委", "branches": [branch]}]})
 

@@ -199,8 +199,9 @@ def test_a_damaged_utf8_file_with_a_bom_is_not_read_as_gb18030(tmp_path):
 
 
 def test_utf16_unicode_text(tmp_path):
+    # Excel's "Unicode text": UTF-16 with its byte-order mark, tab-separated (test_hostile_roster.py has more).
     data = "姓名\t支部\r\n张三\t鼓韵堂党支部\r\n".encode("utf-16")
-    assert problems(write(tmp_path, "名册.txt", data)) == [f"名册.txt:1: 文件: 文件是 UTF-16（“Unicode 文本”）编码，无法读取；{SAVE_AS}"]
+    assert read_roster_path(write(tmp_path, "名册.txt", data), CONFIG, ALL) == RosterFile({"鼓韵堂党支部": ("张三",)})
 
 
 def test_a_20_mb_file_is_refused_before_it_is_read(tmp_path):

@@ -4,7 +4,8 @@
 including one added tomorrow.  For each request, in this order:
 
 1. a ``POST`` whose ``Origin`` is present but not the endpoint's own (the origin of
-   ``attendance.endpoint``, or the request's own scheme and host): 403;
+   ``attendance.endpoint``, or the request's own scheme and host), or that has no ``Origin``
+   but a ``Referer`` from elsewhere: 403;
 2. the session cookie is looked up (server-side sessions, shared by every instance):
    ``request.state.desk`` becomes a ``DeskUser`` (the account, its scope resolved against
    the config as loaded now, the session's CSRF token) or None;
@@ -121,6 +122,26 @@ def endpoint_origin(config: SiteConfig) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _origin(url: str, *, exact: bool = False) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL as a browser serialises it; None if there is none.
+
+    ``exact``: an ``Origin`` header, which is nothing but that (a path, even ``/``, or ``null``
+    is no origin of ours).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname or parts.username is not None or parts.password is not None:
+        return None
+    if exact and (parts.path or parts.query or parts.fragment or url != url.strip()):
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != {"http": 80, "https": 443}[scheme] else "")
+
+
 def desk_root(request: Request, config: SiteConfig) -> str:
     """The desk's path as the browser sees it: ``/desk``, or ``/checkin/desk`` behind a proxy
     that serves the endpoint under ``attendance.endpoint``'s path.
@@ -130,7 +151,9 @@ def desk_root(request: Request, config: SiteConfig) -> str:
     """
     if config.attendance is not None:
         parts = urlsplit(config.attendance.endpoint)
-        if request.headers.get("host", "").lower() == parts.netloc.lower():
+        # As origins, in the endpoint's scheme: `Example.org:443` in the config is the `example.org` browsers send.
+        public = _origin(f"{parts.scheme}://{parts.netloc}")
+        if public is not None and _origin(f"{parts.scheme}://{request.headers.get('host', '')}", exact=True) == public:
             return parts.path.rstrip("/") + "/desk"
     return "/desk"
 
@@ -197,11 +220,21 @@ class DeskGuard:
         return None
 
     def _same_origin(self, request: Request, config: SiteConfig) -> bool:
+        """Is a POST from the endpoint's own pages, as far as the browser says?
+
+        Origins are compared as browsers serialise them (RFC 6454: scheme and host in lower
+        case, no default port), so a config that writes ``https://Dangke.example.org:443`` still
+        accepts its own pages.  A browser that sends no ``Origin`` sends a ``Referer`` from a
+        page of ours (the desk's ``Referrer-Policy: same-origin``); a foreign one is refused,
+        none at all is left to the CSRF token.
+        """
+        own = {_origin(f"{request.url.scheme}://{request.headers.get('host', '')}"),
+               _origin(endpoint_origin(config) or "")} - {None}
         origin = request.headers.get("origin")
-        if origin is None:
-            return True  # older browsers send none with a same-origin form; the CSRF token still guards
-        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-        return origin in {own, endpoint_origin(config)}
+        if origin is not None:
+            return _origin(origin, exact=True) in own
+        referer = request.headers.get("referer")
+        return referer is None or _origin(referer) in own
 
     async def _user(self, request: Request, config: SiteConfig) -> DeskUser | None:
         token = request.cookies.get(SESSION_COOKIE)
@@ -265,5 +298,7 @@ def _fields(pairs: list[tuple[str, Any]]) -> Fields:
 
 
 def _too_big(limit: int) -> Refused:
-    size = f"{limit // 1024 // 1024} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
-    return Refused(413, "提交的内容太大", f"一次最多提交 {size}。名册文件请只保留名单所需的列。")
+    if limit >= 1024 * 1024:  # only an upload may be this big: the roster
+        return Refused(413, "提交的内容太大", f"一次最多提交 {limit // 1024 // 1024} MB。名册文件请只保留名单所需的列。")
+    # A form: the reply's box stops at its limit, so only a pasted-in or scripted text gets here.
+    return Refused(413, "提交的内容太大", f"一次最多提交 {limit // 1024} KB，什么也没有改动。请把文字缩短后再提交。")

@@ -7,7 +7,8 @@
   is enough; passwords, which people choose, get Argon2 in ``passwords``.)
 - More than ``MAX_FAILURES`` failed logins for one login within ``FAILURE_WINDOW`` lock that
   login until ``FAILURE_WINDOW`` after the last failure (contract, section 5): per login, never
-  per address, since members and secretaries share carrier NAT.
+  per address, since members and secretaries share carrier NAT; a success in between does not
+  wipe the failures before it.
 """
 
 from __future__ import annotations

@@ -150,10 +150,14 @@ def session_kind(session: str, reviews: Collection[str]) -> str:
 
 
 def checkin_status(at: datetime, starts: datetime | None, late_after: timedelta) -> str:
-    """准时 or 迟到 for a check-in to an activity starting at ``starts``; "" for a lesson."""
+    """准时 or 迟到 for a check-in to an activity starting at ``starts``; "" for a lesson.
+
+    Judged on the whole second, as the desk and the CSV show the time: a check-in shown at
+    19:40:00 is 准时 when late_after ends at 19:40, whatever its milliseconds.
+    """
     if starts is None:
         return ""
-    return ON_TIME if at <= starts + late_after else LATE
+    return ON_TIME if at.replace(microsecond=0) <= starts + late_after else LATE
 
 
 def quarter_of(moment: datetime, zone: ZoneInfo) -> str:

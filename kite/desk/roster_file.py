@@ -50,6 +50,7 @@ SHEET_ROWS = 1_048_576  # Excel's own limit
 _DELIMITERS = (",", "\t", ";")
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn"}
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and any password-protected Office file
+BOM = "\ufeff"  # a byte-order mark read as text: at the start of a file, or saved into a workbook's first cell
 
 SAVE_AS = "请在 Excel 或 WPS 里“另存为”CSV UTF-8（逗号分隔）或 Excel 工作簿（.xlsx）"
 
@@ -143,11 +144,18 @@ def _too_big(size: int) -> str:
 
 
 def _decode(data: bytes) -> str:
-    """UTF-8 (strict, byte-order mark optional) first, then GB18030; nothing else is guessed."""
+    """UTF-8 (strict, byte-order mark optional), then GB18030; UTF-16 only with its byte-order mark.
+
+    Excel's "Unicode text" is UTF-16 with a mark and tabs; GB18030 may carry its own mark
+    (84 31 95 33), which decodes to U+FEFF and would otherwise hide the first header cell.
+    """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise _FileProblem(f"文件是 UTF-16（“Unicode 文本”）编码，无法读取；{SAVE_AS}")
+        encodings: tuple[str, ...] = ("utf-16",)
     # A byte-order mark says UTF-8; falling back to GB18030 then would only hide damage.
-    encodings = ("utf-8-sig",) if data.startswith(codecs.BOM_UTF8) else ("utf-8", "gb18030")
+    elif data.startswith(codecs.BOM_UTF8):
+        encodings = ("utf-8-sig",)
+    else:
+        encodings = ("utf-8", "gb18030")
     for encoding in encodings:
         try:
             text = data.decode(encoding)
@@ -155,7 +163,9 @@ def _decode(data: bytes) -> str:
             continue
         if "\x00" in text:
             raise _FileProblem(f"不是表格文件（含有二进制内容）；{SAVE_AS}")
-        return text
+        return text.removeprefix(BOM)
+    if encodings == ("utf-16",):
+        raise _FileProblem(f"文件开头标明是 UTF-16（“Unicode 文本”），内容却不是，文件可能已损坏；{SAVE_AS}")
     raise _FileProblem(f"无法识别文件的编码（既不是 UTF-8，也不是 GB18030）；{SAVE_AS}")
 
 
@@ -244,14 +254,19 @@ def _text(value: object) -> str:
 
 # -- header and members ----------------------------------------------------------------------
 
+def _header_key(cell: str) -> str:
+    # A byte-order mark pasted into a cell is invisible in Excel and no whitespace to NFKC.
+    return match_key(cell.replace(BOM, ""))
+
+
 def _header_in(rows: list[list[str]]) -> bool:
-    return any({NAME, BRANCH} <= {match_key(cell) for cell in row} for row in rows)
+    return any({NAME, BRANCH} <= {_header_key(cell) for cell in row} for row in rows)
 
 
 def _find_header(head: list[list[str]]) -> tuple[int, dict[str, int]]:
     """The first row naming both columns (merged cells leave the others blank)."""
     for number, row in enumerate(head, start=1):
-        keys = [match_key(cell) for cell in row]
+        keys = [_header_key(cell) for cell in row]
         if NAME in keys and BRANCH in keys:
             columns = {}
             for column in (NAME, BRANCH):
@@ -261,7 +276,7 @@ def _find_header(head: list[list[str]]) -> tuple[int, dict[str, int]]:
                 columns[column] = found[0]
             return number, columns
     for number, row in enumerate(head, start=1):
-        keys = {match_key(cell) for cell in row}
+        keys = {_header_key(cell) for cell in row}
         for present, missing in ((NAME, BRANCH), (BRANCH, NAME)):
             if present in keys:
                 raise _FileProblem(f"缺少“{missing}”列：表头要同时有“{NAME}”和“{BRANCH}”两列", number, missing)
@@ -274,14 +289,19 @@ def _find_header(head: list[list[str]]) -> tuple[int, dict[str, int]]:
 def _members(rows: Numbered, header_row: int, columns: dict[str, int], shown: str,
              config: SiteConfig, scope: Scope) -> RosterFile:
     known = [branch for group in config.branches for branch in group.branches]
-    loose: dict[str, str] = {}
+    loose: dict[str, list[str]] = {}
     for branch in known:
-        loose.setdefault(match_key(branch), branch)
+        loose.setdefault(match_key(branch), []).append(branch)
 
     def configured(cell: str) -> str | None:
         # Spaces typed inside a branch's name do not make it another branch; an exact name wins.
+        # Where the config has several that differ only so (Ａ区 and A区), guessing could file a
+        # member under the wrong one: no guess.
         text = tidy_name(cell)
-        return text if text in known else loose.get(match_key(text))
+        if text in known:
+            return text
+        found = loose.get(match_key(text), [])
+        return found[0] if len(found) == 1 else None
 
     problems: list[Problem] = []
     members: dict[str, list[str]] = {}
@@ -343,6 +363,10 @@ def _branch_problem(cell: str, configured: Callable[[str], str | None], known: l
         return problem
     branch = configured(cell)
     if branch is None:
+        alike = [name for name in known if match_key(name) == match_key(cell)]
+        if len(alike) > 1:
+            return (f"“{cell.strip()}”与 site_config.yml 里的几个支部只差空格或全角半角："
+                    f"{'、'.join(f'“{name}”' for name in alike)}；请一字不差地照其中一个填写")
         guess = difflib.get_close_matches(cell.strip(), known, n=1, cutoff=0.6)
         hint = f"是不是“{guess[0]}”？" if guess else ""
         return f"没有这个支部：“{cell.strip()}”。{hint}支部名称要与签到表单里的支部一致"

@@ -142,7 +142,7 @@ class DeskViews:
             until = self.desk.unlocks_at(login, now)
             when = Dates(self.roster().config.zone).clock(until) if until else "15 分钟"
             return self._login_page(request, 429, login=login,
-                                    message=f"这个登录名连续登录失败的次数太多，已暂停登录。请在 {when} 以后再试。")
+                                    message=f"这个登录名 15 分钟内登录失败的次数太多，已暂停登录。请在 {when} 以后再试。")
         found = self.desk.credentials(login)
         if found is None or not verify_password(found[1], password):
             if found is None:
@@ -150,7 +150,7 @@ class DeskViews:
             self.desk.log(login if found else UNKNOWN_LOGIN, "login_failed", "登录名或密码不对", now)
             return self._login_page(request, 401, login=login, message=WRONG)
         account, stored = found
-        self.desk.login_succeeded(login)
+        self.desk.login_succeeded(login, now)
         if needs_rehash(stored):
             self.desk.set_password(login, hash_password(password), now, actor=login)
         old = request.state.desk

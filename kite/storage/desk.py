@@ -212,9 +212,18 @@ class DeskStore:
             connection.execute(delete(login_failures).where(login_failures.c.failed_at < now - FAILURES_KEPT))
         return True
 
-    def login_succeeded(self, login: str) -> None:
+    def login_succeeded(self, login: str, now: datetime) -> None:
+        """Uncount the attempt ``try_login(login, now)`` counted: it was no failure.
+
+        Only that one: earlier failures stay counted, since the lock is "more than 10 failed
+        logins within 15 minutes" (contract, section 5) whether or not someone got in between;
+        else a secretary's daily login would hand a guesser 10 fresh tries each time.
+        """
         with self.store.writing() as connection:
-            connection.execute(delete(login_failures).where(login_failures.c.login == login))
+            attempt = connection.execute(select(login_failures.c.id).where(
+                login_failures.c.login == login, login_failures.c.failed_at == now).limit(1)).scalar()
+            if attempt is not None:
+                connection.execute(delete(login_failures).where(login_failures.c.id == attempt))
 
     def unlocks_at(self, login: str, now: datetime) -> datetime | None:
         """For a locked login's message: when it may try again."""

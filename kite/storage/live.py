@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 from sqlalchemy import Connection, case, func, literal, select
@@ -103,11 +103,12 @@ class LiveStore:
     def counts_by_branch(self, scope: Scope, session: str, late_from: datetime | None) -> list[BranchCount]:
         """Check-ins to ``session`` per branch in ``scope``, split at ``late_from`` (None: all on time).
 
-        A check-in at ``late_from`` exactly is still on time (``records.checkin_status``).
+        A check-in within the second of ``late_from`` is still on time (``records.checkin_status``).
         Branches without a check-in are not listed; the order is by branch name.
         """
         c = checkins.c
-        late = case((c.checked_in_at > late_from, 1), else_=0) if late_from is not None else literal(0)
+        late_at = late_from.replace(microsecond=0) + timedelta(seconds=1) if late_from is not None else None
+        late = case((c.checked_in_at >= late_at, 1), else_=0) if late_at is not None else literal(0)
         query = (select(c.branch, func.count(), func.sum(late))
                  .where(c.session == session, in_scope(scope, c.branch))
                  .group_by(c.branch).order_by(c.branch))

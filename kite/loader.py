@@ -48,6 +48,7 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
 
     loaded: dict[str, list[Content]] = {}
     draft_count = 0
+    problems.extend(_folders_that_are_files(root))
     files = {kind: content_files(root / folder) for kind, folder in CONTENT_DIRS.items()}
     if progress:
         progress.stage("读取内容", sum(map(len, files.values())))
@@ -135,8 +136,25 @@ def content_files(folder: Path) -> list[Path]:
     return sorted(path for path in found if path.is_file())
 
 
+def _folders_that_are_files(root: Path) -> list[Problem]:
+    """A file where a content folder belongs (``lessons`` saved as a file) would build a site
+    without that section and without a word; it is said as a whole-file problem, at line 1."""
+    found = []
+    for folder in ("content", *CONTENT_DIRS.values(), MEDIA_DIR):
+        path = root / folder
+        if path.exists() and not path.is_dir():
+            found.append(Problem(folder, 1, "file", f"{folder} 应是一个文件夹，现在却是一个文件：请把这个文件改名或移走，"
+                                                    f"再建一个名为 {path.name} 的文件夹，把内容放进去"))
+    return found
+
+
 def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], problems: list[Problem]) -> Content | None:
     shown = path.relative_to(root).as_posix()
+    if ":" in shown:
+        # PATH:LINE: would be read wrongly by every tool that splits on ':', Windows cannot hold such a
+        # file, and a slug taken from the name would be read by browsers as an address scheme.
+        problems.append(Problem(shown, 1, "file", "文件名或文件夹名里不能有冒号“:”（Windows 不允许这样的文件名，"
+                                                  "网址和错误提示也会读错），请改名，例如把冒号换成 -"))
     try:
         raw = read_markdown(path, shown)
     except SourceError as error:

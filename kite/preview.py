@@ -12,10 +12,12 @@ last good preview stays up.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import gc
 import logging
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -31,6 +33,7 @@ from .models import CONTENT_DIRS, Hub
 from .pages import site_pages
 from .ports import free_port, is_free
 from .publisher import BuildFailed, Publisher
+from .search import BUNDLE, Indexing, start_index
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,12 @@ class Preview:
         self.everything_stamp: tuple | None = None
         self.problems: list[str] = []  # shown on every page until fixed
         self._search = threading.Event()
+        # The index being built in the background, where ``close`` can stop it.
+        self._lock = threading.Lock()
+        self._indexing: Indexing | None = None
+        self._closed = False
+        self._idle = threading.Event()
+        self._idle.set()
         threading.Thread(target=self._index_in_background, name="kite-search-index", daemon=True).start()
 
     def _everything(self) -> tuple:
@@ -136,9 +145,44 @@ class Preview:
             self._search.clear()
             try:
                 if self.site is not None:
-                    self.site.reindex_search()
+                    self._reindex(self.site.folder)
             except Exception:  # the preview goes on without an updated index
-                log.exception("搜索索引更新失败")
+                if not self._closed:
+                    log.exception("搜索索引更新失败")
+
+    def _reindex(self, site: Path) -> None:
+        """``search.reindex_search``, with the running indexer kept where ``close`` can end it: into a
+        new folder beside the site, swapped in when complete."""
+        work = Path(tempfile.mkdtemp(prefix=".kite-search-", dir=site.parent))  # same disk: renames are moves
+        try:
+            with self._lock:
+                if self._closed:
+                    return
+                self._idle.clear()
+                self._indexing = start_index(site, output=work / BUNDLE, background=True)
+            self._indexing.finish()
+            target = site / BUNDLE
+            if target.exists():
+                target.rename(work / "old")
+            (work / BUNDLE).rename(target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            with self._lock:
+                self._indexing = None
+                self._idle.set()
+
+    def close(self) -> None:
+        """End an index being built (its process and its Pagefind), so that nothing writes into the
+        workspace while it is removed."""
+        with self._lock:
+            self._closed = True
+            indexing = self._indexing
+        if indexing is not None:
+            try:
+                indexing.process.kill()  # its Pagefind dies with it (search._with_parent)
+            except ProcessLookupError:
+                pass
+            self._idle.wait(10)
 
     def banner(self) -> str:
         if not self.problems:
@@ -154,6 +198,11 @@ class Preview:
 
 def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> int:
     config_path = Path(config_path)
+    # Said before anything is built: most often a preview already runs in another terminal.
+    refusal = _cannot_listen(host, port)
+    if refusal:
+        print(refusal, file=sys.stderr, flush=True)
+        return 1
     # Stopped with ``kill`` or by closing the terminal, the preview ends as with Ctrl+C: its
     # workspace (a whole site, 400 MB on a big hub) is removed, not left in the temp folder.
     if threading.current_thread() is threading.main_thread():
@@ -161,6 +210,7 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
             signal.signal(number, _interrupt)
     workspace = Path(tempfile.mkdtemp(prefix="kite-preview-"))
     site_dir = workspace / "site"
+    preview: Preview | None = None
     try:
         endpoint = start_checkin(config_path, workspace, host, port)
         preview = Preview(config_path, site_dir, endpoint)
@@ -202,11 +252,50 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
             server.serve()
         except KeyboardInterrupt:
             pass
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            # Taken between the check above and now (two previews started at once).
+            print(_port_taken(port), file=sys.stderr, flush=True)
+            return 1
         finally:
             server.shutdown()
     finally:
-        shutil.rmtree(workspace, ignore_errors=True)
+        if preview is not None:
+            preview.close()
+        _remove(workspace)
     return 0
+
+
+def _remove(folder: Path) -> None:
+    """Remove the workspace; a Pagefind killed a moment ago may still be ending and writing."""
+    for _ in range(50):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.1)
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the preview could not listen on ``port``, or None.  Bound as its server binds (address
+    reuse on, so the closed connections of a preview just stopped do not count)."""
+    if not 0 < port < 65536:
+        return f"预览没有启动：端口应是 1 到 65535 之间的数，实际为 {port}"
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return _port_taken(port)
+            return f"预览没有启动：不能使用端口 {port}（{error.strerror}），请换一个端口，例如 --port 8000"
+    return None
+
+
+def _port_taken(port: int) -> str:
+    other = port + 10 if port + 10 < 65536 else 8000
+    return (f"预览没有启动：端口 {port} 已被占用（可能另一个终端里已经在运行 serve）。"
+            f"请先关掉那个预览（按 Ctrl+C），或换一个端口，例如 --port {other}")
 
 
 def _interrupt(number: int, frame) -> None:

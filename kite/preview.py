@@ -221,12 +221,20 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
             (site_dir / "index.html").write_text(
                 "<!doctype html><html lang=zh><meta charset=utf-8><title>预览</title><body><h1>预览暂不可用</h1></body></html>",
                 encoding="utf-8")
-        try:
-            base_path = load_config(config_path).base_path
-        except ContentErrors:
-            base_path = "/"
         logging.getLogger("mkdocs.livereload").setLevel(logging.WARNING)
-        server = PreviewServer(preview.update, host, port, site_dir, mount_path=base_path, banner=preview.banner)
+
+        config_stamp = [_stamp([config_path])]
+
+        def rebuild() -> None:
+            preview.update()
+            # site_url's path changed, or was only now readable: the preview moves there with it.
+            stamp = _stamp([config_path])
+            if stamp != config_stamp[0]:
+                config_stamp[0] = stamp
+                if server.move_to(_base_path(config_path)):
+                    print(f"预览地址改为：{server.url}", flush=True)
+
+        server = PreviewServer(rebuild, host, port, site_dir, mount_path=_base_path(config_path), banner=preview.banner)
         watching: set[Path] = set()
 
         def watch_new_folders() -> bool:
@@ -265,6 +273,14 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
             preview.close()
         _remove(workspace)
     return 0
+
+
+def _base_path(config_path: Path) -> str:
+    """The path the preview serves the site at: site_url's, or / while the config cannot be read."""
+    try:
+        return load_config(config_path).base_path
+    except ContentErrors:
+        return "/"
 
 
 def _remove(folder: Path) -> None:

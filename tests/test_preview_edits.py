@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -309,3 +310,35 @@ def test_the_open_page_reloads_itself_for_an_edit_a_problem_and_its_fix(preview,
     preview.hub.lesson("第一课", FRONT.format(title="又改好了"), body="正文。\n")
     alert.wait_for(state="detached", timeout=15_000)
     phone.wait_for_function("document.querySelector('h1').textContent.includes('又改好了')", timeout=15_000)
+
+
+def test_a_changed_site_url_path_moves_the_preview(preview):
+    preview.hub.configure(site_url="https://example.org/other/")
+    moved = f"http://127.0.0.1:{preview.port}/other/"
+    wait_for(lambda: httpx.get(moved + "lessons/second/").status_code == 200, what="the preview at the new path")
+    wait_for(lambda: f"预览地址改为：{moved}" in preview.output(), what="the new address in the terminal")
+    assert httpx.get(preview.base + "lessons/second/").status_code == 404
+
+
+def test_a_hub_broken_from_the_start_is_served_once_fixed(hub):
+    hub.lesson("second", "title: 第二课\ndate: 三月")
+    hub.configure(site_url="https://example.org/hub/?broken")
+    preview = Preview.__new__(Preview)  # started by hand: there is no site to wait for at /hub/ yet
+    preview.hub, preview.port, preview.lines = hub, free_port(), []
+    preview.base = f"http://127.0.0.1:{preview.port}/"
+    preview.process = subprocess.Popen(
+        [sys.executable, str(REPO / "build.py"), "serve", "-f", str(hub.config), "--port", str(preview.port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    threading.Thread(target=preview._read, daemon=True).start()
+    try:
+        wait_for(lambda: httpx.get(preview.base).status_code == 200, what="the preview to start", ignore=(httpx.TransportError,))
+        shown = banner(preview)
+        line = hub.config.read_text(encoding="utf-8").splitlines().index("site_url: https://example.org/hub/?broken") + 1
+        assert "lessons/second.md:3: date:" in shown and f"site_config.yml:{line}: site_url: 网址不能带 ?" in shown
+        hub.configure(site_url="https://example.org/hub/")
+        hub.lesson("second", "title: 第二课\ndate: 2026-03-01")
+        fixed = f"http://127.0.0.1:{preview.port}/hub/lessons/second/"
+        wait_for(lambda: httpx.get(fixed).status_code == 200, what="the fixed hub at site_url's path")
+        assert 'role="alert"' not in httpx.get(fixed).text
+    finally:
+        preview.stop()

@@ -17,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 from mkdocs.livereload import LiveReloadServer
 from watchdog.events import FileClosedEvent, FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent
@@ -97,6 +98,15 @@ class PreviewServer(LiveReloadServer):
         if not self._watch_refs and isinstance(self.observer, PollingObserver) and reports_changes(Path(path)):
             self.observer = ChangeObserver(timeout=self.observer.timeout)
         super().watch(path, func, recursive=recursive)
+
+    def move_to(self, mount_path: str) -> bool:
+        """Serve at ``mount_path`` from now on (``site_url``'s path was changed); whether it moved."""
+        path = ("/" + mount_path.lstrip("/")).rstrip("/") + "/"  # as LiveReloadServer writes it
+        if path == self.mount_path:
+            return False
+        self.mount_path = path
+        self.url = urlsplit(self.url)._replace(path=path).geturl()
+        return True
 
     def request_rebuild(self) -> None:
         """Rebuild as if a watched file had changed (say, a folder created after the start)."""

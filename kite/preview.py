@@ -231,10 +231,12 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
             stamp = _stamp([config_path])
             if stamp != config_stamp[0]:
                 config_stamp[0] = stamp
-                if server.move_to(_base_path(config_path)):
+                base_path = _base_path(config_path)
+                # A config that cannot be read now leaves the preview where it is (the banner says why).
+                if base_path is not None and server.move_to(base_path):
                     print(f"预览地址改为：{server.url}", flush=True)
 
-        server = PreviewServer(rebuild, host, port, site_dir, mount_path=_base_path(config_path), banner=preview.banner)
+        server = PreviewServer(rebuild, host, port, site_dir, mount_path=_base_path(config_path) or "/", banner=preview.banner)
         watching: set[Path] = set()
 
         def watch_new_folders() -> bool:
@@ -275,12 +277,12 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
     return 0
 
 
-def _base_path(config_path: Path) -> str:
-    """The path the preview serves the site at: site_url's, or / while the config cannot be read."""
+def _base_path(config_path: Path) -> str | None:
+    """The path the preview serves the site at: site_url's; None while the config cannot be read."""
     try:
         return load_config(config_path).base_path
     except ContentErrors:
-        return "/"
+        return None
 
 
 def _remove(folder: Path) -> None:

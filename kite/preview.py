@@ -212,7 +212,7 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
     site_dir = workspace / "site"
     preview: Preview | None = None
     try:
-        endpoint = start_checkin(config_path, workspace, host, port)
+        endpoint, checkin_later = start_checkin(config_path, workspace, host, port)
         preview = Preview(config_path, site_dir, endpoint)
         preview.update()
         if not site_dir.exists():
@@ -226,7 +226,14 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
         config_stamp = [_stamp([config_path])]
 
         def rebuild() -> None:
+            nonlocal checkin_later
             preview.update()
+            if checkin_later and not preview.problems:
+                # The hub reads now: the endpoint starts, and every page's form is pointed at it.
+                preview.endpoint, checkin_later = start_checkin(config_path, workspace, host, port, quiet=True)
+                if preview.endpoint is not None:
+                    preview.everything_stamp = None
+                    preview.update()
             # site_url's path changed, or was only now readable: the preview moves there with it.
             stamp = _stamp([config_path])
             if stamp != config_stamp[0]:
@@ -320,29 +327,36 @@ def _interrupt(number: int, frame) -> None:
     raise KeyboardInterrupt
 
 
-def start_checkin(config_path: Path, workspace: Path, host: str, port: int) -> str | None:
-    """The check-in endpoint beside the preview, recording into a throwaway database.
+def start_checkin(config_path: Path, workspace: Path, host: str, port: int, *,
+                  quiet: bool = False) -> tuple[str | None, bool]:
+    """The check-in endpoint beside the preview, recording into a throwaway database: its URL, and
+    whether it is worth trying again after a later save (the hub could not be read, or had no
+    attendance settings yet).
 
     It takes the port after the preview's when that is free, else any free one; either
-    way the terminal says where it runs, or why it does not.
+    way the terminal says where it runs, or why it does not (``quiet``: only where it runs).
     """
     from .attendance.server import run_in_background
 
+    def say(text: str) -> None:
+        if not quiet:
+            print(text, flush=True)
+
     try:
         if load_config(config_path).attendance is None:
-            print("签到服务没有启动：site_config.yml 里没有 attendance 设置，页面上不会有签到表单。", flush=True)
-            return None
+            say("签到服务没有启动：site_config.yml 里没有 attendance 设置，页面上不会有签到表单。")
+            return None, True
         checkin_port = port + 1 if is_free(host, port + 1) else free_port(host)
         server = run_in_background(config_path, workspace / "preview.sqlite3", host, checkin_port, (f"http://{host}:{port}",))
     except ContentErrors:
-        print("签到服务没有启动：内容有错误（见下）。改好后请重新运行 serve，页面上的签到表单才能试用。", flush=True)
-        return None
+        say("签到服务暂未启动：内容有错误（见下）。改好保存后会自动启动。")
+        return None, True
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
             print(f"签到服务没有启动：端口 {checkin_port} 无法使用。页面上的签到表单在预览中不能试用。", flush=True)
-            return None
+            return None, False
         time.sleep(0.02)
     url = f"http://{host}:{checkin_port}"
     print(f"签到服务（仅供预览，数据不保留）：{url}/checkin", flush=True)
-    return url
+    return url, False

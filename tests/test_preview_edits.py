@@ -342,3 +342,19 @@ def test_a_hub_broken_from_the_start_is_served_once_fixed(hub):
         assert 'role="alert"' not in httpx.get(fixed).text
     finally:
         preview.stop()
+
+
+def test_the_check_in_endpoint_starts_once_a_hub_broken_at_the_start_is_fixed(hub):
+    hub.lesson("第一课", "title: 第一课\ndate: 2026-03-01\nattendance: true")
+    hub.lesson("second", "title: 第二课\ndate: 三月")
+    preview = Preview(hub, free_port())
+    try:
+        wait_for(lambda: "签到服务暂未启动：内容有错误" in preview.output(), what="why the endpoint waits")
+        hub.lesson("second", "title: 第二课\ndate: 2026-03-02")
+        endpoint = preview.endpoint()
+        wait_for(lambda: f'action="{endpoint}/checkin"' in preview.page(LESSON), what="the form pointed at the preview's endpoint")
+        answer = httpx.post(f"{endpoint}/checkin", data={"session": "lessons/第一课", "branch": "鼓韵堂党支部", "name": "试用"},
+                            headers={"Accept": "application/json"})
+        assert answer.status_code == 201
+    finally:
+        preview.stop()

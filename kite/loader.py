@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -20,6 +21,11 @@ from .media import MEDIA_DIR, body_media, check_podcast_image, inside_media
 from .models import CONTENT_DIRS, KINDS, Content, Hub
 from .progress import Progress
 from .source import RawDocument, SourceError, read_markdown, read_text, read_yaml
+
+# How long after a file's modification time its cached reading is trusted (file systems' clocks tick
+# every few milliseconds; FAT and SMB shares every second or two).
+RACY_NS = 3_000_000_000
+
 
 class ItemCache(dict):
     """Loaded items by file, for a process that loads the same hub again and again (the preview).
@@ -87,11 +93,15 @@ def _cached_item(cache: ItemCache, kind: str, path: Path, root: Path, context: d
     except OSError:
         # Deleted or renamed since the folder was listed (an editor saving): read it as it is now.
         return load_item(kind, path, root, context, problems)
-    key = (stat.st_mtime_ns, stat.st_size, setting)
+    key = (stat.st_mtime_ns, stat.st_size, stat.st_ino, setting)
     entry = cache.get(path)
     if entry is None or entry[0] != key:
         found: list[Problem] = []
-        entry = (key, load_item(kind, path, root, context, found), found)
+        # A file changed within the last moments may change again within the same tick of the
+        # file system's clock and keep its size (two quick saves, a formatter after the editor):
+        # it is read again next time, until its time is safely past ("racily clean", as Git says).
+        kept = key if time.time_ns() - stat.st_mtime_ns > RACY_NS else None
+        entry = (kept, load_item(kind, path, root, context, found), found)
         cache[path] = entry
     problems.extend(entry[2])
     return entry[1]

@@ -3,9 +3,11 @@ folder belongs, a colon in a file name, and the forms site_url and the endpoint 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -145,3 +147,28 @@ def test_endpoint_with_a_query_fragment_or_double_slash_is_refused_at_its_line(h
     line = text.splitlines().index(f"  endpoint: {written}") + 1
     found = problems(hub)
     assert len(found) == 1 and found[0].startswith(f"site_config.yml:{line}: attendance.endpoint: {message}")
+
+
+def test_two_quick_saves_of_the_same_size_are_both_seen_by_the_preview_cache(hub):
+    # The file system's clock ticks every few milliseconds: two saves within one tick keep the
+    # modification time, and here the size too.  The preview's cache must not keep the first.
+    from kite.loader import ItemCache
+
+    path = hub.lesson("a", "title: 第一版\ndate: 2026-01-01")
+    cache = ItemCache()
+    assert load_hub(hub.config, cache=cache).lessons[0].title == "第一版"
+    stamp = path.stat().st_mtime_ns
+    path.write_text(path.read_text(encoding="utf-8").replace("第一版", "第二版"), encoding="utf-8")
+    os.utime(path, ns=(stamp, stamp))  # as if within the same tick
+    assert load_hub(hub.config, cache=cache).lessons[0].title == "第二版"
+
+
+def test_the_preview_cache_still_reuses_files_not_changed_lately(hub):
+    from kite import loader
+
+    path = hub.lesson("a", "title: 旧文件\ndate: 2026-01-01")
+    old = time.time_ns() - 2 * loader.RACY_NS
+    os.utime(path, ns=(old, old))
+    cache = loader.ItemCache()
+    first = load_hub(hub.config, cache=cache).lessons[0]
+    assert load_hub(hub.config, cache=cache).lessons[0] is first

@@ -244,16 +244,24 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
                     print(f"预览地址改为：{server.url}", flush=True)
 
         server = PreviewServer(rebuild, host, port, site_dir, mount_path=_base_path(config_path) or "/", banner=preview.banner)
-        watching: set[Path] = set()
+        watching: dict[Path, tuple[int, int]] = {}  # each watched path, and which file or folder it was
 
         def watch_new_folders() -> bool:
-            added = False
-            for path in watched_paths(config_path):
-                if path not in watching:
-                    watching.add(path)
+            changed = False
+            current = {path: _identity(path) for path in watched_paths(config_path)}
+            for path, identity in list(watching.items()):
+                if current.get(path) != identity:
+                    # Removed, or removed and made again (lessons/ deleted, then restored): the
+                    # system's watch went with the old folder.
+                    server.unwatch(str(path))
+                    del watching[path]
+                    changed = True
+            for path, identity in current.items():
+                if path not in watching and identity is not None:
+                    watching[path] = identity
                     server.watch(str(path))
-                    added = True
-            return added
+                    changed = True
+            return changed
 
         def look_for_new_folders() -> None:
             # A folder created after the start (say, templates/) is watched from then on.
@@ -282,6 +290,14 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
             preview.close()
         _remove(workspace)
     return 0
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _base_path(config_path: Path) -> str | None:

@@ -7,6 +7,7 @@ Each test waits on what the preview serves, never on a fixed delay.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -358,3 +359,48 @@ def test_the_check_in_endpoint_starts_once_a_hub_broken_at_the_start_is_fixed(hu
         assert answer.status_code == 201
     finally:
         preview.stop()
+
+
+def test_a_lessons_folder_removed_and_made_again_is_watched_again(preview):
+    shutil.rmtree(preview.hub.root / "lessons")
+    wait_for(lambda: status(preview, "lessons/second/") == 404, what="the removed lessons to go")
+    preview.hub.lesson("third", "title: 第三课\ndate: 2026-04-01")
+    wait_for(lambda: status(preview, "lessons/third/") == 200, what="a lesson in the folder made again")
+    preview.hub.lesson("third", "title: 第三课改\ndate: 2026-04-01")
+    wait_for(lambda: "第三课改" in preview.page("lessons/third/"), what="an edit in the folder made again")
+
+
+def test_a_folder_moved_away_and_back_is_watched_again(preview):
+    # As a `git stash` or a sync tool may do: the folder goes, and comes back as another folder.
+    lessons = preview.hub.root / "lessons"
+    lessons.rename(preview.hub.root / "lessons.bak")
+    wait_for(lambda: status(preview, "lessons/second/") == 404, what="the moved lessons to go")
+    (preview.hub.root / "lessons.bak").rename(lessons)
+    wait_for(lambda: status(preview, "lessons/second/") == 200, what="the lessons back")
+    preview.hub.lesson("second", "title: 回来以后改的\ndate: 2026-02-01")
+    wait_for(lambda: "回来以后改的" in preview.page("lessons/second/"), what="an edit after the move back")
+
+
+def test_a_section_folder_made_after_the_start_is_watched(preview):
+    assert not (preview.hub.root / "content/announcements").exists()
+    preview.hub.announcement("act", "title: 新活动\ndate: 2026-02-01\nstarts: 2026-12-01 19:00")
+    wait_for(lambda: status(preview, "announcements/act/") == 200, what="the first announcement")
+    preview.hub.announcement("act", "title: 改过的活动\ndate: 2026-02-01\nstarts: 2026-12-01 19:00")
+    wait_for(lambda: "改过的活动" in preview.page("announcements/act/"), what="an edit in the new folder")
+
+
+def test_repeated_atomic_saves_of_the_config_are_all_seen(preview):
+    text = preview.hub.config.read_text(encoding="utf-8")
+    for number in range(3):
+        temporary = preview.hub.root / f".site_config.yml.{number}.tmp"
+        temporary.write_text(text.replace("测试云课堂", f"第{number}版站名"), encoding="utf-8")
+        os.replace(temporary, preview.hub.config)
+        wait_for(lambda: f"第{number}版站名" in preview.page(""), what=f"atomic config save {number}")
+
+
+def test_a_media_file_replaced_under_the_same_name_is_served_new(preview):
+    preview.hub.media("pic.png", b"first version")
+    preview.hub.lesson("second", "title: 第二课\ndate: 2026-02-01", body="![图](content/media/pic.png)\n")
+    wait_for(lambda: httpx.get(preview.base + "media/pic.png").content == b"first version", what="the picture")
+    preview.hub.media("pic.png", b"the second, longer version")
+    wait_for(lambda: httpx.get(preview.base + "media/pic.png").content == b"the second, longer version", what="the new picture")

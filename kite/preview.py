@@ -33,7 +33,7 @@ from .models import CONTENT_DIRS, Hub
 from .pages import site_pages
 from .ports import free_port, is_free
 from .publisher import BuildFailed, Publisher
-from .search import BUNDLE, Indexing, start_index
+from .search import BUNDLE, Indexing, SearchIndexFailed, start_index
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,9 @@ class Preview:
             try:
                 if self.site is not None:
                     self._reindex(self.site.folder)
-            except Exception:  # the preview goes on without an updated index
+            except SearchIndexFailed as error:  # the preview goes on without an updated index
+                log.warning("%s（预览照常，搜索结果可能不是最新的）", error)
+            except Exception:
                 if not self._closed:
                     log.exception("搜索索引更新失败")
 
@@ -160,7 +162,12 @@ class Preview:
                     return
                 self._idle.clear()
                 self._indexing = start_index(site, output=work / BUNDLE, background=True)
-            self._indexing.finish()
+            try:
+                self._indexing.finish()
+            except SearchIndexFailed:
+                if self._closed or self._indexing.process.returncode in (-signal.SIGINT, -signal.SIGKILL):
+                    return  # Ctrl+C in the terminal reached the indexer too, or the preview is stopping
+                raise
             target = site / BUNDLE
             if target.exists():
                 target.rename(work / "old")

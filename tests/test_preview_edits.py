@@ -27,6 +27,27 @@ LESSON = "lessons/" + quote("第一课") + "/"
 FRONT = "title: {title}\ndate: 2026-03-01\nseries: 风筝精神\nattendance: true"
 
 
+class Terminal(Preview):
+    """``build.py serve`` as a terminal runs it: in a process group of its own, which Ctrl+C
+    signals as a whole.  ``wait``: the address to wait for ('' for none)."""
+
+    def __init__(self, hub, port: int, *, wait: str = "hub/", env: dict[str, str] | None = None):
+        self.hub, self.port, self.lines = hub, port, []
+        self.base = f"http://127.0.0.1:{port}/hub/"
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "build.py"), "serve", "-f", str(hub.config), "--port", str(port)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        if wait:
+            address = f"http://127.0.0.1:{port}/{wait}"
+            wait_for(lambda: httpx.get(address).status_code == 200, what="the preview to start", ignore=(httpx.TransportError,))
+
+    def ctrl_c(self) -> int:
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(30)
+
+
 def status(preview: Preview, path: str) -> int:
     return httpx.get(preview.base + path).status_code
 
@@ -269,12 +290,13 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def test_ctrl_c_while_the_search_index_is_rebuilt_leaves_no_process_behind(hub, tmp_path):
+@pytest.mark.parametrize("group", [True, False], ids=["ctrl-c-in-the-terminal", "sigint-to-the-preview-alone"])
+def test_ctrl_c_while_the_search_index_is_rebuilt_leaves_no_process_behind(hub, tmp_path, group):
     for number in range(60):
         hub.lesson(f"lesson-{number}", f"title: 第 {number} 课\ndate: 2026-01-01", body="正文。\n" * 50)
     temp = tmp_path / "temp"
     temp.mkdir()
-    preview = Preview(hub, free_port(), env={**os.environ, "TMPDIR": str(temp)})
+    preview = Terminal(hub, free_port(), env={**os.environ, "TMPDIR": str(temp)})
     seen: set[int] = set()
     # Edits that make the preview re-index in the background (Pagefind, a child process) ...
     for round_ in range(20):
@@ -287,14 +309,19 @@ def test_ctrl_c_while_the_search_index_is_rebuilt_leaves_no_process_behind(hub, 
         if seen:
             break
     assert seen, "the preview never started a child process to index the search"
-    # ... and Ctrl+C while one of them runs.
-    preview.process.send_signal(signal.SIGINT)
-    assert preview.process.wait(30) == 0
+    # ... and Ctrl+C while one of them runs: a terminal signals the whole group, `kill -INT` the preview alone.
+    if group:
+        assert preview.ctrl_c() == 0
+    else:
+        preview.process.send_signal(signal.SIGINT)
+        assert preview.process.wait(30) == 0
     wait_for(lambda: not [pid for pid in seen if Path(f"/proc/{pid}").exists() and
                           (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z")],
              what="the preview's children to end", ignore=(OSError,))
     wait_for(lambda: not _processes_mentioning(str(temp)), what="no process working in the preview's workspace")
     assert not [path for path in temp.iterdir() if path.name.startswith("kite-preview-")]
+    preview.reader.join(10)  # everything it printed
+    assert "Traceback" not in preview.output() and "搜索索引更新失败" not in preview.output()
 
 
 def test_the_open_page_reloads_itself_for_an_edit_a_problem_and_its_fix(preview, phone):
@@ -324,13 +351,8 @@ def test_a_changed_site_url_path_moves_the_preview(preview):
 def test_a_hub_broken_from_the_start_is_served_once_fixed(hub):
     hub.lesson("second", "title: 第二课\ndate: 三月")
     hub.configure(site_url="https://example.org/hub/?broken")
-    preview = Preview.__new__(Preview)  # started by hand: there is no site to wait for at /hub/ yet
-    preview.hub, preview.port, preview.lines = hub, free_port(), []
+    preview = Terminal(hub, free_port(), wait="")  # no site at /hub/ yet: the config cannot be read
     preview.base = f"http://127.0.0.1:{preview.port}/"
-    preview.process = subprocess.Popen(
-        [sys.executable, str(REPO / "build.py"), "serve", "-f", str(hub.config), "--port", str(preview.port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    threading.Thread(target=preview._read, daemon=True).start()
     try:
         wait_for(lambda: httpx.get(preview.base).status_code == 200, what="the preview to start", ignore=(httpx.TransportError,))
         shown = banner(preview)

@@ -15,6 +15,7 @@ import dataclasses
 import errno
 import gc
 import logging
+import os
 import shutil
 import signal
 import socket
@@ -256,8 +257,9 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
         def watch_new_folders() -> bool:
             changed = False
             current = {path: _identity(path) for path in watched_paths(config_path)}
+            lost = set(server.lost_watches())  # (absolute paths, as MkDocs keeps them)
             for path, identity in list(watching.items()):
-                if current.get(path) != identity:
+                if current.get(path) != identity or os.path.abspath(path) in lost:
                     # Removed, or removed and made again (lessons/ deleted, then restored): the
                     # system's watch went with the old folder.
                     server.unwatch(str(path))

@@ -426,3 +426,14 @@ def test_a_media_file_replaced_under_the_same_name_is_served_new(preview):
     wait_for(lambda: httpx.get(preview.base + "media/pic.png").content == b"first version", what="the picture")
     preview.hub.media("pic.png", b"the second, longer version")
     wait_for(lambda: httpx.get(preview.base + "media/pic.png").content == b"the second, longer version", what="the new picture")
+
+
+def test_a_lessons_folder_removed_and_made_again_at_once_is_watched_again(preview):
+    # Faster than the preview looks at its folders; the new folder may even get the old one's inode number.
+    lessons = preview.hub.root / "lessons"
+    for round_ in range(3):
+        shutil.rmtree(lessons)
+        preview.hub.lesson("third", f"title: 第三课 {round_}\ndate: 2026-04-01")
+        wait_for(lambda: f"第三课 {round_}" in preview.page("lessons/third/"), what=f"the lesson in folder {round_}")
+    preview.hub.lesson("third", "title: 最后改的\ndate: 2026-04-01")
+    wait_for(lambda: "最后改的" in preview.page("lessons/third/"), what="an edit in the last folder")

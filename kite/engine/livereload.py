@@ -99,6 +99,14 @@ class PreviewServer(LiveReloadServer):
             self.observer = ChangeObserver(timeout=self.observer.timeout)
         super().watch(path, func, recursive=recursive)
 
+    def lost_watches(self) -> list[str]:
+        """Watched paths whose watcher has stopped: the system ends one when its folder is removed,
+        and a folder made again under the same name (even with the same inode number) is not seen."""
+        if not self.observer.is_alive():
+            return []  # not started yet
+        alive = {emitter.watch for emitter in self.observer.emitters if emitter.is_alive()}
+        return [path for path, watch in self._watch_refs.items() if watch not in alive]
+
     def move_to(self, mount_path: str) -> bool:
         """Serve at ``mount_path`` from now on (``site_url``'s path was changed); whether it moved."""
         path = ("/" + mount_path.lstrip("/")).rstrip("/") + "/"  # as LiveReloadServer writes it

@@ -76,6 +76,7 @@ class Preview:
         self.site: Publisher | None = None  # the publisher of what is being served
         self.everything_stamp: tuple | None = None
         self.problems: list[str] = []  # shown on every page until fixed
+        self.warnings: list[str] = []  # printed in the terminal as they appear
         self._search = threading.Event()
         # The index being built in the background, where ``close`` can stop it.
         self._lock = threading.Lock()
@@ -96,6 +97,7 @@ class Preview:
         except ContentErrors as errors:
             self._show_problems([str(problem) for problem in errors.problems])
             return
+        self._show_warnings([str(warning) for warning in hub.warnings])
         specs = site_pages(hub, datetime.now(timezone.utc))
         stamp = self._everything()
         try:
@@ -132,6 +134,14 @@ class Preview:
         self.site = site
         if not first:
             self._search.set()
+
+    def _show_warnings(self, warnings: list[str]) -> None:
+        """What ``build`` would warn about (a link to a lesson that does not exist), printed once
+        when it first appears, not again on every save."""
+        for warning in warnings:
+            if warning not in self.warnings:
+                print(f"警告：{warning}", file=sys.stderr, flush=True)
+        self.warnings = warnings
 
     def _show_problems(self, problems: list[str]) -> None:
         self.problems = problems

@@ -437,3 +437,13 @@ def test_a_lessons_folder_removed_and_made_again_at_once_is_watched_again(previe
         wait_for(lambda: f"第三课 {round_}" in preview.page("lessons/third/"), what=f"the lesson in folder {round_}")
     preview.hub.lesson("third", "title: 最后改的\ndate: 2026-04-01")
     wait_for(lambda: "最后改的" in preview.page("lessons/third/"), what="an edit in the last folder")
+
+
+def test_a_link_to_a_lesson_that_does_not_exist_is_warned_about_once(preview):
+    preview.hub.lesson("second", "title: 第二课\ndate: 2026-02-01", body="见[下一课](../no-such-lesson/)。\n")
+    warning = "警告：lessons/second.md:5: body: 链接 ../no-such-lesson/ 指向的党课不存在（或还是草稿）：请核对网址名"
+    wait_for(lambda: warning in preview.output(), what="the warning in the terminal")
+    preview.hub.lesson("第一课", FRONT.format(title="另一处改动"))
+    wait_for(lambda: "另一处改动" in preview.page(LESSON), what="another save")
+    assert preview.output().count(warning) == 1
+    assert banner(preview) == ""  # a warning, not a problem: the page is shown as saved

@@ -23,22 +23,37 @@ def _url(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise fail(f"应为完整网址，例如 https://example.org/hub/，实际为{shown(value)}")
     value = value.strip()
-    expected = f"应为以 https:// 开头的完整网址（不带 ? 或 #），实际为 {value!r}"
     if value.partition("://")[0] not in ("https", "http"):
-        raise fail(expected)
+        raise fail(f"应为以 https:// 开头的完整网址，实际为 {value!r}")
     # The address goes into every page's links and forms as it is written.
     if fault := address_fault(value):
         raise fail(f"{fault}，实际为 {value!r}")
     parts = urlsplit(value)
-    if parts.query or parts.fragment:
-        raise fail(expected)
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        # What follows ? or # cannot carry a path that links and forms are joined onto.
+        raise fail(f"网址不能带 ? 或 # 及其后的部分，请删去，写成 {_bare(value)!r}")
+    # Repeated slashes at the end are plainly one; within the path they name another address
+    # on most servers, and which one was meant only the editor knows.
+    path = parts.path.rstrip("/")
+    if "//" in path:
+        raise fail(f"网址的路径里有连续的 //（{parts.path}），请改成只用一个 /")
     return value
+
+
+def _bare(value: str) -> str:
+    return value.split("#", 1)[0].split("?", 1)[0]
 
 
 def _site_url(value: Any) -> str:
     value = _url(value)
+    parts = urlsplit(value)
+    # A copied address of the home page (…/hub/index.html) means the folder that holds it.
+    path = parts.path
+    if path.endswith("/index.html"):
+        path = path.removesuffix("index.html")
+    path = path.rstrip("/") + "/"
     # Every link and feed is built by joining onto it, which needs the trailing slash.
-    return value if value.endswith("/") else value + "/"
+    return parts._replace(path=path).geturl()
 
 
 def _endpoint(value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -20,6 +21,11 @@ from .media import MEDIA_DIR, body_media, check_podcast_image, inside_media
 from .models import CONTENT_DIRS, KINDS, Content, Hub
 from .progress import Progress
 from .source import RawDocument, SourceError, read_markdown, read_text, read_yaml
+
+# How long after a file's modification time its cached reading is trusted (file systems' clocks tick
+# every few milliseconds; FAT and SMB shares every second or two).
+RACY_NS = 3_000_000_000
+
 
 class ItemCache(dict):
     """Loaded items by file, for a process that loads the same hub again and again (the preview).
@@ -48,6 +54,7 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
 
     loaded: dict[str, list[Content]] = {}
     draft_count = 0
+    problems.extend(_folders_that_are_files(root))
     files = {kind: content_files(root / folder) for kind, folder in CONTENT_DIRS.items()}
     if progress:
         progress.stage("读取内容", sum(map(len, files.values())))
@@ -86,11 +93,15 @@ def _cached_item(cache: ItemCache, kind: str, path: Path, root: Path, context: d
     except OSError:
         # Deleted or renamed since the folder was listed (an editor saving): read it as it is now.
         return load_item(kind, path, root, context, problems)
-    key = (stat.st_mtime_ns, stat.st_size, setting)
+    key = (stat.st_mtime_ns, stat.st_size, stat.st_ino, setting)
     entry = cache.get(path)
     if entry is None or entry[0] != key:
         found: list[Problem] = []
-        entry = (key, load_item(kind, path, root, context, found), found)
+        # A file changed within the last moments may change again within the same tick of the
+        # file system's clock and keep its size (two quick saves, a formatter after the editor):
+        # it is read again next time, until its time is safely past ("racily clean", as Git says).
+        kept = key if time.time_ns() - stat.st_mtime_ns > RACY_NS else None
+        entry = (kept, load_item(kind, path, root, context, found), found)
         cache[path] = entry
     problems.extend(entry[2])
     return entry[1]
@@ -135,8 +146,25 @@ def content_files(folder: Path) -> list[Path]:
     return sorted(path for path in found if path.is_file())
 
 
+def _folders_that_are_files(root: Path) -> list[Problem]:
+    """A file where a content folder belongs (``lessons`` saved as a file) would build a site
+    without that section and without a word; it is said as a whole-file problem, at line 1."""
+    found = []
+    for folder in ("content", *CONTENT_DIRS.values(), MEDIA_DIR):
+        path = root / folder
+        if path.exists() and not path.is_dir():
+            found.append(Problem(folder, 1, "file", f"{folder} 应是一个文件夹，现在却是一个文件：请把这个文件改名或移走，"
+                                                    f"再建一个名为 {path.name} 的文件夹，把内容放进去"))
+    return found
+
+
 def load_item(kind: str, path: Path, root: Path, context: dict[str, Any], problems: list[Problem]) -> Content | None:
     shown = path.relative_to(root).as_posix()
+    if ":" in shown:
+        # PATH:LINE: would be read wrongly by every tool that splits on ':', Windows cannot hold such a
+        # file, and a slug taken from the name would be read by browsers as an address scheme.
+        problems.append(Problem(shown, 1, "file", "文件名或文件夹名里不能有冒号“:”（Windows 不允许这样的文件名，"
+                                                  "网址和错误提示也会读错），请改名，例如把冒号换成 -"))
     try:
         raw = read_markdown(path, shown)
     except SourceError as error:

@@ -12,10 +12,13 @@ last good preview stays up.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import gc
 import logging
+import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -31,6 +34,7 @@ from .models import CONTENT_DIRS, Hub
 from .pages import site_pages
 from .ports import free_port, is_free
 from .publisher import BuildFailed, Publisher
+from .search import BUNDLE, Indexing, SearchIndexFailed, start_index
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +76,14 @@ class Preview:
         self.site: Publisher | None = None  # the publisher of what is being served
         self.everything_stamp: tuple | None = None
         self.problems: list[str] = []  # shown on every page until fixed
+        self.warnings: list[str] = []  # printed in the terminal as they appear
         self._search = threading.Event()
+        # The index being built in the background, where ``close`` can stop it.
+        self._lock = threading.Lock()
+        self._indexing: Indexing | None = None
+        self._closed = False
+        self._idle = threading.Event()
+        self._idle.set()
         threading.Thread(target=self._index_in_background, name="kite-search-index", daemon=True).start()
 
     def _everything(self) -> tuple:
@@ -86,6 +97,7 @@ class Preview:
         except ContentErrors as errors:
             self._show_problems([str(problem) for problem in errors.problems])
             return
+        self._show_warnings([str(warning) for warning in hub.warnings])
         specs = site_pages(hub, datetime.now(timezone.utc))
         stamp = self._everything()
         try:
@@ -123,6 +135,14 @@ class Preview:
         if not first:
             self._search.set()
 
+    def _show_warnings(self, warnings: list[str]) -> None:
+        """What ``build`` would warn about (a link to a lesson that does not exist), printed once
+        when it first appears, not again on every save."""
+        for warning in warnings:
+            if warning not in self.warnings:
+                print(f"警告：{warning}", file=sys.stderr, flush=True)
+        self.warnings = warnings
+
     def _show_problems(self, problems: list[str]) -> None:
         self.problems = problems
         for problem in problems:
@@ -136,9 +156,51 @@ class Preview:
             self._search.clear()
             try:
                 if self.site is not None:
-                    self.site.reindex_search()
-            except Exception:  # the preview goes on without an updated index
-                log.exception("搜索索引更新失败")
+                    self._reindex(self.site.folder)
+            except SearchIndexFailed as error:  # the preview goes on without an updated index
+                log.warning("%s（预览照常，搜索结果可能不是最新的）", error)
+            except Exception:
+                if not self._closed:
+                    log.exception("搜索索引更新失败")
+
+    def _reindex(self, site: Path) -> None:
+        """``search.reindex_search``, with the running indexer kept where ``close`` can end it: into a
+        new folder beside the site, swapped in when complete."""
+        work = Path(tempfile.mkdtemp(prefix=".kite-search-", dir=site.parent))  # same disk: renames are moves
+        try:
+            with self._lock:
+                if self._closed:
+                    return
+                self._idle.clear()
+                self._indexing = start_index(site, output=work / BUNDLE, background=True)
+            try:
+                self._indexing.finish()
+            except SearchIndexFailed:
+                if self._closed or self._indexing.process.returncode in (-signal.SIGINT, -signal.SIGKILL):
+                    return  # Ctrl+C in the terminal reached the indexer too, or the preview is stopping
+                raise
+            target = site / BUNDLE
+            if target.exists():
+                target.rename(work / "old")
+            (work / BUNDLE).rename(target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            with self._lock:
+                self._indexing = None
+                self._idle.set()
+
+    def close(self) -> None:
+        """End an index being built (its process and its Pagefind), so that nothing writes into the
+        workspace while it is removed."""
+        with self._lock:
+            self._closed = True
+            indexing = self._indexing
+        if indexing is not None:
+            try:
+                indexing.process.kill()  # its Pagefind dies with it (search._with_parent)
+            except ProcessLookupError:
+                pass
+            self._idle.wait(10)
 
     def banner(self) -> str:
         if not self.problems:
@@ -154,6 +216,11 @@ class Preview:
 
 def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> int:
     config_path = Path(config_path)
+    # Said before anything is built: most often a preview already runs in another terminal.
+    refusal = _cannot_listen(host, port)
+    if refusal:
+        print(refusal, file=sys.stderr, flush=True)
+        return 1
     # Stopped with ``kill`` or by closing the terminal, the preview ends as with Ctrl+C: its
     # workspace (a whole site, 400 MB on a big hub) is removed, not left in the temp folder.
     if threading.current_thread() is threading.main_thread():
@@ -161,8 +228,9 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
             signal.signal(number, _interrupt)
     workspace = Path(tempfile.mkdtemp(prefix="kite-preview-"))
     site_dir = workspace / "site"
+    preview: Preview | None = None
     try:
-        endpoint = start_checkin(config_path, workspace, host, port)
+        endpoint, checkin_later = start_checkin(config_path, workspace, host, port)
         preview = Preview(config_path, site_dir, endpoint)
         preview.update()
         if not site_dir.exists():
@@ -171,22 +239,48 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
             (site_dir / "index.html").write_text(
                 "<!doctype html><html lang=zh><meta charset=utf-8><title>预览</title><body><h1>预览暂不可用</h1></body></html>",
                 encoding="utf-8")
-        try:
-            base_path = load_config(config_path).base_path
-        except ContentErrors:
-            base_path = "/"
         logging.getLogger("mkdocs.livereload").setLevel(logging.WARNING)
-        server = PreviewServer(preview.update, host, port, site_dir, mount_path=base_path, banner=preview.banner)
-        watching: set[Path] = set()
+
+        config_stamp = [_stamp([config_path])]
+
+        def rebuild() -> None:
+            nonlocal checkin_later
+            preview.update()
+            if checkin_later and not preview.problems:
+                # The hub reads now: the endpoint starts, and every page's form is pointed at it.
+                preview.endpoint, checkin_later = start_checkin(config_path, workspace, host, port, quiet=True)
+                if preview.endpoint is not None:
+                    preview.everything_stamp = None
+                    preview.update()
+            # site_url's path changed, or was only now readable: the preview moves there with it.
+            stamp = _stamp([config_path])
+            if stamp != config_stamp[0]:
+                config_stamp[0] = stamp
+                base_path = _base_path(config_path)
+                # A config that cannot be read now leaves the preview where it is (the banner says why).
+                if base_path is not None and server.move_to(base_path):
+                    print(f"预览地址改为：{server.url}", flush=True)
+
+        server = PreviewServer(rebuild, host, port, site_dir, mount_path=_base_path(config_path) or "/", banner=preview.banner)
+        watching: dict[Path, tuple[int, int]] = {}  # each watched path, and which file or folder it was
 
         def watch_new_folders() -> bool:
-            added = False
-            for path in watched_paths(config_path):
-                if path not in watching:
-                    watching.add(path)
+            changed = False
+            current = {path: _identity(path) for path in watched_paths(config_path)}
+            lost = set(server.lost_watches())  # (absolute paths, as MkDocs keeps them)
+            for path, identity in list(watching.items()):
+                if current.get(path) != identity or os.path.abspath(path) in lost:
+                    # Removed, or removed and made again (lessons/ deleted, then restored): the
+                    # system's watch went with the old folder.
+                    server.unwatch(str(path))
+                    del watching[path]
+                    changed = True
+            for path, identity in current.items():
+                if path not in watching and identity is not None:
+                    watching[path] = identity
                     server.watch(str(path))
-                    added = True
-            return added
+                    changed = True
+            return changed
 
         def look_for_new_folders() -> None:
             # A folder created after the start (say, templates/) is watched from then on.
@@ -202,40 +296,118 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
             server.serve()
         except KeyboardInterrupt:
             pass
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            # Taken between the check above and now (two previews started at once).
+            print(_port_taken(port), file=sys.stderr, flush=True)
+            return 1
         finally:
             server.shutdown()
     finally:
-        shutil.rmtree(workspace, ignore_errors=True)
+        stop_checkin()
+        if preview is not None:
+            preview.close()
+        _remove(workspace)
     return 0
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _base_path(config_path: Path) -> str | None:
+    """The path the preview serves the site at: site_url's; None while the config cannot be read."""
+    try:
+        return load_config(config_path).base_path
+    except ContentErrors:
+        return None
+
+
+def _remove(folder: Path) -> None:
+    """Remove the workspace; a Pagefind killed a moment ago may still be ending and writing."""
+    for _ in range(50):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.1)
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the preview could not listen on ``port``, or None.  Bound as its server binds (address
+    reuse on, so the closed connections of a preview just stopped do not count)."""
+    if not 0 < port < 65536:
+        return f"预览没有启动：端口应是 1 到 65535 之间的数，实际为 {port}"
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return _port_taken(port)
+            return f"预览没有启动：不能使用端口 {port}（{error.strerror}），请换一个端口，例如 --port 8000"
+    return None
+
+
+def _port_taken(port: int) -> str:
+    other = port + 10 if port + 10 < 65536 else 8000
+    return (f"预览没有启动：端口 {port} 已被占用（可能另一个终端里已经在运行 serve）。"
+            f"请先关掉那个预览（按 Ctrl+C），或换一个端口，例如 --port {other}")
 
 
 def _interrupt(number: int, frame) -> None:
     raise KeyboardInterrupt
 
 
-def start_checkin(config_path: Path, workspace: Path, host: str, port: int) -> str | None:
-    """The check-in endpoint beside the preview, recording into a throwaway database.
+# The endpoints this process started, to be stopped before it exits: Python ending while uvicorn's
+# thread still runs its event loop crashed the process (SIGSEGV) in about one stop in twenty.
+_checkin_servers: list = []
+
+
+def stop_checkin() -> None:
+    for server in _checkin_servers:
+        server.should_exit = True
+    for thread in threading.enumerate():
+        if thread.name == "kite-attendance":
+            thread.join(5)
+    _checkin_servers.clear()
+
+
+def start_checkin(config_path: Path, workspace: Path, host: str, port: int, *,
+                  quiet: bool = False) -> tuple[str | None, bool]:
+    """The check-in endpoint beside the preview, recording into a throwaway database: its URL, and
+    whether it is worth trying again after a later save (the hub could not be read, or had no
+    attendance settings yet).
 
     It takes the port after the preview's when that is free, else any free one; either
-    way the terminal says where it runs, or why it does not.
+    way the terminal says where it runs, or why it does not (``quiet``: only where it runs).
     """
     from .attendance.server import run_in_background
 
+    def say(text: str) -> None:
+        if not quiet:
+            print(text, flush=True)
+
     try:
         if load_config(config_path).attendance is None:
-            print("签到服务没有启动：site_config.yml 里没有 attendance 设置，页面上不会有签到表单。", flush=True)
-            return None
+            say("签到服务没有启动：site_config.yml 里没有 attendance 设置，页面上不会有签到表单。")
+            return None, True
         checkin_port = port + 1 if is_free(host, port + 1) else free_port(host)
         server = run_in_background(config_path, workspace / "preview.sqlite3", host, checkin_port, (f"http://{host}:{port}",))
+        _checkin_servers.append(server)
     except ContentErrors:
-        print("签到服务没有启动：内容有错误（见下）。改好后请重新运行 serve，页面上的签到表单才能试用。", flush=True)
-        return None
+        say("签到服务暂未启动：内容有错误（见下）。改好保存后会自动启动。")
+        return None, True
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
             print(f"签到服务没有启动：端口 {checkin_port} 无法使用。页面上的签到表单在预览中不能试用。", flush=True)
-            return None
+            return None, False
         time.sleep(0.02)
     url = f"http://{host}:{checkin_port}"
     print(f"签到服务（仅供预览，数据不保留）：{url}/checkin", flush=True)
-    return url
+    return url, False

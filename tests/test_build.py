@@ -312,7 +312,7 @@ def test_an_activity_without_an_end_stays_upcoming_until_the_end_of_its_day(hub,
 def test_broken_links_are_reported_against_the_editors_file(hub, tmp_path):
     hub.lesson("2026/a", "title: 甲\ndate: 2026-01-01", body="见[另一课](no-such-lesson.md)。\n")
     report = build(hub.config, tmp_path / "site")
-    assert report.warnings == ["lessons/2026/a.md: 链接 no-such-lesson.md 指向的页面或文件不存在"]
+    assert report.warnings == ["lessons/2026/a.md:5: body: 链接 no-such-lesson.md 指向的页面或文件不存在"]
 
 
 def test_a_failing_search_index_leaves_the_site_alone(small_hub, tmp_path, monkeypatch):

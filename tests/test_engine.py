@@ -43,7 +43,7 @@ def test_a_partial_run_writes_only_the_pages_asked_for(two_lessons, tmp_path):
 def test_broken_links_are_warned_about_in_the_editors_terms(two_lessons, tmp_path):
     hub, specs = two_lessons
     warnings = engine.render(hub, specs, tmp_path / "site", template_data(hub, ["cover.png"]))
-    assert warnings == ["lessons/2026/a.md: 链接 no-such-lesson.md 指向的页面或文件不存在"]
+    assert warnings == ["lessons/2026/a.md:5: body: 链接 no-such-lesson.md 指向的页面或文件不存在"]
 
 
 def test_the_mkdocs_logger_is_left_as_it_was_found(two_lessons, tmp_path):

@@ -242,7 +242,7 @@ def test_config_problems_are_reported_with_content_problems(hub):
     hub.lesson("a", "title: 甲\ndate: 2026-13-01")
     assert problems(hub) == [
         "lessons/a.md:3: date: 日期不存在：'2026-13-01'",
-        "site_config.yml:2: site_url: 应为以 https:// 开头的完整网址（不带 ? 或 #），实际为 'example.org'",
+        "site_config.yml:2: site_url: 应为以 https:// 开头的完整网址，实际为 'example.org'",
         "site_config.yml:3: timezone: 未知时区 'Mars/Olympus'，例如 Asia/Shanghai",
         "site_config.yml:6: attendance.opens_befor: 未知字段。是不是想写 opens_before？可用的字段有：endpoint, opens_before, closes_after, late_after, code_seconds",
         "site_config.yml:9: branches[0].branches: 支部 '甲支部' 出现了不止一次；签到时无法区分",

@@ -316,7 +316,25 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
         Route("/suggestion", find_suggestion, methods=["GET"]),
         Route("/suggestion/{ref}", show_suggestion, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+
+    async def not_found(request: Request, error: Exception) -> Response:
+        """A path the endpoint does not have, or a method a path does not take: said in the members'
+        language and the endpoint's look, in place of Starlette's plain English."""
+        status = getattr(error, "status_code", 404)
+        heading, message = _NOT_FOUND.get(status, _NOT_FOUND[404])
+        headers = {**(getattr(error, "headers", None) or {}), "Cache-Control": "no-store"}  # 405 keeps its Allow
+        if _wants_json(request):
+            return JSONResponse({"error": message}, status_code=status, headers=headers)
+        response = pages.render(request, "problem.html", status, heading=heading, message=message,
+                                page_url=pages.site().site_url)
+        response.headers.update(headers)
+        return response
+
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+
+
+_NOT_FOUND = {404: ("没有这个页面", "这个地址不存在，请检查网址是否完整，或从网站首页重新进入。"),
+              405: ("不支持这种访问方式", "这个地址不接受这种请求方式（例如直接打开了只用于提交表单的地址），请从网站的页面上提交。")}
 
 
 def _one_of(value: str | None, choices: tuple[str, ...]) -> str:

@@ -47,8 +47,9 @@ class _Record(Treeprocessor):
                 self.collector.found.append(url)
 
 
-def broken_links(urls: list[str], source: str, files: Files) -> Iterator[str]:
-    """What is wrong with each link in ``urls`` of the page ``source`` (its path in ``files``)."""
+def broken_links(urls: list[str], source: str, files: Files) -> Iterator[tuple[str, str]]:
+    """Each link in ``urls`` of the page ``source`` (its path in ``files``) that leads nowhere,
+    with what is wrong with it."""
     for url in urls:
         parts = urlsplit(url)
         if parts.scheme or parts.netloc or url.startswith(("/", "\\")) or AMP_SUBSTITUTE in url or not parts.path:
@@ -57,4 +58,25 @@ def broken_links(urls: list[str], source: str, files: Files) -> Iterator[str]:
         target = posixpath.normpath(posixpath.join(posixpath.dirname(source), path)).lstrip("/")
         # A link without a file extension (../other-lesson/) may name a folder; MkDocs leaves those alone.
         if posixpath.splitext(path)[1] and files.get_file_from_path(target) is None:
-            yield f"链接 {url} 指向的页面或文件不存在"
+            yield url, f"链接 {url} 指向的页面或文件不存在"
+
+
+class LineFinder:
+    """The line of each link in the file an editor wrote, found by looking for the link's text
+    in order (the same link twice is found twice); the body's first line where it cannot be
+    found (a link Markdown wrote differently, such as one with an escaped character)."""
+
+    def __init__(self, markdown: str, first_line: int):
+        self.markdown = markdown
+        self.first_line = first_line
+        self.searched_from: dict[str, int] = {}
+
+    def line_of(self, url: str) -> int:
+        start = self.searched_from.get(url, 0)
+        found = self.markdown.find(url, start)
+        if found < 0:
+            found = self.markdown.find(url)
+        if found < 0:
+            return self.first_line
+        self.searched_from[url] = found + len(url)
+        return self.first_line + self.markdown.count("\n", 0, found)

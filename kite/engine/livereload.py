@@ -17,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 from mkdocs.livereload import LiveReloadServer
 from watchdog.events import FileClosedEvent, FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent
@@ -97,6 +98,23 @@ class PreviewServer(LiveReloadServer):
         if not self._watch_refs and isinstance(self.observer, PollingObserver) and reports_changes(Path(path)):
             self.observer = ChangeObserver(timeout=self.observer.timeout)
         super().watch(path, func, recursive=recursive)
+
+    def lost_watches(self) -> list[str]:
+        """Watched paths whose watcher has stopped: the system ends one when its folder is removed,
+        and a folder made again under the same name (even with the same inode number) is not seen."""
+        if not self.observer.is_alive():
+            return []  # not started yet
+        alive = {emitter.watch for emitter in self.observer.emitters if emitter.is_alive()}
+        return [path for path, watch in self._watch_refs.items() if watch not in alive]
+
+    def move_to(self, mount_path: str) -> bool:
+        """Serve at ``mount_path`` from now on (``site_url``'s path was changed); whether it moved."""
+        path = ("/" + mount_path.lstrip("/")).rstrip("/") + "/"  # as LiveReloadServer writes it
+        if path == self.mount_path:
+            return False
+        self.mount_path = path
+        self.url = urlsplit(self.url)._replace(path=path).geturl()
+        return True
 
     def request_rebuild(self) -> None:
         """Rebuild as if a watched file had changed (say, a folder created after the start)."""

@@ -15,9 +15,10 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
+from ..errors import Problem
 from ..media import point_media_links
 from ..pages import PageSpec, TemplateData
-from .links import LinkCollector, broken_links
+from .links import LineFinder, LinkCollector, broken_links
 
 # Material's JavaScript is left out: it lazy-loads polyfills and mermaid from unpkg.com,
 # which members' networks cannot reach.  Pages work with CSS alone; Kite adds small
@@ -65,6 +66,7 @@ class KitePlugin(BasePlugin):
         self.page_written = on_page  # (not on_*: MkDocs would take it for an event)
         self.static_files = static_files
         self.links = LinkCollector()
+        self.markdown = ""  # the page being converted, as MkDocs was given it
         self.warnings: list[str] = []
 
     def writes(self, page) -> bool:
@@ -103,12 +105,19 @@ class KitePlugin(BasePlugin):
         self.links.start()
         # Bodies refer to content/media/ as editors see it; the site has it at media/.
         depth = spec.path.count("/")  # 'lessons/slug.md' is served as lessons/slug/, one level deeper
-        return point_media_links(spec.markdown, "../" * depth + "media/", "../" * (depth + 1) + "media/")
+        self.markdown = point_media_links(spec.markdown, "../" * depth + "media/", "../" * (depth + 1) + "media/")
+        return self.markdown
 
     def on_page_content(self, html: str, *, page, config: MkDocsConfig, files: Files) -> str:
         spec = self.specs[page.file.src_uri]
-        shown = spec.source or spec.path
-        self.warnings += [f"{shown}: {problem}" for problem in broken_links(self.links.found, page.file.src_uri, files)]
+        broken = list(broken_links(self.links.found, page.file.src_uri, files))
+        if broken:
+            # Said as every other problem is, at the link's line in the editor's file (the body
+            # starts below the front matter).
+            item = spec.context.get("item")
+            lines = LineFinder(self.markdown, getattr(item, "body_line", 1))
+            shown = spec.source or spec.path
+            self.warnings += [str(Problem(shown, lines.line_of(url), "body", message)) for url, message in broken]
         return html
 
     def on_page_context(self, context: dict[str, Any], *, page, config: MkDocsConfig, nav) -> dict[str, Any]:

@@ -134,7 +134,10 @@ def template_data(hub: Hub, media: Iterable[str] = ()) -> TemplateData:
 def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
     series = terms(hub.lessons, lambda lesson: [lesson.series] if lesson.series else [], "lessons/series")
     tags = terms(hub.lessons, lambda lesson: lesson.tags, "lessons/tags")
-    links = {"series": {t.name: t.url_path for t in series}, "tags": {t.name: t.url_path for t in tags}}
+    # By name, not by size: a lesson added to a series or tag must not reorder the table that every
+    # lesson page holds, or the preview would re-render every lesson for it.
+    links = {"series": {t.name: t.url_path for t in sorted(series, key=lambda t: t.name)},
+             "tags": {t.name: t.url_path for t in sorted(tags, key=lambda t: t.name)}}
     upcoming, past = split_by_time(hub.announcements, now, hub.config.zone)
 
     pages = [home_page(hub, upcoming), search_page(hub)]

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from .desk.names import match_key
 from .fields import DEFAULT_TIMEZONE, Flag, Minutes, Text, address_fault, fail, shown
 
 Branch = Text
@@ -61,11 +62,15 @@ def _endpoint(value: Any) -> str:
 
 
 def _unique(branches: list[str]) -> list[str]:
-    seen: set[str] = set()
+    # Names are told apart as the desk tells members apart (match_key): 'A区' and 'Ａ区', or
+    # '鼓韵堂 党支部' and '鼓韵堂党支部', would be two choices on the form and one branch on the desk.
+    seen: dict[str, str] = {}
     for branch in branches:
-        if branch in seen:
+        earlier = seen.setdefault(match_key(branch), branch)
+        if earlier == branch and branches.count(branch) > 1:
             raise fail(f"支部 {branch!r} 出现了不止一次；签到时无法区分")
-        seen.add(branch)
+        if earlier != branch:
+            raise fail(f"支部 {earlier!r} 和 {branch!r} 只差空格或全角半角，签到和工作台无法区分；请改成明显不同的名字")
     return branches
 
 
@@ -170,6 +175,18 @@ class SiteConfig(BaseModel):
     @classmethod
     def unique_branches(cls, groups: list[BranchGroup]) -> list[BranchGroup]:
         _unique([branch for group in groups for branch in group.branches])
+        # An account's scope names a committee or a branch: one name must not be both, nor two committees.
+        branches = {match_key(branch): branch for group in groups for branch in group.branches}
+        committees: dict[str, str] = {}
+        for group in groups:
+            if group.branches == [group.name]:
+                continue  # a branch directly under the top level
+            key = match_key(group.name)
+            if key in branches:
+                raise fail(f"联合党委 {group.name!r} 与支部 {branches[key]!r} 同名，工作台的账号范围无法区分；请改成不同的名字")
+            if key in committees:
+                raise fail(f"联合党委 {group.name!r} 出现了不止一次（或只差空格、全角半角）；请改成不同的名字")
+            committees[key] = group.name
         return groups
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from kite.config import SiteConfig
 from kite.desk.scope import ALL, ScopeError, resolve_scope, scope_names
@@ -60,14 +61,13 @@ def test_empty_or_miscased_scopes_are_refused(scope):
 
 
 def test_a_name_that_is_both_committee_and_branch_is_refused_not_guessed():
-    config = SiteConfig.model_validate({
-        "site_name": "测试", "site_url": "https://example.org/",
-        "branches": [{"name": "河西党委", "branches": ["甲支部", "乙支部"]},
-                     {"name": "河东党委", "branches": ["河西党委"]}],
-    })
-    with pytest.raises(ScopeError) as caught:
-        resolve_scope("河西党委", config)
-    assert str(caught.value) == "“河西党委”既是联合党委又是支部，无法确定范围；请在 site_config.yml 里给其中一个改名"
+    # Refused by the config, before any account could be given the name as its scope.
+    with pytest.raises(ValidationError, match="联合党委 '河西党委' 与支部 '河西党委' 同名"):
+        SiteConfig.model_validate({
+            "site_name": "测试", "site_url": "https://example.org/",
+            "branches": [{"name": "河西党委", "branches": ["甲支部", "乙支部"]},
+                         {"name": "河东党委", "branches": ["河西党委"]}],
+        })
 
 
 def test_scope_names_lists_every_choice_once():

@@ -251,6 +251,36 @@ def test_config_problems_are_reported_with_content_problems(hub):
     ]
 
 
+@pytest.mark.parametrize("branches, said", [
+    # Two choices on the check-in form that the desk would count as one branch.
+    ("[{name: 联合党委, branches: [甲支部, 乙支部]}, 甲　支部]",
+     "site_config.yml:3: branches: 支部 '甲支部' 和 '甲\\u3000支部' 只差空格或全角半角，签到和工作台无法区分；请改成明显不同的名字"),
+    ("[{name: 联合党委, branches: [Ａ区支部, A区支部]}]",
+     "site_config.yml:3: branches[0].branches: 支部 'Ａ区支部' 和 'A区支部' 只差空格或全角半角，签到和工作台无法区分；请改成明显不同的名字"),
+    # A scope that would name a committee and a branch at once, or two committees.
+    ("[{name: 联合党委, branches: [甲支部]}, {name: 乙委, branches: [联合 党委]}]",
+     "site_config.yml:3: branches: 联合党委 '联合党委' 与支部 '联合 党委' 同名，工作台的账号范围无法区分；请改成不同的名字"),
+    ("[{name: 联合党委, branches: [甲支部]}, {name: 联合党委, branches: [乙支部]}]",
+     "site_config.yml:3: branches: 联合党委 '联合党委' 出现了不止一次（或只差空格、全角半角）；请改成不同的名字"),
+])
+def test_branch_and_committee_names_must_differ_as_the_desk_tells_names_apart(hub, branches, said):
+    hub.write("site_config.yml", f"""
+        site_name: 测试
+        site_url: https://example.org/
+        branches: {branches}
+    """)
+    assert problems(hub) == [said]
+
+
+def test_a_branch_directly_under_the_top_level_may_share_its_groups_name(hub):
+    hub.write("site_config.yml", """
+        site_name: 测试
+        site_url: https://example.org/
+        branches: [甲支部, {name: 联合党委, branches: [乙支部, 丙支部]}]
+    """)
+    assert [group.name for group in load_hub(hub.config).config.branches] == ["甲支部", "联合党委"]
+
+
 def test_missing_config_file(tmp_path):
     with pytest.raises(ContentErrors) as caught:
         load_hub(tmp_path / "site_config.yml")

@@ -37,16 +37,14 @@ class Scope:
 def resolve_scope(scope: str, config: SiteConfig) -> Scope:
     """The branches ``scope`` stands for; ``ScopeError`` if it names no committee or branch.
 
-    A name that is both a joint committee and another committee's branch is refused
-    rather than guessed: guessing wrong would show one branch's members to another.
+    No name is both a joint committee and another committee's branch: the config refuses that
+    (``kite.config``), since guessing wrong would show one branch's members to another.
     """
     name = unicodedata.normalize("NFC", scope.strip()) if isinstance(scope, str) else ""
     if name == ALL:
         return Scope(ALL, tuple(branch for group in config.branches for branch in group.branches), everything=True)
     committees = [group for group in config.branches if group.name == name]
     branches = [branch for group in config.branches for branch in group.branches if branch == name]
-    if committees and branches and list(committees[0].branches) != branches:
-        raise ScopeError(f"“{name}”既是联合党委又是支部，无法确定范围；请在 site_config.yml 里给其中一个改名")
     if committees:
         return Scope(name, tuple(committees[0].branches))
     if branches:

@@ -134,10 +134,7 @@ def template_data(hub: Hub, media: Iterable[str] = ()) -> TemplateData:
 def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
     series = terms(hub.lessons, lambda lesson: [lesson.series] if lesson.series else [], "lessons/series")
     tags = terms(hub.lessons, lambda lesson: lesson.tags, "lessons/tags")
-    # By name, not by size: a lesson added to a series or tag must not reorder the table that every
-    # lesson page holds, or the preview would re-render every lesson for it.
-    links = {"series": {t.name: t.url_path for t in sorted(series, key=lambda t: t.name)},
-             "tags": {t.name: t.url_path for t in sorted(tags, key=lambda t: t.name)}}
+    paths = {"series": {t.name: t.url_path for t in series}, "tags": {t.name: t.url_path for t in tags}}
     upcoming, past = split_by_time(hub.announcements, now, hub.config.zone)
 
     pages = [home_page(hub, upcoming), search_page(hub)]
@@ -149,7 +146,7 @@ def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
                                 {"series_terms": series, "tag_terms": tags, "term": term, "term_kind": kind})
     neighbours = series_neighbours(series)
     alone = {"earlier": None, "later": None}
-    pages += [item_page(lesson, "lesson.html", links=links, neighbours=neighbours.get(id(lesson), alone))
+    pages += [item_page(lesson, "lesson.html", links=own_links(lesson, paths), neighbours=neighbours.get(id(lesson), alone))
               for lesson in hub.lessons]
     pages += list_pages("episodes", SECTIONS["episodes"], hub.episodes, "episode_list.html", EPISODE_FEEDS, {})
     pages += [item_page(episode, "episode.html") for episode in hub.episodes]
@@ -191,6 +188,16 @@ def submission_pages(config: SiteConfig) -> list[PageSpec]:
                  context={"action": f"{endpoint}/suggestion", "categories": forms.CATEGORIES, "text": forms.SUGGESTION_TEXT,
                           "name_limit": forms.NAME_LIMIT, "contact_limit": forms.CONTACT_LIMIT}),
     ]
+
+
+def own_links(lesson: Lesson, paths: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The pages of the lesson's own series and tags, the only ones its page links to.
+
+    Only these: a lesson page holding every series and tag would change with each new one, or
+    with a new lesson that reorders them, and the preview would render every lesson again.
+    """
+    return {"series": {lesson.series: paths["series"][lesson.series]} if lesson.series else {},
+            "tags": {tag: paths["tags"][tag] for tag in lesson.tags}}
 
 
 def item_page(item: Content, template: str, **context: Any) -> PageSpec:

@@ -166,9 +166,10 @@ def test_the_preview_hears_of_saves_at_once_and_not_of_reads(tmp_path):
         server.observer.join()
 
 
-def test_a_new_lesson_in_existing_series_and_tags_leaves_the_other_lessons_unrendered(hub, tmp_path):
-    # Tag 甲 is on more lessons than 乙 until the new lesson evens them out; series the same. A table
-    # ordered by size would then change on every lesson page and the preview would render them all.
+def test_new_lessons_leave_the_other_lessons_unrendered(hub, tmp_path):
+    # Tag 甲 is on more lessons than 乙 until d evens them out, and d and e bring a new tag and a new
+    # series. A table of every series and tag on each lesson page would change with any of these, and
+    # the preview would render every lesson again.
     hub.lesson("a", "title: 一\ndate: 2026-01-01\nseries: 丁\ntags: [乙]")
     hub.lesson("b", "title: 二\ndate: 2026-01-02\nseries: 丙\ntags: [甲]")
     hub.lesson("c", "title: 三\ndate: 2026-01-03\nseries: 丙\ntags: [甲]")
@@ -176,12 +177,13 @@ def test_a_new_lesson_in_existing_series_and_tags_leaves_the_other_lessons_unren
     site = Publisher(tmp_path / "site", workers=1, incremental=True)
     first = load_hub(hub.config)
     site.render_pages(first, site_pages(first, now))
-    hub.lesson("d", "title: 四\ndate: 2026-01-04\nseries: 丁\ntags: [乙]")
+    hub.lesson("d", "title: 四\ndate: 2026-01-04\nseries: 丁\ntags: [乙, 新标签]")
+    hub.lesson("e", "title: 五\ndate: 2026-01-05\nseries: 新系列")
     second = load_hub(hub.config)
     stamps = {name: (tmp_path / f"site/lessons/{name}/index.html").stat().st_mtime_ns for name in "abc"}
     time.sleep(0.01)
     site.render_changed_pages(second, site_pages(second, now))
-    assert (tmp_path / "site/lessons/d/index.html").exists()
+    assert (tmp_path / "site/lessons/d/index.html").exists() and (tmp_path / "site/lessons/e/index.html").exists()
     # b and c keep their pages; a, now d's neighbour in 丁, links to it.
     assert {name: (tmp_path / f"site/lessons/{name}/index.html").stat().st_mtime_ns for name in "bc"} == \
         {name: stamps[name] for name in "bc"}

@@ -18,6 +18,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .config import Podcast, SiteConfig
+from .fields import web_address
 from .formatting import Dates
 from .models import Announcement, Content, Episode, Lesson
 
@@ -31,12 +32,6 @@ EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 def absolute(config: SiteConfig, path: str) -> str:
     """An absolute URL on the site; ``path`` is site-relative and already percent-encoded."""
     return urljoin(config.site_url, path)
-
-
-def web_address(url: str) -> str:
-    """An editor's https:// address as a valid URL: spaces and other characters a URL may not hold
-    (``a b.m4a``, ``音频.mp3``) percent-encoded; what is already encoded stays as it is."""
-    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
 
 
 def podcast_guid(feed_url: str) -> str:

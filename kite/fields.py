@@ -12,7 +12,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, ValidationInfo
@@ -236,3 +236,9 @@ def address_fault(value: str) -> str | None:
     if parts.username is not None or parts.password is not None:
         return "网址里不能写用户名或密码（@ 前面的部分）"
     return None
+
+
+def web_address(url: str) -> str:
+    """An editor's https:// address as a valid URL: spaces and other characters a URL may not hold
+    (``a b.m4a``, ``音频.mp3``) percent-encoded; what is already encoded stays as it is."""
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")

@@ -14,9 +14,8 @@ from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import quote
 
 from . import forms, ics
-from .feeds import web_address
 from .config import SiteConfig
-from .fields import slug_from_text
+from .fields import slug_from_text, web_address
 from .formatting import Dates
 from .models import Content, Hub, Lesson
 

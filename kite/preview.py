@@ -34,7 +34,7 @@ from .models import CONTENT_DIRS, Hub
 from .pages import site_pages
 from .ports import free_port, is_free
 from .publisher import BuildFailed, Publisher
-from .search import BUNDLE, Indexing, SearchIndexFailed, start_index
+from .search import Indexing, SearchIndexFailed, reindex_search
 
 log = logging.getLogger(__name__)
 
@@ -164,30 +164,27 @@ class Preview:
                     log.exception("搜索索引更新失败")
 
     def _reindex(self, site: Path) -> None:
-        """``search.reindex_search``, with the running indexer kept where ``close`` can end it: into a
-        new folder beside the site, swapped in when complete."""
-        work = Path(tempfile.mkdtemp(prefix=".kite-search-", dir=site.parent))  # same disk: renames are moves
+        """``search.reindex_search``, with the running indexer kept where ``close`` can end it."""
+        if self._closed:
+            return
+        self._idle.clear()
         try:
-            with self._lock:
-                if self._closed:
-                    return
-                self._idle.clear()
-                self._indexing = start_index(site, output=work / BUNDLE, background=True)
-            try:
-                self._indexing.finish()
-            except SearchIndexFailed:
-                if self._closed or self._indexing.process.returncode in (-signal.SIGINT, -signal.SIGKILL):
-                    return  # Ctrl+C in the terminal reached the indexer too, or the preview is stopping
-                raise
-            target = site / BUNDLE
-            if target.exists():
-                target.rename(work / "old")
-            (work / BUNDLE).rename(target)
+            reindex_search(site, started=self._keep)
+        except SearchIndexFailed:
+            if self._closed or self._indexing.process.returncode in (-signal.SIGINT, -signal.SIGKILL):
+                return  # Ctrl+C in the terminal reached the indexer too, or the preview is stopping
+            raise
         finally:
-            shutil.rmtree(work, ignore_errors=True)
             with self._lock:
                 self._indexing = None
                 self._idle.set()
+
+    def _keep(self, indexing: Indexing) -> None:
+        with self._lock:
+            self._indexing = indexing
+            closed = self._closed
+        if closed:  # ``close`` came while it was starting
+            indexing.process.kill()
 
     def close(self) -> None:
         """End an index being built (its process and its Pagefind), so that nothing writes into the

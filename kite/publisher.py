@@ -31,7 +31,7 @@ from .offline import WORKER, OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
-from .search import BUNDLE, Indexing, SearchIndexFailed, reindex_search, start_index
+from .search import BUNDLE, Indexing, SearchIndexFailed, start_index
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
 
@@ -221,10 +221,6 @@ class Publisher:
         search, self._search = self._search, None
         if search is not None:
             search.stop()
-
-    def reindex_search(self) -> None:
-        """Index again while the folder is being served (the preview, in the background)."""
-        reindex_search(self.folder)
 
     def precompress(self) -> int:
         index = str(self.folder / BUNDLE) + os.sep

@@ -196,11 +196,18 @@ class Indexing:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def reindex_search(site: Path) -> None:
-    """Index a site that is being served: into a new folder, swapped in when complete."""
+def reindex_search(site: Path, started: Callable[[Indexing], None] | None = None) -> None:
+    """Index a site that is being served: into a new folder, swapped in when complete.
+
+    ``started`` is handed the running indexer, for a caller that may have to stop it (the preview,
+    stopping, must not leave it writing into a folder being removed).
+    """
     work = Path(tempfile.mkdtemp(prefix=".kite-search-", dir=site.parent))  # same disk: renames are moves
     try:
-        start_index(site, output=work / BUNDLE, background=True).finish()
+        indexing = start_index(site, output=work / BUNDLE, background=True)
+        if started is not None:
+            started(indexing)
+        indexing.finish()
         target = site / BUNDLE
         if target.exists():
             target.rename(work / "old")

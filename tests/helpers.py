@@ -95,3 +95,15 @@ CHROMIUM_FLAGS = [
 ]
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+def kept_text(page, url: str) -> str:
+    """The page as the worker keeps it, or '' when it keeps none."""
+    return page.evaluate("""async (url) => {
+      for (const name of await caches.keys()) {
+        if (!name.endsWith(":pages")) continue;
+        const response = await (await caches.open(name)).match(url);
+        if (response) return response.text();
+      }
+      return "";
+    }""", url)

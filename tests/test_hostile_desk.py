@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import select, update
 
 from attend_process import AttendProcess
-from desk_client import ACCOUNTS, PASSWORD, DeskClient, add_accounts, csrf_in
+from desk_client import ACCOUNTS, DESK_CONFIG, PASSWORD, DeskClient, add_accounts, csrf_in
 from helpers import REPO, wait_for
 from kite.attendance.livecode import MAX_WRONG, LiveCodes, live_codes
 from kite.attendance.refs import show_ref
@@ -46,17 +46,7 @@ LIVE = f"announcements/{LIVE_SLUG}"
 SECRET_KEY = "hostile-desk-test-key"
 JSON = {"Accept": "application/json"}
 # The desk_client hub plus a branch with a Latin letter, so that NFKC has something to fold (Ａ → A).
-CONFIG = """\
-site_name: 测试云课堂
-site_url: https://example.org/hub/
-attendance:
-  endpoint: {endpoint}
-branches:
-  - name: 驻宁流动党员联合党委
-    branches: [鼓韵堂党支部, 栖息栈党支部]
-  - name: 驻沪流动党员联合党委
-    branches: [浦东项目部党支部, A区党支部]
-"""
+CONFIG = DESK_CONFIG.replace("[浦东项目部党支部]", "[浦东项目部党支部, A区党支部]")
 
 
 class Attack:

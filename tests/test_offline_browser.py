@@ -16,12 +16,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from helpers import PHONE, REPO, kept_text
 from kite.build import build
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 TOKEN = "offline-test-token"
 SERIES = 21  # one more than a list page holds: saving must read the series' second page
-REPO = Path(__file__).resolve().parent.parent
 
 
 class OfflineSite:
@@ -110,18 +109,6 @@ CACHED = """async () => {
 
 def cached(page) -> dict[str, list]:
     return page.evaluate(CACHED)
-
-
-def kept_text(page, url: str) -> str:
-    """The page as the worker keeps it, or '' when it keeps none."""
-    return page.evaluate("""async (url) => {
-      for (const name of await caches.keys()) {
-        if (!name.endsWith(":pages")) continue;
-        const response = await (await caches.open(name)).match(url);
-        if (response) return response.text();
-      }
-      return "";
-    }""", url)
 
 
 def image_shown(page, selector: str = "article img") -> bool:

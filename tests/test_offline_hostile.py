@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 from PIL import Image
 
-from helpers import CONFIG, PHONE, REPO, HubFolder, wait_for
+from helpers import CONFIG, PHONE, REPO, HubFolder, kept_text, wait_for
 from kite.build import build
 
 GROUP = "断网系列"
@@ -160,17 +160,6 @@ def press_save(page) -> str:
     page.wait_for_function(f"{STATUS}.startsWith('已保存') || {STATUS}.startsWith('没有') || {STATUS}.includes('空间')",
                            timeout=60_000)
     return page.evaluate(STATUS)
-
-
-def kept_text(page, url: str) -> str:
-    return page.evaluate("""async (url) => {
-      for (const name of await caches.keys()) {
-        if (!name.endsWith(":pages")) continue;
-        const response = await (await caches.open(name)).match(url);
-        if (response) return response.text();
-      }
-      return "";
-    }""", url)
 
 
 def image_shown(page) -> bool:

@@ -289,19 +289,15 @@ def _find_header(head: list[list[str]]) -> tuple[int, dict[str, int]]:
 def _members(rows: Numbered, header_row: int, columns: dict[str, int], shown: str,
              config: SiteConfig, scope: Scope) -> RosterFile:
     known = [branch for group in config.branches for branch in group.branches]
-    loose: dict[str, list[str]] = {}
+    loose: dict[str, str] = {}
     for branch in known:
-        loose.setdefault(match_key(branch), []).append(branch)
+        loose.setdefault(match_key(branch), branch)
 
     def configured(cell: str) -> str | None:
-        # Spaces typed inside a branch's name do not make it another branch; an exact name wins.
-        # Where the config has several that differ only so (Ａ区 and A区), guessing could file a
-        # member under the wrong one: no guess.
+        # Spaces typed inside a branch's name do not make it another branch; an exact name wins. The
+        # config refuses two branches that differ only so (kite.config), so the loose key finds one at most.
         text = tidy_name(cell)
-        if text in known:
-            return text
-        found = loose.get(match_key(text), [])
-        return found[0] if len(found) == 1 else None
+        return text if text in known else loose.get(match_key(text))
 
     problems: list[Problem] = []
     members: dict[str, list[str]] = {}
@@ -363,10 +359,6 @@ def _branch_problem(cell: str, configured: Callable[[str], str | None], known: l
         return problem
     branch = configured(cell)
     if branch is None:
-        alike = [name for name in known if match_key(name) == match_key(cell)]
-        if len(alike) > 1:
-            return (f"“{cell.strip()}”与 site_config.yml 里的几个支部只差空格或全角半角："
-                    f"{'、'.join(f'“{name}”' for name in alike)}；请一字不差地照其中一个填写")
         guess = difflib.get_close_matches(cell.strip(), known, n=1, cutoff=0.6)
         hint = f"是不是“{guess[0]}”？" if guess else ""
         return f"没有这个支部：“{cell.strip()}”。{hint}支部名称要与签到表单里的支部一致"

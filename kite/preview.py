@@ -150,6 +150,12 @@ class Preview:
         print(f"发现 {len(problems)} 个问题；浏览器里的预览会显示这些问题，并保持上一次成功的版本。", file=sys.stderr, flush=True)
 
     def _index_in_background(self) -> None:
+        # Ctrl+C in the terminal reaches the whole process group. The indexer this thread forks must
+        # not take it: forked in the middle of Python's after-fork code, it would print a
+        # KeyboardInterrupt traceback into the editor's terminal. It inherits this thread's blocked
+        # SIGINT through exec; ``close`` ends it, and it dies with the preview (search._with_parent).
+        # The preview itself still takes Ctrl+C: Python runs signal handlers in the main thread.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         while True:
             self._search.wait()
             time.sleep(1.0)  # editors save in bursts; index once they pause

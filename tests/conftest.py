@@ -140,8 +140,14 @@ def browser():
 
 
 @pytest.fixture
-def phone(browser):
-    """A page in a 360 px wide phone-sized context."""
+def context(browser):
+    """A 360 px wide phone-sized browser context: for tests that take it offline or open several pages."""
     context = browser.new_context(**PHONE)
-    yield context.new_page()
+    yield context
     context.close()
+
+
+@pytest.fixture
+def phone(context):
+    """A page in a 360 px wide phone-sized context."""
+    return context.new_page()

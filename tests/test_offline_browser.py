@@ -70,13 +70,6 @@ def offline_site(hub, tmp_path, serve_dir, start_endpoint, monkeypatch) -> Offli
     return offline
 
 
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(**PHONE)
-    yield context
-    context.close()
-
-
 def wait_for(condition, what: str, timeout: float = 20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -140,13 +140,6 @@ def series_hub(tmp_path, server) -> Hub:
     return hub
 
 
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(**PHONE)
-    yield context
-    context.close()
-
-
 def controlled(page) -> None:
     page.wait_for_function("navigator.serviceWorker && !!navigator.serviceWorker.controller", timeout=20_000)
 

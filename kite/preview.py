@@ -244,10 +244,10 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
                 encoding="utf-8")
         logging.getLogger("mkdocs.livereload").setLevel(logging.WARNING)
 
-        config_stamp = [_stamp([config_path])]
+        config_stamp = _stamp([config_path])
 
         def rebuild() -> None:
-            nonlocal checkin_later
+            nonlocal checkin_later, config_stamp
             preview.update()
             if checkin_later and not preview.problems:
                 # The hub reads now: the endpoint starts, and every page's form is pointed at it.
@@ -257,8 +257,8 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
                     preview.update()
             # site_url's path changed, or was only now readable: the preview moves there with it.
             stamp = _stamp([config_path])
-            if stamp != config_stamp[0]:
-                config_stamp[0] = stamp
+            if stamp != config_stamp:
+                config_stamp = stamp
                 base_path = _base_path(config_path)
                 # A config that cannot be read now leaves the preview where it is (the banner says why).
                 if base_path is not None and server.move_to(base_path):

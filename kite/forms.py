@@ -22,3 +22,8 @@ REPORT_TEXT = TextLimits(10, 5000)
 SUGGESTION_TEXT = TextLimits(5, 2000)
 NAME_LIMIT = 40  # as for check-in
 CONTACT_LIMIT = 100
+
+# The endpoint's pages and files a browser may open (GET), relative to its root; each covers what lies
+# below it.  Where the endpoint's address is the site's own folder (or above it), the two share addresses,
+# and the site's service worker must still leave these alone (tests/test_offline.py keeps the list whole).
+ENDPOINT_PAGES = ("checkin", "report/done", "suggestion", "desk", "export.csv", "health")

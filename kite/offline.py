@@ -25,6 +25,7 @@ import cairosvg
 from PIL import Image
 
 from .config import SiteConfig
+from .forms import ENDPOINT_PAGES
 
 WORKER = "sw.js"
 MANIFEST = "manifest.webmanifest"
@@ -150,7 +151,6 @@ def worker(config: SiteConfig, shell: dict[str, bytes], pages: str) -> str:
     digest = hashlib.sha256(source.encode("utf-8"))
     for path in sorted(shell):
         digest.update(path.encode("utf-8") + b"\0" + shell[path])
-    endpoint = config.attendance.endpoint if config.attendance else None
     build = {
         "version": digest.hexdigest()[:12],
         "pages": pages,
@@ -158,11 +158,22 @@ def worker(config: SiteConfig, shell: dict[str, bytes], pages: str) -> str:
         "offline": OFFLINE_PAGE,
         "siteName": config.site_name,
         # The check-in endpoint may share the site's host; its answers are never the worker's business.
-        "endpoint": endpoint,
+        "endpoint": endpoint_addresses(config),
     }
     # Every member downloads the worker: its whole-line comments stay in kite/worker.js.
     code = "".join(line for line in source.splitlines(keepends=True) if not line.lstrip().startswith("//"))
     return f'"use strict";\nconst BUILD = {json.dumps(build, ensure_ascii=False)};\n{code}'
+
+
+def endpoint_addresses(config: SiteConfig) -> list[str]:
+    """Where the endpoint's answers live, for the worker to leave alone: below its address, or, where
+    that address is the site's own folder or above it, below each of the endpoint's own pages only."""
+    if config.attendance is None:
+        return []
+    endpoint = config.attendance.endpoint
+    if not config.site_url.startswith(endpoint + "/"):
+        return [endpoint]
+    return [f"{endpoint}/{page}" for page in ENDPOINT_PAGES]
 
 
 def _digest(data: bytes) -> str:

@@ -1,6 +1,7 @@
 // Kite's service worker: lessons that stay on the phone when the network does not.
 // The build puts `"use strict"; const BUILD = {...}` above this line (kite/offline.py): `version` (hash of
-// the shell), `pages` (hash of the lessons and episodes), `precache`, `offline`, `siteName`, `endpoint`.
+// the shell), `pages` (hash of the lessons and episodes), `precache`, `offline`, `siteName`, `endpoint`
+// (the addresses whose answers are the check-in endpoint's).
 //
 // Workbox's strategies are the model: the shell is precached once the page has loaded;
 // pages are stale-while-revalidate; fingerprinted assets and images cache-first; audio is
@@ -72,8 +73,7 @@ self.addEventListener("fetch", (event) => {
 });
 
 function isEndpoint(href) {
-  const endpoint = BUILD.endpoint;
-  return Boolean(endpoint) && (href === endpoint || href.startsWith(endpoint + "/") || href.startsWith(endpoint + "?"));
+  return BUILD.endpoint.some((at) => href === at || href.startsWith(at + "/") || href.startsWith(at + "?"));
 }
 
 // --- Pages: stale-while-revalidate, the offline page when neither cache nor network has one.

@@ -94,8 +94,45 @@ def test_worker_precaches_the_shell_and_knows_the_endpoint(small_hub, tmp_path):
         assert (site / path).is_file(), path
     # Pages, feeds and media are not precached: a first visit must not download the site.
     assert not [path for path in precache if path.endswith((".xml", ".mp3")) or path.startswith(("lessons/", "media/"))]
-    assert told["endpoint"] == "https://example.org/checkin"
+    assert told["endpoint"] == ["https://example.org/checkin"]
     assert told["siteName"] == "测试云课堂"
+
+
+@pytest.mark.parametrize("endpoint", ["https://example.org", "https://example.org/hub"])
+def test_an_endpoint_at_or_above_the_sites_folder_leaves_the_worker_only_its_own_pages(small_hub, tmp_path, endpoint):
+    # The site's pages (https://example.org/hub/...) lie below such an endpoint's address: the worker must
+    # keep them, and leave alone only the endpoint's answers.
+    small_hub.write("site_config.yml", small_hub.config.read_text(encoding="utf-8").replace(
+        "endpoint: https://example.org/checkin", f"endpoint: {endpoint}"))
+    told = worker_build(built(small_hub, tmp_path))["endpoint"]
+    assert f"{endpoint}/checkin" in told and f"{endpoint}/desk" in told
+    assert not [address for address in told if "https://example.org/hub/".startswith(address)]
+
+
+def test_the_workers_endpoint_pages_cover_every_page_the_endpoint_serves(tmp_path):
+    from starlette.routing import Mount
+
+    from kite.attendance.web import create_app
+    from kite.forms import ENDPOINT_PAGES
+    from kite.storage import open_store
+
+    def paths(routes, prefix=""):
+        for route in routes:
+            if isinstance(route, Mount):
+                yield from paths(route.routes, prefix + route.path)
+            elif "GET" in (route.methods or ()):
+                yield prefix + route.path
+
+    store = open_store(str(tmp_path / "checkins.sqlite3"))
+    try:
+        served = sorted(set(paths(create_app(store, lambda: None).routes)))
+    finally:
+        store.close()
+    assert "/desk/live/announcements/{slug}/poster" in served and "/suggestion/{ref}" in served
+    for path in served:
+        assert any(path[1:] == page or path[1:].startswith(page + "/") for page in ENDPOINT_PAGES), path
+    # None of them is one of the site's own pages (report/ is the site's form; report/done the endpoint's).
+    assert "report" not in ENDPOINT_PAGES and "suggest" not in ENDPOINT_PAGES
 
 
 def test_a_content_change_keeps_the_shell_version_but_not_the_pages_hash(small_hub, tmp_path):

@@ -11,7 +11,7 @@ import io
 import re
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -414,3 +414,32 @@ def test_the_endpoint_on_the_sites_own_host_is_left_alone(context, offline_site)
     context.set_offline(True)
     with pytest.raises(BrowserError, match="ERR_INTERNET_DISCONNECTED"):
         page.goto(offline_site.url + "checkin/checkin/done/")  # not even the offline page: not the site's
+
+
+def test_an_endpoint_at_the_root_of_the_sites_host_leaves_the_site_to_the_worker(context, offline_site):
+    # nginx may route /checkin, /report/done, /desk... of the site's own host to the endpoint: the worker
+    # then keeps the site's pages as ever, and none of the endpoint's.
+    assert urlsplit(offline_site.url).path == "/"
+    config = offline_site.hub.config
+    config.write_text(config.read_text(encoding="utf-8").replace(offline_site.endpoint, offline_site.url.rstrip("/")),
+                      encoding="utf-8")
+    offline_site.build()
+    answers = ("checkin/done/", "report/done/", "desk/", "suggestion/K7Q2M9XD4R/")  # what nginx would proxy
+    for path in answers:
+        (offline_site.site / path).mkdir(parents=True)
+        (offline_site.site / path / "index.html").write_text(
+            "<!doctype html><html lang=zh><meta charset=utf-8><title>签到服务</title><h1>工作台 陈国华</h1></html>",
+            encoding="utf-8")
+    page = context.new_page()
+    page.goto(offline_site.url)
+    controlled(page)
+    for path in answers:
+        assert page.goto(offline_site.url + path).ok
+    for path in ("report/", "suggest/"):  # the site's own forms, beside the endpoint's answers
+        page.goto(offline_site.url + path)
+    page.goto(offline_site.lesson(1))
+    wait_for(lambda: "风筝精神第1课" in kept_text(page, offline_site.lesson(1)), "a page of the site to be kept")
+    wait_for(lambda: kept_text(page, offline_site.url + "report/"), "the site's report form to be kept")
+    assert kept_text(page, offline_site.url + "suggest/")
+    for path in answers:
+        assert kept_text(page, offline_site.url + path) == "", path

@@ -97,7 +97,6 @@ class Preview:
         except ContentErrors as errors:
             self._show_problems([str(problem) for problem in errors.problems])
             return
-        self._show_warnings([str(warning) for warning in hub.warnings])
         specs = site_pages(hub, datetime.now(timezone.utc))
         stamp = self._everything()
         try:
@@ -117,8 +116,10 @@ class Preview:
                     self._search.set()
                 print(f"已更新 {changed} 个页面，用时 {time.monotonic() - started:.1f} 秒", flush=True)
         except BuildFailed as error:
+            self._show_warnings([str(warning) for warning in hub.warnings])
             self._show_problems([str(error)])
             return
+        self._show_warnings([str(warning) for warning in hub.warnings] + self.site.render_warnings)
         self.problems = []
 
     def _render_everything(self, hub: Hub, specs: list) -> None:

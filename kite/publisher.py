@@ -52,6 +52,8 @@ class Publisher:
         self.incremental = incremental
         self._fingerprints = Fingerprints()
         self._pages: dict[str, str] = {}  # page source path -> fingerprint of what is in the folder
+        # Rendering's warnings (a broken link) of the pages in the folder, by page source path.
+        self._warnings: dict[str, list[str]] = {}
         self._files: dict[str, str] = {}  # generated file -> the text in the folder
         self._made: dict[str, tuple[str, object]] = {}  # feed or calendar -> (its inputs, what they made)
         self._search: Indexing | None = None  # the search index being built
@@ -84,8 +86,14 @@ class Publisher:
         except engine.RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
         self._pages = self._fingerprints.of(specs) if self.incremental else {}
+        self._warnings = _by_page(specs, warnings) if self.incremental else {}
         self._files, self._made = {}, {}  # the folder was emptied; templates or config may differ
         return warnings
+
+    @property
+    def render_warnings(self) -> list[str]:
+        """What rendering warned about the pages now in the folder (kept up to date by ``update``)."""
+        return list(dict.fromkeys(warning for warnings in self._warnings.values() for warning in warnings))
 
     def render_changed_pages(self, hub: Hub, specs: list[PageSpec]) -> int:
         """Render only the pages whose inputs changed since the last render; remove those gone."""
@@ -93,12 +101,16 @@ class Publisher:
         changed = {path for path, print_ in current.items() if self._pages.get(path) != print_}
         for path in set(self._pages) - set(current):
             (self.folder / PageSpec(path, "", "").url / "index.html").unlink(missing_ok=True)
+            self._warnings.pop(path, None)
         if changed:
             data = template_data(hub, published_media(hub).values())
             try:
-                engine.render(hub, specs, self.folder, data, engine.Job(write=changed, static=False, clean=False))
+                warnings = engine.render(hub, specs, self.folder, data, engine.Job(write=changed, static=False, clean=False))
             except engine.RenderFailed as error:
                 raise BuildFailed(f"生成页面时出错：{error}")
+            for path in changed | {""}:
+                self._warnings.pop(path, None)
+            self._warnings.update(_by_page([spec for spec in specs if spec.path in changed], warnings))
         self._pages = current
         return len(changed)
 
@@ -304,6 +316,17 @@ class Fingerprints:
 
 
 _PLAIN = frozenset((type(None), bool, int, float))
+
+
+def _by_page(specs: list[PageSpec], warnings: list[str]) -> dict[str, list[str]]:
+    """Rendering's warnings by the page they are about: each begins with its page's file, as
+    ``PATH:LINE:`` (MkDocs's own few, which name no file, go under "")."""
+    pages = {f"{spec.source or spec.path}:": spec.path for spec in specs}
+    found: dict[str, list[str]] = {}
+    for warning in warnings:
+        about = next((path for prefix, path in pages.items() if warning.startswith(prefix)), "")
+        found.setdefault(about, []).append(warning)
+    return found
 
 
 def _umask() -> int:

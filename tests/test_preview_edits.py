@@ -460,3 +460,18 @@ def test_a_link_to_a_lesson_that_does_not_exist_is_warned_about_once(preview):
     wait_for(lambda: "另一处改动" in preview.page(LESSON), what="another save")
     assert preview.output().count(warning) == 1
     assert banner(preview) == ""  # a warning, not a problem: the page is shown as saved
+
+
+def test_a_broken_link_found_while_rendering_is_warned_about_until_it_is_fixed(preview):
+    # Links to Markdown files are checked as the page is rendered, not when the hub is read.
+    broken = "见[讲义](no-such.md)。\n"
+    preview.hub.lesson("second", "title: 第二课\ndate: 2026-02-01", body="第一段。\n\n" + broken)
+    warning = "警告：lessons/second.md:7: body: 链接 no-such.md 指向的页面或文件不存在"
+    wait_for(lambda: warning in preview.output(), what="the warning in the terminal")
+    preview.hub.lesson("第一课", FRONT.format(title="另一处改动"))
+    wait_for(lambda: "另一处改动" in preview.page(LESSON), what="another save")
+    assert preview.output().count(warning) == 1
+    preview.hub.lesson("second", "title: 第二课\ndate: 2026-02-01", body="第一段。\n\n见[第一课](第一课.md)。\n")
+    wait_for(lambda: "no-such.md" not in preview.page("lessons/second/"), what="the fixed link")
+    preview.hub.lesson("second", "title: 第二课\ndate: 2026-02-01", body="第一段。\n\n" + broken)
+    wait_for(lambda: preview.output().count(warning) == 2, what="the warning again, once the link is broken again")

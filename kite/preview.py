@@ -369,15 +369,12 @@ def _interrupt(number: int, frame) -> None:
 
 # The endpoints this process started, to be stopped before it exits: Python ending while uvicorn's
 # thread still runs its event loop crashed the process (SIGSEGV) in about one stop in twenty.
-_checkin_servers: list = []
+_checkin_servers: list = []  # attendance.server.InBackground
 
 
 def stop_checkin() -> None:
-    for server in _checkin_servers:
-        server.should_exit = True
-    for thread in threading.enumerate():
-        if thread.name == "kite-attendance":
-            thread.join(5)
+    for running in _checkin_servers:
+        running.stop()
     _checkin_servers.clear()
 
 
@@ -401,13 +398,13 @@ def start_checkin(config_path: Path, workspace: Path, host: str, port: int, *,
             say("签到服务没有启动：site_config.yml 里没有 attendance 设置，页面上不会有签到表单。")
             return None, True
         checkin_port = port + 1 if is_free(host, port + 1) else free_port(host)
-        server = run_in_background(config_path, workspace / "preview.sqlite3", host, checkin_port, (f"http://{host}:{port}",))
-        _checkin_servers.append(server)
+        running = run_in_background(config_path, workspace / "preview.sqlite3", host, checkin_port, (f"http://{host}:{port}",))
+        _checkin_servers.append(running)
     except ContentErrors:
         say("签到服务暂未启动：内容有错误（见下）。改好保存后会自动启动。")
         return None, True
     deadline = time.monotonic() + 10
-    while not server.started:
+    while not running.started:
         if time.monotonic() > deadline:
             print(f"签到服务没有启动：端口 {checkin_port} 无法使用。页面上的签到表单在预览中不能试用。", flush=True)
             return None, False

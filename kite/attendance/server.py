@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
@@ -59,10 +60,28 @@ def run(config_path: Path, db: str | Path, host: str, port: int) -> int:
     return 0
 
 
-def run_in_background(config_path: Path, db: str | Path, host: str, port: int, extra_origins: tuple[str, ...]) -> uvicorn.Server:
+@dataclass
+class InBackground:
+    """The endpoint serving from a thread of this process."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def started(self) -> bool:
+        return self.server.started
+
+    def stop(self, timeout: float = 5) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+
+def run_in_background(config_path: Path, db: str | Path, host: str, port: int,
+                      extra_origins: tuple[str, ...]) -> InBackground:
     """For the preview: the endpoint in a thread beside the live-reload server."""
     server, source, _ = make_server(config_path, db, host, port, extra_origins)
     source.start()
-    threading.Thread(target=server.run, name="kite-attendance", daemon=True).start()
+    thread = threading.Thread(target=server.run, name="kite-attendance", daemon=True)
+    thread.start()
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-    return server
+    return InBackground(server, thread)

@@ -113,7 +113,11 @@ class Attendance(BaseModel):
     opens_before: Minutes = CHECKIN_MARGIN
     closes_after: Minutes = CHECKIN_MARGIN
     late_after: Minutes = timedelta(minutes=10)  # after `starts`, a check-in is 迟到
-    code_seconds: Annotated[int, _whole(10, 3600, "（秒）")] = 120  # how long one live check-in code lasts
+    # How long one live check-in code lasts: up to a day; under HUMAN_CODE_SECONDS only warned about.
+    code_seconds: Annotated[int, _whole(1, 86400, "（秒）")] = 120
+
+
+HUMAN_CODE_SECONDS = 10  # shorter, and people at the activity hardly have time to type a code
 
 
 class Points(BaseModel):

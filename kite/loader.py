@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from pydantic import ValidationError
 
-from .config import SiteConfig
+from .config import HUMAN_CODE_SECONDS, SiteConfig
 from .errors import ContentErrors, Problem, translate
 from .fields import CONTROL, DEFAULT_TIMEZONE
 from .media import MEDIA_DIR, body_media, check_podcast_image, inside_media
@@ -50,6 +50,10 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
         # Podcast apps refuse such a cover, but the site itself is fine: a warning, not an error.
         line = raw_config.line_of(("podcast", "image"))
         warnings.extend(check_podcast_image(config.podcast.image, root, config_path.name, line))
+    if config is not None and config.attendance and config.attendance.code_seconds < HUMAN_CODE_SECONDS:
+        seconds = config.attendance.code_seconds
+        warnings.append(Problem(config_path.name, raw_config.line_of(("attendance", "code_seconds")), "attendance.code_seconds",
+                                f"现场签到码每 {seconds} 秒就换，参加活动的人可能来不及输入；一般用 60 到 120 秒"))
     context = {"tz": config.zone if config else ZoneInfo(DEFAULT_TIMEZONE), "root": root}
 
     loaded: dict[str, list[Content]] = {}

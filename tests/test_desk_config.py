@@ -55,11 +55,11 @@ def test_settings_are_read(hub):
 
 
 def test_bad_settings_name_their_line_and_field(hub):
-    configure(hub, attendance="  late_after: 十分钟\n  code_seconds: 5\n",
+    configure(hub, attendance="  late_after: 十分钟\n  code_seconds: 0\n",
               points="points:\n  study: -1\n  report: 2.5\n  sugestion: 1\n")
     assert problems(hub) == [
         "site_config.yml:5: attendance.late_after: 应为分钟数（0 到 10080 之间的整数），实际为'十分钟'",
-        "site_config.yml:6: attendance.code_seconds: 应为 10 到 3600 之间的整数（秒），实际为'5'",
+        "site_config.yml:6: attendance.code_seconds: 应为 1 到 86400 之间的整数（秒），实际为'0'",
         "site_config.yml:11: points.study: 应为 0 到 1000 之间的整数，实际为'-1'",
         "site_config.yml:12: points.report: 应为 0 到 1000 之间的整数，实际为'2.5'",
         "site_config.yml:13: points.sugestion: 未知字段。是不是想写 suggestion？可用的字段有：study, report, suggestion, review",

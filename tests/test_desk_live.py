@@ -42,8 +42,11 @@ class Clock:
 class LiveDesk(DeskApp):
     """The endpoint in-process with a clock the test sets; desk clients log in through it."""
 
-    def __init__(self, hub, database: str):
+    def __init__(self, hub, database: str, code_seconds: int = 120):
         write_hub(hub, "http://127.0.0.1:8001")
+        config = hub.config.read_text(encoding="utf-8")
+        hub.config.write_text(config.replace("attendance:\n", f"attendance:\n  code_seconds: {code_seconds}\n", 1),
+                              encoding="utf-8")
         hub.announcement(SLUG, "title: 红雁e站夜学\ndate: 2026-12-01\nstarts: 2026-12-05 19:30\n"
                                "ends: 2026-12-05 21:00\nlocation: 红雁e站线上活动室\nattendance: code")
         hub.announcement("冬训", "title: 冬训动员会\ndate: 2026-12-01\nstarts: 2026-12-05 09:00\nattendance: true")
@@ -116,6 +119,21 @@ def test_the_code_rotates_at_the_boundary_and_the_one_before_still_checks_in(liv
     assert checkin(live, after["code"], name="张海涛").status_code == 201
     assert checkin(live, code_json(host)["code"], name="陈国华").status_code == 201
     assert "<strong>4</strong> 人" in host.get(LIVE).text
+
+
+def test_a_code_that_lasts_a_day_says_when_it_changes_instead_of_counting_every_second(hub, database):
+    desk = LiveDesk(hub, database, code_seconds=86_400)
+    try:
+        host = desk.client("guyun")
+        code = code_json(host)
+        assert code["valid_until"] == "2026-12-06T00:00:00+00:00"  # whole days since the epoch, in UTC
+        page = host.get(LIVE)
+        assert page.status_code == 200 and shown_code(page.text) == code["code"]
+        assert "08:00:00 换新码（旧码再用 1440 分钟）" in page.text
+        assert len(page.content) < 40_000  # not a line for each of the 44,522 seconds left
+        assert checkin(desk, code["code"]).status_code == 201
+    finally:
+        desk.close()
 
 
 def test_the_count_is_the_accounts_scope_only_and_splits_on_time_from_late(live):

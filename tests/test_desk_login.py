@@ -196,6 +196,25 @@ def test_a_new_password_ends_the_sessions_with_the_old_one(desk):
     assert client.login("guyun", "another-password-2026").status_code == 303
 
 
+def test_a_new_password_lifts_the_lock_on_that_login_only(desk):
+    from kite.desk.passwords import hash_password
+
+    client = desk.client()
+    for login in ("guyun", "ningbo"):
+        for _ in range(11):
+            assert client.login(login, "wrong-password").status_code == 401
+        assert client.login(login).status_code == 429
+    # The secretary, locked out, asks for a new password (account password LOGIN).
+    desk.desk.set_password("guyun", hash_password("another-password-2026"), datetime.now(timezone.utc))
+    assert client.login("guyun", "another-password-2026").status_code == 303
+    assert desk.client().login("ningbo").status_code == 429  # nobody else's lock
+    # A guesser starts again from nothing, and is locked after ten more tries as before.
+    guesser = desk.client()
+    for _ in range(11):
+        assert guesser.login("guyun", "wrong-password").status_code == 401
+    assert guesser.login("guyun", "another-password-2026").status_code == 429
+
+
 def test_the_login_form_without_its_token_is_refused(desk):
     client = desk.client()
     client.get("/desk/login")

@@ -164,13 +164,16 @@ class DeskStore:
         return (Account(*row[:4]), row[4]) if row else None
 
     def set_password(self, login: str, password_hash: str, now: datetime, *, actor: str = CLI) -> bool:
-        """Replace the password; the account's sessions end.  False if there is no such account."""
+        """Replace the password; the account's sessions end, and so does a lock on its login (the
+        failures were against the old password: a secretary locked out and given a new one gets in
+        at once).  False if there is no such account."""
         with self.store.writing() as connection:
             account_id = connection.execute(select(accounts.c.id).where(accounts.c.login == login)).scalar()
             if account_id is None:
                 return False
             connection.execute(update(accounts).where(accounts.c.id == account_id).values(password_hash=password_hash))
             connection.execute(delete(desk_sessions).where(desk_sessions.c.account_id == account_id))
+            connection.execute(delete(login_failures).where(login_failures.c.login == login))
             if actor == CLI:
                 self._audit(connection, now, actor, "account_password", f"账号 {login}")
         return True

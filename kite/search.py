@@ -73,6 +73,7 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
             (bundle / "merge").mkdir(exist_ok=True)
             merged.rename(bundle / "merge" / str(number))
     _remove(bundle, _UNUSED)
+    _own_origin(bundle)
     (bundle / SHARDS).write_text(json.dumps([f"merge/{number}/" for number in range(1, parts)]) + "\n", encoding="utf-8")
 
 
@@ -101,6 +102,26 @@ def _remove(bundle: Path, patterns: tuple[str, ...]) -> None:
     for pattern in patterns:
         for path in bundle.glob(pattern):
             path.unlink()
+
+
+# Pagefind's scripts parse a result's path against a made-up origin, https://example.com, and strip
+# it again; the site must not name another host (CONTRACT.md section 3), so they use the page's own.
+_MADE_UP_ORIGIN = (
+    ("new URL(`https://example.com${", "new URL(`${self.location.origin}${"),
+    ('.replace(/^https:\\/\\/example.com/,"")', ".slice(self.location.origin.length)"),
+    ('.replace(/^https:\\/\\/example\\.com/,"")', ".slice(self.location.origin.length)"),
+)
+
+
+def _own_origin(bundle: Path) -> None:
+    for name in ("pagefind.js", "pagefind-worker.js"):
+        script = bundle / name
+        if not script.exists():
+            continue
+        text = script.read_text(encoding="utf-8")
+        for made_up, own in _MADE_UP_ORIGIN:
+            text = text.replace(made_up, own)
+        script.write_text(text, encoding="utf-8")
 
 
 def _link(source: Path, target: Path) -> None:

@@ -182,6 +182,14 @@ def test_nothing_is_loaded_from_other_hosts(sample_site):
             host = urlsplit(value).netloc
             assert host in ("", "127.0.0.1:8000", "127.0.0.1:8001"), f"{path}: <{tag} {attribute}={value}>"
     assert not list(sample_site.glob("assets/javascripts/**/*"))
+    # Nor named anywhere in the styles and scripts, not even in a comment or as a made-up base
+    # (Material's stylesheet had Font Awesome's licence address, Pagefind's scripts example.com).
+    named = set()
+    for path in sample_site.rglob("*"):
+        if path.is_file() and path.suffix in {".css", ".js", ".json", ".webmanifest", ".svg"}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            named |= {(host, path.name) for host in re.findall(r"https?://([^/\s\"'`)<>]+)", text)}
+    assert {host for host, _ in named} - {"127.0.0.1:8000", "127.0.0.1:8001", "www.w3.org"} == set(), sorted(named)
 
 
 def test_a_failed_build_leaves_the_site_exactly_as_it_was(small_hub, tmp_path):

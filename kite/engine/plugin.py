@@ -24,6 +24,9 @@ from .links import LineFinder, LinkCollector, broken_links
 # which members' networks cannot reach.  Pages work with CSS alone; Kite adds small
 # scripts of its own where a page needs one.
 _DROPPED_THEME_FILES = ("assets/javascripts/", "assets/images/favicon.png")
+# The site names no other host, not even in a comment (CONTRACT.md section 3): the Font Awesome icon
+# in Material's stylesheet carries its licence with two such addresses, kept as plain text.
+_STYLESHEET_ADDRESSES = ("https://fontawesome.com", "fontawesome.com")
 
 # Kite's own assets get their content's hash in their names, so servers can let phones
 # cache them for a year: a changed file is a new URL.
@@ -82,6 +85,11 @@ class KitePlugin(BasePlugin):
         for file in list(files):
             if not self.static_files or file.src_uri.startswith(_DROPPED_THEME_FILES) or file.src_uri.endswith(".map"):
                 files.remove(file)
+            elif file.src_uri.startswith("assets/stylesheets/") and file.src_uri.endswith(".css"):
+                text = Path(file.abs_src_path).read_text(encoding="utf-8")
+                if _STYLESHEET_ADDRESSES[0] in text:
+                    files.remove(file)
+                    files.append(File.generated(config, file.src_uri, content=text.replace(*_STYLESHEET_ADDRESSES)))
         for path in self.specs:
             files.append(File.generated(config, path, content=""))
         # MkDocs only needs to know media exist, so that links to them resolve relative to each page.

@@ -291,6 +291,16 @@ def test_a_year_that_is_not_a_year_is_a_clear_400(desk):
         assert answer.status_code == 400 and "年份" in answer.text
 
 
+def test_another_branchs_page_is_404_whatever_its_year_says(desk):
+    # A 400 for a bad year on a page outside the scope would tell the branch exists: scope comes first.
+    client = desk.client("guyun")
+    for year in ("abc", "1999", "2026"):
+        for suffix in ("", "/record.csv", "/record.xlsx"):
+            answer = client.get(f"/desk/branches/浦东项目部党支部{suffix}", params={"year": year})
+            assert answer.status_code == 404, (year, suffix, answer.status_code)
+            assert client.get(f"/desk/branches/不存在党支部{suffix}", params={"year": year}).status_code == 404
+
+
 def test_a_head_request_for_a_download_is_not_recorded_as_an_export(year_of_records):
     # Download managers ask HEAD first; nothing is sent, so the audit log must not say a file left.
     desk = year_of_records

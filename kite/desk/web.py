@@ -200,7 +200,11 @@ class DeskViews:
     def _branch_view(self, request: Request):
         user = current_user(request)
         roster = self.roster()
-        return self.desk.branch_view(user.scope, request.path_params["branch"], self._year(request), roster.config.zone,
+        branch = request.path_params["branch"]
+        # Scope before the query string: another branch's page must be the same 404 whatever ?year= says,
+        # or a 400 for a bad year would tell that the branch exists.
+        self.desk.require_branch(user.scope, branch)
+        return self.desk.branch_view(user.scope, branch, self._year(request), roster.config.zone,
                                      roster.config.points, roster.reviews)
 
     def branch(self, request: Request) -> Response:

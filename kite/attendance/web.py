@@ -16,7 +16,7 @@ import logging
 import os
 from datetime import datetime, timezone
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -334,7 +334,8 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
 
     def endpoint_path() -> str:
         attendance = roster().config.attendance
-        return urlsplit(attendance.endpoint).path.rstrip("/") if attendance is not None else ""
+        # As the server sees paths: decoded, so that a Chinese path typed either way matches.
+        return unquote(urlsplit(attendance.endpoint).path).rstrip("/") if attendance is not None else ""
 
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found},
                      middleware=[Middleware(EndpointPath, routes=routes, prefix=endpoint_path)])
@@ -360,7 +361,7 @@ class EndpointPath:
             if prefix and path.startswith(prefix + "/") and \
                     all(route.matches(scope)[0] == Match.NONE for route in self.routes):
                 inner = path[len(prefix):]
-                scope = {**scope, "path": inner, "raw_path": inner.encode("utf-8")}
+                scope = {**scope, "path": inner, "raw_path": quote(inner).encode("ascii")}
         await self.app(scope, receive, send)
 
 

@@ -206,6 +206,15 @@ def test_attaching_nothing_is_a_clear_400(year_of_records):
     assert answer.status_code == 400 and "请先勾选" in answer.text
 
 
+def test_attaching_on_another_branchs_page_is_404_even_with_nothing_ticked(year_of_records):
+    # As for its page: a 400 for an empty form would be a different answer from a branch of one's own.
+    pudong = year_of_records.client("pudong")
+    for fields in ({"member": "1", "year": "2025"}, {"record": "x", "member": "y"}, {}):
+        assert pudong.post("/desk/branches/鼓韵堂党支部/attach", fields).status_code == 404, fields
+        assert pudong.post("/desk/branches/不存在党支部/attach", fields).status_code == 404, fields
+        assert pudong.post("/desk/branches/浦东项目部党支部/attach", fields).status_code == 400, fields
+
+
 def test_attaching_across_branches_or_scopes_is_404_and_changes_nothing(year_of_records):
     desk = year_of_records
     with desk.store.reading() as connection:

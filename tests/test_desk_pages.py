@@ -206,6 +206,15 @@ def test_attaching_nothing_is_a_clear_400(year_of_records):
     assert answer.status_code == 400 and "请先勾选" in answer.text
 
 
+def test_attaching_on_another_branchs_page_is_404_even_with_nothing_ticked(year_of_records):
+    # As for its page: a 400 for an empty form would be a different answer from a branch of one's own.
+    pudong = year_of_records.client("pudong")
+    for fields in ({"member": "1", "year": "2025"}, {"record": "x", "member": "y"}, {}):
+        assert pudong.post("/desk/branches/鼓韵堂党支部/attach", fields).status_code == 404, fields
+        assert pudong.post("/desk/branches/不存在党支部/attach", fields).status_code == 404, fields
+        assert pudong.post("/desk/branches/浦东项目部党支部/attach", fields).status_code == 400, fields
+
+
 def test_attaching_across_branches_or_scopes_is_404_and_changes_nothing(year_of_records):
     desk = year_of_records
     with desk.store.reading() as connection:
@@ -289,6 +298,16 @@ def test_a_year_that_is_not_a_year_is_a_clear_400(desk):
     for year in ("abc", "99999999999999999999", "1900", "２０２５"):
         answer = client.get("/desk/branches/鼓韵堂党支部", params={"year": year})
         assert answer.status_code == 400 and "年份" in answer.text
+
+
+def test_another_branchs_page_is_404_whatever_its_year_says(desk):
+    # A 400 for a bad year on a page outside the scope would tell the branch exists: scope comes first.
+    client = desk.client("guyun")
+    for year in ("abc", "1999", "2026"):
+        for suffix in ("", "/record.csv", "/record.xlsx"):
+            answer = client.get(f"/desk/branches/浦东项目部党支部{suffix}", params={"year": year})
+            assert answer.status_code == 404, (year, suffix, answer.status_code)
+            assert client.get(f"/desk/branches/不存在党支部{suffix}", params={"year": year}).status_code == 404
 
 
 def test_a_head_request_for_a_download_is_not_recorded_as_an_export(year_of_records):

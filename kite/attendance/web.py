@@ -16,13 +16,15 @@ import logging
 import os
 from datetime import datetime, timezone
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..desk.web import desk_mount
 from ..formatting import Dates, zone_label
@@ -330,7 +332,37 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
         response.headers.update(headers)
         return response
 
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    def endpoint_path() -> str:
+        attendance = roster().config.attendance
+        # As the server sees paths: decoded, so that a Chinese path typed either way matches.
+        return unquote(urlsplit(attendance.endpoint).path).rstrip("/") if attendance is not None else ""
+
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found},
+                     middleware=[Middleware(EndpointPath, routes=routes, prefix=endpoint_path)])
+
+
+class EndpointPath:
+    """The endpoint answers at its root and also under ``attendance.endpoint``'s path.
+
+    The contract's paths are relative to that URL: with ``https://example.org/checkin`` the
+    pages post to ``/checkin/checkin`` and the desk is ``/checkin/desk/``.  A proxy may strip
+    the path before passing the request on, or ``attend`` may be reached with nothing in front
+    (``http://127.0.0.1:8001/checkin``): both must work.  A path that is one of ours as it stands
+    (``/checkin/done`` under ``/checkin``) is kept, so a stripped request is never stripped twice.
+    """
+
+    def __init__(self, app: ASGIApp, routes: list[BaseRoute], prefix: Callable[[], str]):
+        self.app, self.routes, self.prefix = app, routes, prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            prefix = self.prefix()
+            path = scope["path"]
+            if prefix and path.startswith(prefix + "/") and \
+                    all(route.matches(scope)[0] == Match.NONE for route in self.routes):
+                inner = path[len(prefix):]
+                scope = {**scope, "path": inner, "raw_path": quote(inner).encode("ascii")}
+        await self.app(scope, receive, send)
 
 
 _NOT_FOUND = {404: ("没有这个页面", "这个地址不存在，请检查网址是否完整，或从网站首页重新进入。"),

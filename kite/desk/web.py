@@ -200,7 +200,11 @@ class DeskViews:
     def _branch_view(self, request: Request):
         user = current_user(request)
         roster = self.roster()
-        return self.desk.branch_view(user.scope, request.path_params["branch"], self._year(request), roster.config.zone,
+        branch = request.path_params["branch"]
+        # Scope before the query string: another branch's page must be the same 404 whatever ?year= says,
+        # or a 400 for a bad year would tell that the branch exists.
+        self.desk.require_branch(user.scope, branch)
+        return self.desk.branch_view(user.scope, branch, self._year(request), roster.config.zone,
                                      roster.config.points, roster.reviews)
 
     def branch(self, request: Request) -> Response:
@@ -244,13 +248,14 @@ class DeskViews:
     def attach(self, request: Request) -> Response:
         """Count the 未匹配 check-ins ticked in the list for the member chosen below it."""
         user = current_user(request)
+        branch = request.path_params["branch"]
+        self.desk.require_branch(user.scope, branch)  # another branch is 404 whatever was sent, as its page is
         fields = form(request)
         records, member, year = fields.all("record"), fields.one("member"), fields.one("year")
         if not records:
             raise Refused(400, "没有归入", "请先勾选要归入的签到记录，再选择成员。")
         if len(records) > UNMATCHED_SHOWN or not all(_small_id(value) for value in (*records, member)):
             raise Refused(400, "没有归入", "请先勾选要归入的签到记录，再选择成员。")
-        branch = request.path_params["branch"]
         self.desk.attach_checkins(user.scope, sorted({int(record) for record in records}), int(member), self._now(),
                                   actor=user.login)
         query = f"?year={year}" if isinstance(year, str) and year.isascii() and year.isdigit() and len(year) == 4 else ""

@@ -343,6 +343,11 @@ class DeskStore:
             stored |= set(connection.execute(select(checkins.c.branch).distinct()).scalars())
         return [*scope.branches, *sorted(stored - set(scope.branches))]
 
+    def require_branch(self, scope: Scope, branch: str) -> None:
+        """``OutOfScope`` unless ``branch`` is one ``branches(scope)`` lists: for pages that must answer 404
+        before they look at the rest of the request."""
+        self._branch(scope, branch)
+
     def _branch(self, scope: Scope, branch: str) -> None:
         """``OutOfScope`` unless ``branch`` is one ``branches(scope)`` lists."""
         if branch in scope.branches:

@@ -438,7 +438,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _json_answer(outcome: Outcome) -> Response:
     if outcome.stored:
-        return JSONResponse({"status": outcome.state, "message": outcome.message}, status_code=outcome.status)
+        # Exactly the contract's answer (section 4): the page says 签到成功 or 已经签到 from the status.
+        return JSONResponse({"status": outcome.state}, status_code=outcome.status)
     return JSONResponse({"error": outcome.message, "field": outcome.field}, status_code=outcome.status)
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import engine
 from .errors import ContentErrors, Problem
 from .loader import load_hub
 from .models import Hub
-from .pages import site_pages
+from .pages import site_pages, template_data
 from .progress import Progress, Stage
 from .publisher import MARKER, BuildFailed, Publisher
 
@@ -36,7 +37,16 @@ class BuildReport:
 
 def check(config_path: Path) -> Hub:
     """Validate config and content; raises ``ContentErrors`` with every problem."""
-    return load_hub(config_path)
+    return compiled(load_hub(config_path))
+
+
+def compiled(hub: Hub) -> Hub:
+    """``hub``, once its own templates compile where pages are rendered; ``check`` and ``build``
+    both ask, so that they refuse the same hubs with the same words."""
+    problems = engine.template_problems(hub, template_data(hub))
+    if problems:
+        raise ContentErrors(problems)
+    return hub
 
 
 def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, progress: Progress | None = None,
@@ -44,7 +54,7 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
     """Build the site into ``site_dir``; ``now`` decides which activities are upcoming."""
     started = time.monotonic()
     progress = progress or Progress.silent()
-    hub = load_hub(config_path, progress)
+    hub = compiled(load_hub(config_path, progress))
     site_dir = Path(site_dir).absolute()
     refuse_unsafe_target(site_dir, hub)
     specs = site_pages(hub, now or datetime.now(timezone.utc))

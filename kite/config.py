@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -53,7 +53,10 @@ def _site_url(value: Any) -> str:
     if path.endswith("/index.html"):
         path = path.removesuffix("index.html")
     path = path.rstrip("/") + "/"
-    # Every link and feed is built by joining onto it, which needs the trailing slash.
+    # Every link and feed is built by joining onto it, which needs the trailing slash.  A Chinese
+    # path is percent-encoded, as browsers send it: feeds, the calendar and the sitemap hold URLs,
+    # which are ASCII, and the site's own slugs in them are encoded already.
+    path = re.sub(r"[^\x00-\x7f]+", lambda found: quote(found[0]), path)
     return parts._replace(path=path).geturl()
 
 
@@ -199,5 +202,6 @@ class SiteConfig(BaseModel):
 
     @property
     def base_path(self) -> str:
-        """The path the site is served under, e.g. ``/hub/``."""
-        return urlsplit(self.site_url).path or "/"
+        """The path the site is served under, e.g. ``/hub/``, decoded (``/流动党员/``) as the
+        preview matches requests and as the address bar shows it."""
+        return unquote(urlsplit(self.site_url).path) or "/"

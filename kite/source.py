@@ -108,9 +108,10 @@ def parse_yaml(text: str, shown: str, *, first_line: int,
         raise SourceError([*slips, Problem(shown, line, FRONT_MATTER,
                                            f"含有不可见的控制字符 U+{error.character:04X}，请删除后重新输入")])
     except yaml.MarkedYAMLError as error:
-        # A scanner error (an unclosed quote, a key without its colon) is noticed only further on;
-        # where the scanner started reading is the line to fix.
-        scanning = (error.context or "").startswith("while scanning") and error.context_mark is not None
+        # A scanner error (an unclosed quote, a key without its colon) or a bracket left open is
+        # noticed only further on; where the scanner started reading, or the bracket opened, is the
+        # line to fix.
+        scanning = (error.context or "").startswith(("while scanning", "while parsing a flow")) and error.context_mark is not None
         mark = (error.context_mark if scanning else None) or error.problem_mark or error.context_mark
         line = first_line + (mark.line if mark else 0)
         raise SourceError([*slips, Problem(shown, line, FRONT_MATTER, f"YAML 语法错误：{_explain(error, text, mark)}")])

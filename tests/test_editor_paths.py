@@ -105,10 +105,25 @@ def test_a_colon_in_a_file_name_is_refused_with_the_reason(hub):
     ("https://example.org/index.html", "https://example.org/"),
     ("https://example.org", "https://example.org/"),
     ("https://example.org/myindex.html", "https://example.org/myindex.html/"),
+    # A URL is ASCII: feeds, the calendar and the sitemap carry the path percent-encoded, as
+    # browsers send it; what is already encoded stays as it is.
+    ("https://example.org/流动党员", "https://example.org/%E6%B5%81%E5%8A%A8%E5%85%9A%E5%91%98/"),
+    ("https://example.org/%E6%B5%81%E5%8A%A8/", "https://example.org/%E6%B5%81%E5%8A%A8/"),
 ])
 def test_site_url_is_normalised_where_the_meaning_is_plain(hub, written, kept):
     hub.configure(site_url=written)
     assert load_config(hub.config).site_url == kept
+
+
+def test_feeds_under_a_chinese_site_url_link_ascii_urls_and_the_preview_keeps_its_path(hub, tmp_path):
+    hub.configure(site_url="https://example.org/流动党员/")
+    hub.lesson("第一课", "title: 甲\ndate: 2026-01-01")
+    assert load_config(hub.config).base_path == "/流动党员/"  # where the preview serves, as the browser shows it
+    site = tmp_path / "site"
+    build(hub.config, site)
+    rss = (site / "lessons/rss.xml").read_text(encoding="utf-8")
+    assert "<link>https://example.org/%E6%B5%81%E5%8A%A8%E5%85%9A%E5%91%98/lessons/%E7%AC%AC%E4%B8%80%E8%AF%BE/</link>" in rss
+    assert "流动党员" not in (site / "sitemap.xml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("written, message", [

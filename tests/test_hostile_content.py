@@ -132,6 +132,24 @@ def test_template_syntax_errors_are_found_by_check_with_the_other_problems(hub):
     ]
 
 
+def test_a_template_with_an_unknown_filter_is_refused_by_check_as_by_build(hub, tmp_path):
+    # Only compiling in the build's environment knows which filters exist; check used to pass such
+    # a hub that build then refused.
+    hub.write("templates/lesson.html", '{% extends "main.html" %}\n{% block content %}\n{{ lesson.title | upper }}'
+                                       '{{ lesson.date | cn_date }}\n{{ lesson.title | saffe }}\n{% endblock %}')
+    hub.write("templates/partials/kite/footer_extra.html", "<p>{{ site.site_name | title_case }}</p>")
+    hub.lesson("ok", "title: 测试\ndate: 2026-03-01\n")
+    site = tmp_path / "site"
+    checked = run_cli("check", "-f", str(hub.config), cwd=tmp_path)
+    built = run_cli("build", "-f", str(hub.config), "-d", str(site), cwd=tmp_path)
+    assert checked.returncode == built.returncode == 1
+    assert checked.stderr.splitlines() == built.stderr.splitlines() == [
+        "templates/lesson.html:4: template: 模板出错：No filter named 'saffe'.",
+        "templates/partials/kite/footer_extra.html:1: template: 模板出错：No filter named 'title_case'.",
+    ]
+    assert not site.exists()
+
+
 def hostile_hub(hub) -> None:
     """A hub with a dozen kinds of broken file at once."""
     hub.lesson("no-front-matter", "", body="")

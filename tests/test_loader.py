@@ -160,6 +160,9 @@ def test_empty_required_field_and_impossible_date(hub):
     ("- 甲\n- 乙", "lessons/a.md:2: front-matter: 头信息应为“字段: 值”的形式"),
     ("title: [第一课] 党章\ndate: 2026-01-01", "lessons/a.md:2: front-matter: YAML 语法错误：值以特殊符号 [ 开头，请给整个值加引号"),
     ("title: 甲\ndate: 2026-01-01\nsummary: *重点*", "lessons/a.md:4: front-matter: YAML 语法错误：值以特殊符号 * 开头，请给整个值加引号"),
+    # A bracket left open is noticed on a later line; the field that opened it is the line to fix.
+    ("title: 甲\ndate: 2026-01-01\nsummary: [没有闭合\nspeaker: 乙", "lessons/a.md:4: front-matter: YAML 语法错误：值以特殊符号 [ 开头"),
+    ("title: 甲\ntags: {党章\ndate: 2026-01-01", "lessons/a.md:3: front-matter: YAML 语法错误：值以特殊符号 { 开头"),
 ])
 def test_yaml_mistakes_point_at_their_line(hub, front, expected):
     hub.lesson("a", front)

@@ -9,6 +9,6 @@ life in 2027, and its successors read the same configuration.
 - ``livereload.PreviewServer``: the preview's web server (imported by the preview only).
 """
 
-from .render import Job, RenderFailed, render, theme_language
+from .render import Job, RenderFailed, render, template_problems, theme_language
 
-__all__ = ["Job", "RenderFailed", "render", "theme_language"]
+__all__ = ["Job", "RenderFailed", "render", "template_problems", "theme_language"]

@@ -19,7 +19,7 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from pymdownx.slugs import slugify
 
-from ..errors import template_place
+from ..errors import Problem, template_failure, template_place
 from ..models import Hub
 from ..pages import SECTIONS, PageSpec, TemplateData
 from . import pipeline
@@ -139,6 +139,32 @@ def mkdocs_config(hub: Hub, plugin: KitePlugin, site_dir: Path, docs_dir: Path, 
         config.theme.static_templates.add("offline.html")
     config.plugins["kite"] = plugin
     return config
+
+
+def template_problems(hub: Hub, data: TemplateData) -> list[Problem]:
+    """The hub's own templates compiled where pages are rendered, each one: an unknown filter or
+    test is then found by ``check`` as by ``build`` (the loader sees only syntax).  A name a
+    template uses is still known only when a page is rendered."""
+    folder = hub.root / "templates"
+    if not folder.is_dir():
+        return []
+    with tempfile.TemporaryDirectory(prefix="kite-docs-") as docs_dir:
+        plugin = KitePlugin([], data, set(), lambda: None, static_files=False)
+        (Path(docs_dir) / "docs").mkdir()
+        config = mkdocs_config(hub, plugin, Path(docs_dir) / "site", Path(docs_dir) / "docs", False)
+        environment = config.theme.get_env()
+    environment.filters.update(data.filters)
+    environment.tests.update(data.tests)
+    found = []
+    for path in sorted(folder.rglob("*.html")):
+        if path.is_file() and not path.name.startswith("."):
+            try:
+                environment.get_template(path.relative_to(folder).as_posix())
+            except TemplateError as error:
+                failure = RenderFailed(_template_problem(error, hub.root))
+                failure.__cause__ = error  # as a build says it: the place from the message, the words from Jinja
+                found.append(template_failure(failure, hub.config_path))
+    return [problem for problem in found if problem is not None]
 
 
 def render(hub: Hub, specs: Sequence[PageSpec], site_dir: Path, data: TemplateData, job: Job | None = None) -> list[str]:

@@ -53,15 +53,20 @@ def _site_url(value: Any) -> str:
     if path.endswith("/index.html"):
         path = path.removesuffix("index.html")
     path = path.rstrip("/") + "/"
-    # Every link and feed is built by joining onto it, which needs the trailing slash.  A Chinese
-    # path is percent-encoded, as browsers send it: feeds, the calendar and the sitemap hold URLs,
-    # which are ASCII, and the site's own slugs in them are encoded already.
-    path = re.sub(r"[^\x00-\x7f]+", lambda found: quote(found[0]), path)
-    return parts._replace(path=path).geturl()
+    # Every link and feed is built by joining onto it, which needs the trailing slash.
+    return parts._replace(path=_ascii(path)).geturl()
+
+
+def _ascii(path: str) -> str:
+    """A Chinese path percent-encoded, as browsers send it: feeds, the calendar and the sitemap hold
+    URLs, which are ASCII (the site's own slugs in them are encoded already), and so do the headers
+    the endpoint sends (a desk cookie's Path)."""
+    return re.sub(r"[^\x00-\x7f]+", lambda found: quote(found[0]), path)
 
 
 def _endpoint(value: Any) -> str:
-    return _url(value).rstrip("/")
+    parts = urlsplit(_url(value).rstrip("/"))
+    return parts._replace(path=_ascii(parts.path)).geturl()
 
 
 def _unique(branches: list[str]) -> list[str]:

@@ -43,3 +43,26 @@ def test_the_endpoint_answers_under_its_configured_path_as_well_as_at_its_root(h
             assert client.get(root + "/nothing-here").status_code == 404
     finally:
         process.stop()
+
+
+def test_a_chinese_endpoint_path_gives_the_desk_an_encoded_cookie_path_and_a_working_login(hub, database):
+    # Reached at its public address (Host is the endpoint's), the desk's cookies carry the endpoint's path:
+    # a header is ASCII, so a Chinese path there must be percent-encoded, as the browser sends it.
+    from starlette.testclient import TestClient
+
+    from desk_client import PASSWORD, DeskApp, csrf_in, write_hub
+
+    write_hub(hub, "https://example.org/签到")
+    desk = DeskApp(hub, database)
+    root = quote("/签到")
+    try:
+        with TestClient(desk.app, base_url="https://example.org", follow_redirects=False) as browser:
+            form = browser.get(root + "/desk/login")
+            assert form.status_code == 200
+            assert f"Path={root}/desk" in form.headers["set-cookie"]
+            answer = browser.post(root + "/desk/login", headers={"Origin": "https://example.org"},
+                                  data={"login": "guyun", "password": PASSWORD, "csrf": csrf_in(form.text)})
+            assert answer.status_code == 303 and answer.headers["location"].endswith(root + "/desk/")
+            assert browser.get(root + "/desk/").status_code == 200
+    finally:
+        desk.close()

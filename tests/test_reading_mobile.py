@@ -163,6 +163,8 @@ PAGES = [
     "announcements/",
     "announcements/2026-12-hongyan-yexue/",
     "search/?q=" + quote("工资"),
+    "report/",
+    "suggest/",
 ]
 
 # Every piece of visible text with the size it is drawn at.

@@ -25,6 +25,8 @@ def test_the_endpoint_answers_under_its_configured_path_as_well_as_at_its_root(h
     try:
         with httpx.Client(base_url=process.url, timeout=10) as client:
             assert client.get(root + "/health").status_code == 200
+            # What it prints is where the built pages post and where the desk is.
+            assert f"签到服务已启动：{process.url}{root}/checkin  工作台：{process.url}{root}/desk/" in process.output()
             assert client.get("/health").status_code == 200
             first = client.post(root + "/checkin", data=GOOD, headers=JSON)
             assert first.status_code == 201 and first.json()["status"] == "recorded"

@@ -163,6 +163,8 @@ PAGES = [
     "announcements/",
     "announcements/2026-12-hongyan-yexue/",
     "search/?q=" + quote("工资"),
+    "report/",
+    "suggest/",
 ]
 
 # Every piece of visible text with the size it is drawn at.
@@ -265,3 +267,30 @@ def test_no_single_character_alone_on_the_last_line(phone_at, site_url, path):
     ).evaluate_all(ORPHANS)
     orphans = [text for lines, last, text in found if lines > 1 and len(last) == 1]
     assert orphans == []
+
+
+# Every control of the members' forms and of search, reached with the keyboard, and where it is.
+FOCUSABLE = [
+    (WAGE_LESSON, "#checkin-name"),
+    (WAGE_LESSON, "#checkin-branch"),
+    ("announcements/2026-12-hongyan-yexue/", "input.kite-form__code"),
+    ("report/", "#report-name"),
+    ("report/", "#report-text"),
+    ("suggest/", "input[name=category]"),
+    ("suggest/", "#suggest-contact"),
+    ("suggest/", "#lookup-ref"),
+    ("search/", "input[type=search], .kite-search input"),
+]
+
+
+@pytest.mark.parametrize("path, selector", FOCUSABLE)
+def test_keyboard_focus_is_drawn_on_every_form_control(phone, site_url, path, selector):
+    # Material's reset takes every input's outline away; a member using a keyboard (or a
+    # phone's switch access) must still see which field the next key goes to.
+    open_page(phone, site_url + path)
+    phone.locator(selector).first.focus()
+    phone.keyboard.press("Shift+Tab")
+    phone.keyboard.press("Tab")  # back to it from the keyboard, so :focus-visible applies
+    assert phone.evaluate("s => document.activeElement === document.querySelector(s)", selector)
+    drawn = phone.evaluate("() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, parseFloat(s.outlineWidth)]; }")
+    assert drawn[0] == "auto" or (drawn[0] not in ("none", "hidden") and drawn[1] >= 2), drawn  # auto: the browser's ring

@@ -246,6 +246,53 @@ def test_offline_nothing_is_sent_and_the_form_says_so(browser, form_site, path, 
     context.close()
 
 
+@pytest.mark.parametrize("path, fill, what, button", [
+    ("report/", fill_report, "汇报", "提交汇报"),
+    ("suggest/", fill_suggestion, "建议", "提交建议"),
+])
+def test_a_dead_line_the_phone_thinks_is_up_says_nothing_was_sent(browser, form_site, path, fill, what, button):
+    # Signal bars but no data: navigator.onLine stays true while nothing reaches the endpoint.  The
+    # form must say so in place, not leave for the browser's own error page.
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(form_site.url + path)
+    page.wait_for_function("typeof window.kiteSendFailed === 'function'")  # assets/offline.js is in
+    fill(page)
+    typed = page.input_value("textarea")
+    page.route(form_site.endpoint + "/**", lambda route: route.abort("internetdisconnected"))
+    page.click(".kite-submit button[type=submit]")
+    answer = wait_for_answer(page, ".kite-submit")
+    assert answer == f"网络不通，{what}没有发出。填好的内容还在，等信号好了再点一次“{button}”。"
+    assert page.url == form_site.url + path
+    assert page.input_value("textarea") == typed
+    page.unroute(form_site.endpoint + "/**")
+    page.click(".kite-submit button[type=submit]")
+    assert "已收到" in wait_for_answer(page, ".kite-submit")
+    assert sum(map(len, form_site.stored())) == 1
+    context.close()
+
+
+def test_a_browser_that_refuses_the_scripts_request_on_a_working_line_posts_plainly(browser, form_site):
+    # An old kernel (or a proxy that drops the CORS headers) refuses the script's request although
+    # the line works: then the form is posted plainly, and the endpoint's page answers.
+    def refuse_the_script(route):
+        if "application/json" in route.request.headers.get("accept", ""):
+            return route.abort("accessdenied")
+        return route.continue_()
+
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(form_site.url + "report/")
+    page.wait_for_function("typeof window.kiteSendFailed === 'function'")
+    fill_report(page)
+    page.route(form_site.endpoint + "/**", refuse_the_script)
+    with page.expect_navigation(url=re.compile(re.escape(form_site.endpoint) + "/report/done")):
+        page.click(".kite-submit button[type=submit]")
+    assert page.locator("h1").inner_text() == "汇报已收到"
+    assert len(form_site.stored()[0]) == 1
+    context.close()
+
+
 def test_the_pages_fit_a_phone_and_carry_the_fields(phone, form_site):
     for path in ("report/", "suggest/"):
         phone.goto(form_site.url + path)

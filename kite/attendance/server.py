@@ -8,6 +8,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -45,7 +46,11 @@ def make_server(config_path: Path, db: str | Path, host: str, port: int,
 def run(config_path: Path, db: str | Path, host: str, port: int) -> int:
     server, source, store = make_server(config_path, db, host, port)
     source.start()
-    print(f"签到服务已启动：http://{host}:{port}/checkin  数据库：{describe(database_url(db))}  （按 Ctrl+C 停止）", flush=True)
+    # Under attendance.endpoint's path, as the built pages and the desk's links use it.
+    attendance = source.roster.config.attendance
+    here = f"http://{host}:{port}" + (urlsplit(attendance.endpoint).path.rstrip("/") if attendance else "")
+    print(f"签到服务已启动：{here}/checkin  工作台：{here}/desk/  数据库：{describe(database_url(db))}  （按 Ctrl+C 停止）",
+          flush=True)
     if not os.environ.get(TOKEN_VARIABLE):
         print(f"提示：没有设置环境变量 {TOKEN_VARIABLE}，导出名单（/export.csv）已关闭。", flush=True)
     # Everything loaded so far (SQLAlchemy, Alembic, the hub) lives as long as the process:

@@ -10,7 +10,7 @@
 
   // --- Forms.  Offline, a submit goes nowhere: say so, and leave what was typed in place.
   // A form's own script calls kiteNotSent(form) when its request fails while offline.
-  function notSent(form) {
+  function notSent(form, unreachable) {
     var status = form.querySelector(".kite-form__status");
     var button = form.querySelector("button[type=submit]");
     var what = form.getAttribute("data-kite-offline-form") || "表单";
@@ -18,9 +18,25 @@
     if (button) button.disabled = false;
     if (!status) return;
     status.className = "kite-form__status kite-form__status--error";
-    status.textContent = "没有网络，" + what + "没有发出。填好的内容还在，连上网络后再点一次“" + label + "”。";
+    status.textContent = unreachable ?
+      "网络不通，" + what + "没有发出。填好的内容还在，等信号好了再点一次“" + label + "”。" :
+      "没有网络，" + what + "没有发出。填好的内容还在，连上网络后再点一次“" + label + "”。";
   }
   window.kiteNotSent = notSent;
+
+  // A form's own script calls kiteSendFailed(form) when its request got no answer at all.  On
+  // patchy mobile data the phone shows signal bars (navigator.onLine stays true) while no data
+  // flows; a plain post would then end on the browser's own error page, which never says whether
+  // anything was recorded.  A GET that needs no CORS tells the two cases apart: it gets through
+  // only where the line works and the browser refused the script's request itself (an old
+  // kernel), and only there is the plain post worth making.
+  window.kiteSendFailed = function (form) {
+    if (navigator.onLine === false) return notSent(form);
+    fetch(form.action, { method: "GET", mode: "no-cors", cache: "no-store", credentials: "omit" }).then(
+      function () { form.submit(); },
+      function () { notSent(form, true); }
+    );
+  };
 
   // Capturing on the document runs before the form's own listeners (checkin.js and the like).
   document.addEventListener("submit", function (event) {

@@ -120,9 +120,9 @@
         },
         function () {
           button.disabled = false;
-          // Offline: say that nothing was sent and keep what was typed (assets/offline.js).
-          if (navigator.onLine === false && window.kiteNotSent) return window.kiteNotSent(form);
-          // No answer at all (an old browser refusing the request): post plainly.
+          // No answer at all: offline, a dead line, or an old browser refusing the request.
+          // assets/offline.js says that nothing was sent, or posts plainly where that can work.
+          if (window.kiteSendFailed) return window.kiteSendFailed(form);
           form.submit();
         }
       );

@@ -475,3 +475,19 @@ def test_a_broken_link_found_while_rendering_is_warned_about_until_it_is_fixed(p
     wait_for(lambda: "no-such.md" not in preview.page("lessons/second/"), what="the fixed link")
     preview.hub.lesson("second", "title: 第二课\ndate: 2026-02-01", body="第一段。\n\n" + broken)
     wait_for(lambda: preview.output().count(warning) == 2, what="the warning again, once the link is broken again")
+
+
+def test_preview_pages_register_no_worker_and_offer_no_saving(preview, phone):
+    # The preview writes no sw.js (a worker would show a page as it was before a save): its pages must not
+    # ask for one (a 404 and a console error on every page) nor offer 保存离线阅读.
+    asked: list[str] = []
+    problems: list[str] = []
+    phone.on("request", lambda request: asked.append(request.url))
+    phone.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    phone.goto(preview.base + "lessons/")
+    phone.wait_for_load_state("load")
+    phone.wait_for_function("!document.documentElement.className.includes('kite-sw')")
+    assert phone.evaluate("navigator.serviceWorker.getRegistrations().then(found => found.length)") == 0
+    assert not [url for url in asked if url.endswith("sw.js")]
+    assert problems == []
+    assert not phone.locator("[data-kite-offline=save]").is_visible()

@@ -124,7 +124,7 @@ class PreviewServer(LiveReloadServer):
 
     def _inject_js_into_html(self, content: bytes, epoch: int) -> bytes:
         content = super()._inject_js_into_html(content, epoch)
-        banner = self.banner()
-        if banner:
-            content = content.replace(b"</body>", banner.encode("utf-8") + b"</body>", 1)
-        return content
+        # The preview has no service worker (it would show a page as it was before a save): the
+        # pages' start-up (theme/main.html) registers none here, and offers no saving.
+        extra = "<script>window.kitePreview = true;</script>" + self.banner()
+        return content.replace(b"</body>", extra.encode("utf-8") + b"</body>", 1)

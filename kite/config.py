@@ -205,6 +205,12 @@ class SiteConfig(BaseModel):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def with_endpoint(self, endpoint: str) -> SiteConfig:
+        """This config with the check-in endpoint at ``endpoint`` (the preview runs its own)."""
+        if self.attendance is None:
+            return self
+        return self.model_copy(update={"attendance": self.attendance.model_copy(update={"endpoint": endpoint})})
+
     @property
     def base_path(self) -> str:
         """The path the site is served under, e.g. ``/hub/``, decoded (``/流动党员/``) as the

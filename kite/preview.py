@@ -16,6 +16,7 @@ import errno
 import gc
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -58,11 +59,9 @@ def _stamp(paths: list[Path]) -> tuple:
 
 def with_endpoint(hub: Hub, endpoint: str | None) -> Hub:
     """The hub as the preview shows it: check-in forms post to the preview's own endpoint."""
-    config = hub.config
-    if endpoint is None or config.attendance is None:
+    if endpoint is None or hub.config.attendance is None:
         return hub
-    attendance = config.attendance.model_copy(update={"endpoint": endpoint})
-    return dataclasses.replace(hub, config=config.model_copy(update={"attendance": attendance}))
+    return dataclasses.replace(hub, config=hub.config.with_endpoint(endpoint))
 
 
 class Preview:
@@ -398,7 +397,10 @@ def start_checkin(config_path: Path, workspace: Path, host: str, port: int, *,
             say("签到服务没有启动：site_config.yml 里没有 attendance 设置，页面上不会有签到表单。")
             return None, True
         checkin_port = port + 1 if is_free(host, port + 1) else free_port(host)
-        running = run_in_background(config_path, workspace / "preview.sqlite3", host, checkin_port, (f"http://{host}:{port}",))
+        url = f"http://{host}:{checkin_port}"
+        # The endpoint too takes itself to be there: its desk's cookies are then not https-only.
+        running = run_in_background(config_path, workspace / "preview.sqlite3", host, checkin_port,
+                                    (f"http://{host}:{port}",), endpoint=url)
         _checkin_servers.append(running)
     except ContentErrors:
         say("签到服务暂未启动：内容有错误（见下）。改好保存后会自动启动。")
@@ -409,6 +411,31 @@ def start_checkin(config_path: Path, workspace: Path, host: str, port: int, *,
             print(f"签到服务没有启动：端口 {checkin_port} 无法使用。页面上的签到表单在预览中不能试用。", flush=True)
             return None, False
         time.sleep(0.02)
-    url = f"http://{host}:{checkin_port}"
     print(f"签到服务（仅供预览，数据不保留）：{url}/checkin", flush=True)
+    password = _preview_account(config_path, workspace / "preview.sqlite3")
+    print(f"工作台（仅供预览）：{url}/desk/  账号 {PREVIEW_LOGIN}，密码 {password}"
+          "（可以主持现场签到、取得签到码，查看预览里的签到）", flush=True)
     return url, False
+
+
+PREVIEW_LOGIN = "preview"
+
+
+def _preview_account(config_path: Path, db: Path) -> str:
+    """An account of scope ``all`` in the preview's throwaway database, with a new random password:
+    an editor trying an ``attendance: code`` activity needs the desk's live page for its code."""
+    from .desk.commands import CommandProblem, add_account, change_password
+    from .storage import open_store
+    from .storage.desk import DeskStore
+
+    password = secrets.token_urlsafe(12)
+    store = open_store(db)
+    try:
+        desk = DeskStore(store)
+        try:
+            add_account(desk, load_config(config_path), PREVIEW_LOGIN, "all", password)
+        except CommandProblem:  # made when this preview's endpoint first started
+            change_password(desk, PREVIEW_LOGIN, password)
+    finally:
+        store.close()
+    return password

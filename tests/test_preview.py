@@ -120,6 +120,24 @@ def test_the_check_in_form_works_in_the_preview(preview):
     assert response.headers["access-control-allow-origin"] == f"http://127.0.0.1:{preview.port}"
 
 
+def test_the_preview_prints_a_desk_account_to_host_a_live_activity_with(hub, start_preview):
+    # An editor trying an `attendance: code` activity needs its code, which only the desk's live page shows.
+    hub.announcement("夜学", "title: 红雁夜学\ndate: 2026-03-01\nstarts: 2026-03-01 19:30\nattendance: code")
+    preview = start_preview()
+    endpoint = preview.endpoint()
+    found = wait_for(lambda: re.search(r"工作台（仅供预览）：(\S+)/desk/  账号 (\S+)，密码 (\S+)（", preview.output()),
+                     what="the desk account")
+    assert found[1] == endpoint
+    with httpx.Client(base_url=endpoint, follow_redirects=False, timeout=10) as desk:
+        form = desk.get("/desk/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)[1]
+        answer = desk.post("/desk/login", data={"login": found[2], "password": found[3], "csrf": token},
+                           headers={"Origin": endpoint})
+        assert answer.status_code == 303
+        code = desk.get("/desk/live/announcements/" + quote("夜学") + "/code.json").json()["code"]
+        assert re.fullmatch(r"\d{4}", code)
+
+
 def test_a_busy_next_port_moves_the_check_in_endpoint_elsewhere(start_preview):
     busy = socket.socket()
     while True:  # a taken port whose previous port is free for the preview

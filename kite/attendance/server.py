@@ -19,13 +19,14 @@ from .web import TOKEN_VARIABLE, create_app
 DEFAULT_DB = "attendance.sqlite3"
 
 
-def make_server(config_path: Path, db: str | Path, host: str, port: int,
-                extra_origins: tuple[str, ...] = ()) -> tuple[uvicorn.Server, RosterSource, Store]:
+def make_server(config_path: Path, db: str | Path, host: str, port: int, extra_origins: tuple[str, ...] = (),
+                endpoint: str | None = None) -> tuple[uvicorn.Server, RosterSource, Store]:
     """The endpoint, its roster and its store; the database is created or upgraded first.
+    ``endpoint``: its public address, in place of the config's (the preview's own).
 
     Raises StorageError when the database must not or cannot be used.
     """
-    source = RosterSource(config_path)
+    source = RosterSource(config_path, endpoint=endpoint)
     store = open_store(db, background_checkpoints=True)
     app = create_app(store, lambda: source.roster, extra_origins=extra_origins)
     config = uvicorn.Config(
@@ -82,9 +83,9 @@ class InBackground:
 
 
 def run_in_background(config_path: Path, db: str | Path, host: str, port: int,
-                      extra_origins: tuple[str, ...]) -> InBackground:
+                      extra_origins: tuple[str, ...], endpoint: str | None = None) -> InBackground:
     """For the preview: the endpoint in a thread beside the live-reload server."""
-    server, source, _ = make_server(config_path, db, host, port, extra_origins)
+    server, source, _ = make_server(config_path, db, host, port, extra_origins, endpoint)
     source.start()
     thread = threading.Thread(target=server.run, name="kite-attendance", daemon=True)
     thread.start()

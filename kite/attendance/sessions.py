@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -82,15 +83,21 @@ class RosterSource:
     seconds without a restart.  Broken content keeps the last good roster.
     """
 
-    def __init__(self, config_path: Path, interval: float = 5.0):
+    def __init__(self, config_path: Path, interval: float = 5.0, endpoint: str | None = None):
+        """``endpoint``: the endpoint's public address, in place of the config's (the preview's own)."""
         self.config_path = Path(config_path)
         self.interval = interval
-        hub = load_hub(self.config_path)
+        self.endpoint = endpoint
+        hub = self._load()
         self.roster = Roster.from_hub(hub)
         self._stamp = self._fingerprint(hub)
         self._hub = hub
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _load(self) -> Hub:
+        hub = load_hub(self.config_path)
+        return dataclasses.replace(hub, config=hub.config.with_endpoint(self.endpoint)) if self.endpoint else hub
 
     def _fingerprint(self, hub: Hub) -> tuple:
         # os.walk and os.stat, not pathlib's rglob and stat: a third of the CPU at 10,000 lessons
@@ -117,7 +124,7 @@ class RosterSource:
         if self._fingerprint(self._hub) == self._stamp:
             return False
         try:
-            hub = load_hub(self.config_path)
+            hub = self._load()
         except ContentErrors as errors:
             log.warning("内容有误，签到服务继续使用上一次的活动列表：\n%s", errors)
             self._stamp = self._fingerprint(self._hub)

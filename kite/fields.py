@@ -137,10 +137,11 @@ def slug_from_text(text: str) -> str:
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # ISO 8601 as people and scripts write it: 'T' or a space, seconds and their fraction optional,
 # an offset as Z, +08, +0800 or +08:00 (RFC 3339 allows the letters in lower case); and YAML 1.1's
-# timestamp, which an editor may copy from a YAML example: one-digit month, day, hour and offset
-# hour, several spaces before the time and spaces before the offset (`2026-12-5 9:30:00 +8`).
+# timestamp's time, which an editor may copy from a YAML example: a one-digit hour and offset hour,
+# several spaces before the time and spaces before the offset (`2026-12-05 9:30:00 +8`).  The date
+# stays YYYY-MM-DD, as for `date` (YAML's one-digit month and day are not ISO 8601).
 _DATETIME = re.compile(
-    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt]|[ \t]+)(\d{1,2}):(\d{2})(?::(\d{2})([.,]\d+)?)?"
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt]|[ \t]+)(\d{1,2}):(\d{2})(?::(\d{2})([.,]\d+)?)?"
     r"[ \t]*([Zz]|[+-]\d{1,2}(?::?\d{2})?)?$"
 )
 # ISO 8601's basic format, as some scripts and calendar exports write it: 20261212T193000+0800.
@@ -185,7 +186,7 @@ def _day(value: Any, info: ValidationInfo) -> datetime:
     """A publication date; a full date-time is accepted too and kept."""
     text = value.strip() if isinstance(value, str) else value
     if isinstance(text, str) and _DATE.match(text):
-        return datetime.combine(_parse_date(text), time(0, 0), tzinfo=_zone(info))
+        return _fixed(datetime.combine(_parse_date(text), time(0, 0), tzinfo=_zone(info)))
     if isinstance(text, str) and _iso(text):
         return _moment(text, info)
     raise fail(f"应为 YYYY-MM-DD 格式的日期，例如 2026-03-01，实际为{shown(value)}")
@@ -204,7 +205,18 @@ def _moment(value: Any, info: ValidationInfo) -> datetime:
         raise fail(f"时间不存在：{shown(value)}")
     if moment.tzinfo is None:
         moment = _on_the_clock(moment, _zone(info), value)
-    return moment
+    return _fixed(moment)
+
+
+def _fixed(moment: datetime) -> datetime:
+    """``moment`` with its UTC offset, no longer its zone's rules.
+
+    Python adds and subtracts minutes on an aware time's wall clock and asks its zone for the
+    offset afterwards: 02:55 plus 10 minutes on the night Berlin falls back is 03:05 winter time,
+    70 minutes later, and an hour too late for 迟到.  With a fixed offset every check-in window
+    and lateness is exact; pages, feeds and the calendar convert to the hub's zone to show it.
+    """
+    return moment.astimezone(timezone(moment.utcoffset() or timedelta(0)))
 
 
 def _on_the_clock(wall: datetime, zone: ZoneInfo, value: str) -> datetime:

@@ -56,10 +56,10 @@ def test_every_written_form_is_the_same_instant(hub, written):
 
 
 @pytest.mark.parametrize("written, meant", [
-    ("2026-12-5 9:30", datetime(2026, 12, 5, 1, 30, tzinfo=UTC)),
-    ("2026-1-05 09:05:30.5", datetime(2026, 1, 5, 1, 5, 30, 500000, tzinfo=UTC)),
+    ("2026-12-05 9:30", datetime(2026, 12, 5, 1, 30, tzinfo=UTC)),
+    ("2026-01-05 9:05:30.5", datetime(2026, 1, 5, 1, 5, 30, 500000, tzinfo=UTC)),
 ])
-def test_yaml_one_digit_fields_are_read(hub, written, meant):
+def test_yaml_one_digit_hours_are_read(hub, written, meant):
     assert starts(hub, written) == meant
 
 
@@ -108,6 +108,7 @@ def test_a_bare_date_is_never_a_skipped_time(hub):
     ("2026-12-12T24:00", "时间不存在"),
     ("2026-12-12T19:30+25:00", "时间不存在"),
     ("2026-12-12 19:30 北京时间", "应为日期和时间"),
+    ("2026-12-5 19:30", "应为日期和时间"),  # the date is YYYY-MM-DD, as for `date`
     ("2026-12-12T19:30:00+08:00[Asia/Shanghai]", "应为日期和时间"),
     ("2026-12-12", "应为日期和时间"),
 ])

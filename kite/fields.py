@@ -215,8 +215,14 @@ def _fixed(moment: datetime) -> datetime:
     offset afterwards: 02:55 plus 10 minutes on the night Berlin falls back is 03:05 winter time,
     70 minutes later, and an hour too late for 迟到.  With a fixed offset every check-in window
     and lateness is exact; pages, feeds and the calendar convert to the hub's zone to show it.
+
+    An offset of seconds (a zone's local mean time before 1900-ish, -10:29:20 in Kiritimati)
+    cannot be written in RSS, Atom or HTML, so such a time is kept in UTC; and a fraction of a
+    second, which HTML's <time> takes to three digits only and no activity needs, is dropped.
     """
-    return moment.astimezone(timezone(moment.utcoffset() or timedelta(0)))
+    offset = moment.utcoffset() or timedelta(0)
+    zone = timezone(offset) if offset % timedelta(minutes=1) == timedelta(0) else timezone.utc
+    return moment.replace(microsecond=0).astimezone(zone)
 
 
 def _on_the_clock(wall: datetime, zone: ZoneInfo, value: str) -> datetime:

@@ -184,7 +184,7 @@ def _parse_date(value: str) -> date:
 
 def _day(value: Any, info: ValidationInfo) -> datetime:
     """A publication date; a full date-time is accepted too and kept."""
-    text = value.strip() if isinstance(value, str) else value
+    text = _typed(value)
     if isinstance(text, str) and _DATE.match(text):
         return _fixed(datetime.combine(_parse_date(text), time(0, 0), tzinfo=_zone(info)))
     if isinstance(text, str) and _iso(text):
@@ -192,8 +192,14 @@ def _day(value: Any, info: ValidationInfo) -> datetime:
     raise fail(f"应为 YYYY-MM-DD 格式的日期，例如 2026-03-01，实际为{shown(value)}")
 
 
+def _typed(value: Any) -> Any:
+    # A Chinese input method types a full-width colon, hyphen, digit or space as readily as the
+    # ASCII one (19：30, 2026－12－05); NFKC makes them ASCII, and they mean nothing else here.
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
 def _moment(value: Any, info: ValidationInfo) -> datetime:
-    text = value.strip() if isinstance(value, str) else value
+    text = _typed(value)
     iso = _iso(text) if isinstance(text, str) else None
     if iso is None:
         example = f"2026-03-01 19:30（{zone_label(_zone(info))}）"

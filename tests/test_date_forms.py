@@ -50,6 +50,8 @@ def problems(hub) -> list[str]:
     "2026-12-12   19:30:00",
     '"2026-12-12T06:30:00-05:00"',
     "2026-12-12 6:30:00 -5",
+    "2026－12－12　19：30",  # full-width hyphens, space and colon from a Chinese input method
+    "２０２６-１２-１２ １９:３０",
 ])
 def test_every_written_form_is_the_same_instant(hub, written):
     assert starts(hub, written) == datetime(2026, 12, 12, 11, 30, tzinfo=UTC)
@@ -61,6 +63,11 @@ def test_every_written_form_is_the_same_instant(hub, written):
 ])
 def test_yaml_one_digit_hours_are_read(hub, written, meant):
     assert starts(hub, written) == meant
+
+
+def test_a_full_width_date_is_read_too(hub):
+    hub.lesson("a", "title: 课\ndate: ２０２６－０３－０１")
+    assert load_hub(hub.config).lessons[0].date.date().isoformat() == "2026-03-01"
 
 
 def test_a_time_the_clocks_skip_is_an_error_at_its_line(hub):

@@ -83,3 +83,22 @@ def test_a_second_earlier_the_year_is_still_the_old_one(hub, tmp_path):
     assert record(client)["甲"] == ["12月"]
     assert studied_this_month(client) == 1
     store.close()
+
+
+def test_a_desk_session_idles_out_by_the_endpoints_clock(hub, tmp_path):
+    # The same clock as the login, whatever today's date is where the test runs.
+    clock = {"now": datetime(2001, 1, 1, 9, 0, tzinfo=UTC)}
+    write_hub(hub, "http://127.0.0.1:8001")
+    store = open_store(tmp_path / "attendance.sqlite3")
+    DeskStore(store).add_account("admin", hash_password(PASSWORD), "all", datetime(2000, 1, 1, tzinfo=UTC))
+    source = RosterSource(hub.config)
+    http = TestClient(create_app(store, lambda: source.roster, clock=lambda: clock["now"]),
+                      base_url="http://127.0.0.1:8001", follow_redirects=False)
+    client = DeskClient(http).logged_in("admin")
+    assert client.get("/desk/").status_code == 200
+    clock["now"] += timedelta(hours=7, minutes=59)  # used within 8 hours: still logged in
+    assert client.get("/desk/").status_code == 200
+    clock["now"] += timedelta(hours=8, seconds=1)  # then idle for more than 8 hours
+    answer = client.get("/desk/")
+    assert answer.status_code == 303 and answer.headers["location"].endswith("/desk/login")
+    store.close()

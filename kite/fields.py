@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -135,9 +135,35 @@ def slug_from_text(text: str) -> str:
     return re.sub(r"[^\w-]+", "-", unicodedata.normalize("NFC", text)).strip("-_")
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# ISO 8601 as people write it: 'T' or a space, seconds and their fraction optional, an offset
-# as Z, +08, +0800 or +08:00 (RFC 3339 allows the letters in lower case).
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?$")
+# ISO 8601 as people and scripts write it: 'T' or a space, seconds and their fraction optional,
+# an offset as Z, +08, +0800 or +08:00 (RFC 3339 allows the letters in lower case); and YAML 1.1's
+# timestamp's time, which an editor may copy from a YAML example: a one-digit hour and offset hour,
+# several spaces before the time and spaces before the offset (`2026-12-05 9:30:00 +8`).  The date
+# stays YYYY-MM-DD, as for `date` (YAML's one-digit month and day are not ISO 8601).
+_DATETIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt]|[ \t]+)(\d{1,2}):(\d{2})(?::(\d{2})([.,]\d+)?)?"
+    r"[ \t]*([Zz]|[+-]\d{1,2}(?::?\d{2})?)?$"
+)
+# ISO 8601's basic format, as some scripts and calendar exports write it: 20261212T193000+0800.
+_BASIC = re.compile(r"^(\d{4})(\d{2})(\d{2})[Tt](\d{2})(\d{2})(?:(\d{2})([.,]\d+)?)?([Zz]|[+-]\d{2}(?:\d{2})?)?$")
+
+
+def _iso(text: str) -> str | None:
+    """``text`` in the one extended form ``datetime.fromisoformat`` reads, or None if it is no date-time."""
+    match = _DATETIME.match(text) or _BASIC.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    iso = f"{year}-{int(month):02}-{int(day):02}T{int(hour):02}:{minute}:{second or '00'}"
+    if fraction:
+        iso += "." + fraction[1:]
+    if offset and offset in "Zz":
+        iso += "+00:00"
+    elif offset:
+        digits = offset[1:].replace(":", "")
+        hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "00")
+        iso += f"{offset[0]}{int(hours):02}:{minutes}"
+    return iso
 
 
 # Years a hub's dates may take.  Python's dates end at year 9999, and a time zone's offset
@@ -158,26 +184,68 @@ def _parse_date(value: str) -> date:
 
 def _day(value: Any, info: ValidationInfo) -> datetime:
     """A publication date; a full date-time is accepted too and kept."""
-    text = value.strip() if isinstance(value, str) else value
+    text = _typed(value)
     if isinstance(text, str) and _DATE.match(text):
-        return datetime.combine(_parse_date(text), time(0, 0), tzinfo=_zone(info))
-    if isinstance(text, str) and _DATETIME.match(text):
+        return _fixed(datetime.combine(_parse_date(text), time(0, 0), tzinfo=_zone(info)))
+    if isinstance(text, str) and _iso(text):
         return _moment(text, info)
     raise fail(f"应为 YYYY-MM-DD 格式的日期，例如 2026-03-01，实际为{shown(value)}")
 
 
+def _typed(value: Any) -> Any:
+    # A Chinese input method types a full-width colon, hyphen, digit or space as readily as the
+    # ASCII one (19：30, 2026－12－05); NFKC makes them ASCII, and they mean nothing else here.
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
 def _moment(value: Any, info: ValidationInfo) -> datetime:
-    text = value.strip() if isinstance(value, str) else value
-    if not isinstance(text, str) or not _DATETIME.match(text):
+    text = _typed(value)
+    iso = _iso(text) if isinstance(text, str) else None
+    if iso is None:
         example = f"2026-03-01 19:30（{zone_label(_zone(info))}）"
         raise fail(f"应为日期和时间，例如 {example}或 2026-03-01T19:30:00+08:00，实际为{shown(value)}")
-    _parse_date(text[:10])
+    _parse_date(iso[:10])
     try:
-        moment = datetime.fromisoformat(text.upper().replace(" ", "T", 1))
+        moment = datetime.fromisoformat(iso)
     except ValueError:
         raise fail(f"时间不存在：{shown(value)}")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_zone(info))
+        moment = _on_the_clock(moment, _zone(info), value)
+    return _fixed(moment)
+
+
+def _fixed(moment: datetime) -> datetime:
+    """``moment`` with its UTC offset, no longer its zone's rules.
+
+    Python adds and subtracts minutes on an aware time's wall clock and asks its zone for the
+    offset afterwards: 02:55 plus 10 minutes on the night Berlin falls back is 03:05 winter time,
+    70 minutes later, and an hour too late for 迟到.  With a fixed offset every check-in window
+    and lateness is exact; pages, feeds and the calendar convert to the hub's zone to show it.
+
+    An offset of seconds (a zone's local mean time before 1900-ish, -10:29:20 in Kiritimati)
+    cannot be written in RSS, Atom or HTML, so such a time is kept in UTC; and a fraction of a
+    second, which HTML's <time> takes to three digits only and no activity needs, is dropped.
+    """
+    offset = moment.utcoffset() or timedelta(0)
+    zone = timezone(offset) if offset % timedelta(minutes=1) == timedelta(0) else timezone.utc
+    return moment.replace(microsecond=0).astimezone(zone)
+
+
+def _on_the_clock(wall: datetime, zone: ZoneInfo, value: str) -> datetime:
+    """A wall time without an offset, read in the hub's zone.
+
+    A time the clocks skip (the hour they spring forward) is an error: no reading of it is
+    what the editor meant, and a silent one would move the activity by an hour.  A time the
+    clocks show twice (the hour they fall back) is its first occurrence, as RFC 5545 reads it;
+    the README says so, and an editor who means the second writes the offset.
+    """
+    moment = wall.replace(tzinfo=zone)
+    if moment.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) != wall:
+        skipped = (wall.replace(tzinfo=zone, fold=1).utcoffset() or timedelta(0)) - (moment.utcoffset() or timedelta(0))
+        raise fail(
+            f"{zone_label(zone)}没有 {wall:%Y-%m-%d %H:%M} 这个时刻：这天拨钟，时钟向前跳过了 {round(skipped.total_seconds() / 60)} 分钟。"
+            f"请改成拨钟之后的时间，或写明时区偏移，实际为{shown(value)}"
+        )
     return moment
 
 

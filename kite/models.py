@@ -9,7 +9,7 @@ models.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Iterator, Literal
 from urllib.parse import quote
@@ -151,7 +151,10 @@ class Announcement(AnnouncementFront, Content):
             closes = self.ends + after
         else:
             local = self.starts.astimezone(config.zone)
-            closes = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=config.zone) - timedelta(seconds=1)
+            midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=config.zone)
+            # In UTC: a second before midnight on the zone's clock is an hour off where the
+            # clocks fall back at midnight (Santiago in April).
+            closes = midnight.astimezone(timezone.utc) - timedelta(seconds=1)
         return self.starts - before, closes
 
 

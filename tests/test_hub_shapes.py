@@ -144,7 +144,9 @@ def fill_many(hub: HubFolder) -> None:
 ODD_TIMES = {
     "past": "starts: 2020-01-01 10:00",
     "far": "starts: 2099-12-31 23:00\nends: 2100-01-01 01:00",
-    "spring": "starts: 2026-03-08 02:30\nends: 2026-03-08 04:00\nattendance: code",  # 02:30 does not exist
+    # 02:30 does not exist on New York's clock that night: without an offset it is an error
+    # (test_date_forms), so the offset says which instant is meant.
+    "spring": "starts: 2026-03-08T02:30-05:00\nends: 2026-03-08 04:00\nattendance: code",
     "fall": "starts: 2026-11-01 01:30\nends: 2026-11-01 01:45",  # 01:30 happens twice: the first
     "again": "starts: 2026-11-01T01:30:00-05:00\nends: 2026-11-01T01:50:00-05:00",  # the second 01:30
     "midnight": "starts: 2026-06-30 23:00\nends: 2026-07-01 01:00\nattendance: true",

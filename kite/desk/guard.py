@@ -165,11 +165,15 @@ def secure_cookies(config: SiteConfig) -> bool:
 
 class DeskGuard:
     def __init__(self, app: ASGIApp, desk: DeskStore, config: Callable[[], SiteConfig],
-                 refuse: Callable[[Request, Refused], Response]):
+                 refuse: Callable[[Request, Refused], Response],
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.app = app
         self.desk = desk
         self.config = config
         self.refuse = refuse  # renders a Refused as the desk's page
+        # The endpoint's clock, as the login that started the session used: on two clocks a
+        # session started at one's time looked idle for hours, or never, by the other's.
+        self.clock = clock
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -241,7 +245,7 @@ class DeskGuard:
         if not token or len(token) > 100:
             return None
         hashed = token_hash(token)
-        session = await run_in_threadpool(self.desk.session, hashed, datetime.now(timezone.utc))
+        session = await run_in_threadpool(self.desk.session, hashed, self.clock())
         if session is None:
             return None
         try:

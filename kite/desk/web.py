@@ -64,7 +64,8 @@ def desk_mount(store: Store, roster: Callable[[], Roster], pages: EndpointPages,
     views = DeskViews(desk, roster, pages, clock)
     hosting = HostViews(views, LiveStore(store), live, clock)
     return Mount("/desk", routes=[*views.routes(), *hosting.routes()], middleware=[
-        Middleware(DeskGuard, desk=desk, config=lambda: roster().config, refuse=views.refused)])
+        Middleware(DeskGuard, desk=desk, config=lambda: roster().config, refuse=views.refused,
+                   clock=clock)])
 
 
 class DeskViews:

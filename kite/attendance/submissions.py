@@ -50,7 +50,8 @@ class Answer:
     def json(self) -> dict[str, Any]:
         if not self.stored:
             return {"error": self.message, "field": self.field}
-        found = {"status": self.state, "message": self.message}
+        # Exactly the contract's fields (section 6); the page words its message from them (submit.js).
+        found = {"status": self.state}
         if self.quarter:
             found["quarter"] = self.quarter
         if self.ref:

@@ -56,8 +56,27 @@
       field.focus();
     }
 
+    // The endpoint answers with the contract's fields only; the words are the confirmation pages'.
+    function quarterLabel(quarter) {
+      var found = /^(\d{4})Q([1-4])$/.exec(quarter);
+      return found ? found[1] + "年第" + "一二三四".charAt(found[2] - 1) + "季度" : quarter;
+    }
+
+    function saying(data) {
+      var again = data.status === "duplicate";
+      if (data.quarter) {
+        var quarter = quarterLabel(data.quarter);
+        return again ? "这份汇报之前已经收到了（" + quarter + "），不用重复提交" : "汇报已收到，记入" + quarter;
+      }
+      if (data.ref) {
+        return again ? "这条建议刚才已经收到了，不用重复提交。查询号：" + data.ref :
+          "建议已收到。查询号：" + data.ref + "，请记下，以后凭它查看办理情况和答复";
+      }
+      return "已收到";
+    }
+
     function recorded(data) {
-      say("ok", data.message || "已收到");
+      say("ok", saying(data));
       if (data.ref) {
         // The reference is what the member must keep: a link to its page, and in the lookup form.
         var link = document.createElement("a");

@@ -39,8 +39,10 @@ class PostgresServer:
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = 0
+        # timezone: initdb takes the machine's, and SQL a test runs with a date in it ('2026-10-01') must
+        # mean the same instant on every machine.
         self.settings = {"listen_addresses": "127.0.0.1", "unix_socket_directories": str(self.root),
-                         "max_connections": "200", "shared_buffers": "32MB", **(settings or {})}
+                         "max_connections": "200", "shared_buffers": "32MB", "timezone": "UTC", **(settings or {})}
         self._run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self._run_as:
             shutil.chown(self.root, "postgres", "postgres")

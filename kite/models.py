@@ -195,6 +195,12 @@ class Hub:
                        episodes=[i for i in self.episodes if not i.draft],
                        announcements=[i for i in self.announcements if not i.draft])
 
+    def with_endpoint(self, endpoint: str | None) -> Hub:
+        """The hub with its check-in endpoint at ``endpoint`` (the preview's own); None: as it is."""
+        if endpoint is None or self.config.attendance is None:
+            return self
+        return replace(self, config=self.config.with_endpoint(endpoint))
+
     @property
     def sources(self) -> list[Path]:
         """Every folder and file whose change should trigger a rebuild."""

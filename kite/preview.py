@@ -11,7 +11,6 @@ last good preview stays up.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import gc
 import logging
@@ -57,13 +56,6 @@ def _stamp(paths: list[Path]) -> tuple:
     return tuple(found)
 
 
-def with_endpoint(hub: Hub, endpoint: str | None) -> Hub:
-    """The hub as the preview shows it: check-in forms post to the preview's own endpoint."""
-    if endpoint is None or hub.config.attendance is None:
-        return hub
-    return dataclasses.replace(hub, config=hub.config.with_endpoint(endpoint))
-
-
 class Preview:
     """The preview's state between rebuilds."""
 
@@ -92,7 +84,8 @@ class Preview:
         """Bring the preview up to date with the files; never raises for content problems."""
         started = time.monotonic()
         try:
-            hub = with_endpoint(load_hub(self.config_path, cache=self.cache, drafts=True), self.endpoint)
+            # Check-in forms post to the preview's own endpoint.
+            hub = load_hub(self.config_path, cache=self.cache, drafts=True).with_endpoint(self.endpoint)
         except ContentErrors as errors:
             self._show_problems([str(problem) for problem in errors.problems])
             return

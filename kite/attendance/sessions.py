@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -96,8 +95,7 @@ class RosterSource:
         self._thread: threading.Thread | None = None
 
     def _load(self) -> Hub:
-        hub = load_hub(self.config_path)
-        return dataclasses.replace(hub, config=hub.config.with_endpoint(self.endpoint)) if self.endpoint else hub
+        return load_hub(self.config_path).with_endpoint(self.endpoint)
 
     def _fingerprint(self, hub: Hub) -> tuple:
         # os.walk and os.stat, not pathlib's rglob and stat: a third of the CPU at 10,000 lessons

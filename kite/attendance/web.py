@@ -9,6 +9,7 @@ other requests; SQLite's check-in joins the store's group commit and is awaited.
 from __future__ import annotations
 
 import csv
+import functools
 import hmac
 import io
 import json
@@ -334,11 +335,17 @@ def create_app(store: Store, roster: Callable[[], Roster], *, extra_origins: tup
 
     def endpoint_path() -> str:
         attendance = roster().config.attendance
-        # As the server sees paths: decoded, so that a Chinese path typed either way matches.
-        return unquote(urlsplit(attendance.endpoint).path).rstrip("/") if attendance is not None else ""
+        return _decoded_path(attendance.endpoint) if attendance is not None else ""
 
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found},
                      middleware=[Middleware(EndpointPath, routes=routes, prefix=endpoint_path)])
+
+
+@functools.lru_cache(maxsize=8)
+def _decoded_path(endpoint: str) -> str:
+    """The endpoint's path as the server sees paths: decoded, so that a Chinese path typed either way
+    matches.  Asked on every request; the config changes seldom."""
+    return unquote(urlsplit(endpoint).path).rstrip("/")
 
 
 class EndpointPath:

@@ -222,17 +222,27 @@ def test_a_suggestion_without_javascript_and_its_lookup(no_script, form_site):
 
 # ---- Offline: nothing is sent, the form says so, and what was typed stays.
 
-@pytest.mark.parametrize("path, fill, what, button", [
+# Each member's form: its page, how to fill it in, and the words its answers use.
+EACH_FORM = pytest.mark.parametrize("path, fill, what, button", [
     ("report/", fill_report, "汇报", "提交汇报"),
     ("suggest/", fill_suggestion, "建议", "提交建议"),
 ])
-def test_offline_nothing_is_sent_and_the_form_says_so(browser, form_site, path, fill, what, button):
+
+
+def filled_form(browser, form_site, path: str, fill, script: str):
+    """A phone with the form at ``path`` filled in once ``script`` (of assets/offline.js) is in;
+    returns the context, the page and the text typed."""
     context = browser.new_context(**PHONE)
     page = context.new_page()
     page.goto(form_site.url + path)
-    page.wait_for_function("typeof window.kiteNotSent === 'function'")  # assets/offline.js is in
+    page.wait_for_function(f"typeof window.{script} === 'function'")
     fill(page)
-    typed = page.input_value("textarea")
+    return context, page, page.input_value("textarea")
+
+
+@EACH_FORM
+def test_offline_nothing_is_sent_and_the_form_says_so(browser, form_site, path, fill, what, button):
+    context, page, typed = filled_form(browser, form_site, path, fill, "kiteNotSent")
     context.set_offline(True)
     page.click(".kite-submit button[type=submit]")
     answer = wait_for_answer(page, ".kite-submit")
@@ -246,19 +256,11 @@ def test_offline_nothing_is_sent_and_the_form_says_so(browser, form_site, path, 
     context.close()
 
 
-@pytest.mark.parametrize("path, fill, what, button", [
-    ("report/", fill_report, "汇报", "提交汇报"),
-    ("suggest/", fill_suggestion, "建议", "提交建议"),
-])
+@EACH_FORM
 def test_a_dead_line_the_phone_thinks_is_up_says_nothing_was_sent(browser, form_site, path, fill, what, button):
     # Signal bars but no data: navigator.onLine stays true while nothing reaches the endpoint.  The
     # form must say so in place, not leave for the browser's own error page.
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.goto(form_site.url + path)
-    page.wait_for_function("typeof window.kiteSendFailed === 'function'")  # assets/offline.js is in
-    fill(page)
-    typed = page.input_value("textarea")
+    context, page, typed = filled_form(browser, form_site, path, fill, "kiteSendFailed")
     page.route(form_site.endpoint + "/**", lambda route: route.abort("internetdisconnected"))
     page.click(".kite-submit button[type=submit]")
     answer = wait_for_answer(page, ".kite-submit")
@@ -280,11 +282,7 @@ def test_a_browser_that_refuses_the_scripts_request_on_a_working_line_posts_plai
             return route.abort("accessdenied")
         return route.continue_()
 
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.goto(form_site.url + "report/")
-    page.wait_for_function("typeof window.kiteSendFailed === 'function'")
-    fill_report(page)
+    context, page, _ = filled_form(browser, form_site, "report/", fill_report, "kiteSendFailed")
     page.route(form_site.endpoint + "/**", refuse_the_script)
     with page.expect_navigation(url=re.compile(re.escape(form_site.endpoint) + "/report/done")):
         page.click(".kite-submit button[type=submit]")

@@ -27,11 +27,12 @@ def default_workers() -> int:
 
 
 def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData,
-                 on_page: Callable[[], None], workers: int | None = None) -> list[str]:
-    """Render every page into an empty ``site_dir``; return the warnings."""
+                 on_page: Callable[[], None], workers: int | None = None, previous: str | None = None) -> list[str]:
+    """Render every page into an empty ``site_dir``; return the warnings.  A page with the same
+    bytes as in the ``previous`` site is a link to it there (``kite.reuse``)."""
     workers = default_workers() if workers is None else workers
     if workers <= 1 or len(specs) < SERIAL_BELOW or "fork" not in multiprocessing.get_all_start_methods():
-        return engine.render(hub, specs, site_dir, data, engine.Job(on_page=on_page))
+        return engine.render(hub, specs, site_dir, data, engine.Job(on_page=on_page, previous=previous))
 
     context = multiprocessing.get_context("fork")
     done = context.Value("i", 0)
@@ -39,7 +40,7 @@ def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: Template
     shares = [specs[index::workers] for index in range(workers)]  # interleaved, so list pages spread evenly
     processes = []
     for index, share in enumerate(shares):
-        job = (index, {spec.path for spec in share})
+        job = (index, {spec.path for spec in share}, previous)
         process = context.Process(target=_work, args=(hub, specs, site_dir, data, job, done, answers), daemon=True)
         process.start()
         processes.append(process)
@@ -74,7 +75,7 @@ def _report(done, reported: int, on_page: Callable[[], None]) -> int:
 
 
 def _work(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData, job: tuple, done, answers) -> None:
-    index, write = job
+    index, write, previous = job
 
     def count() -> None:
         with done.get_lock():
@@ -82,7 +83,7 @@ def _work(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData, j
 
     try:
         # Only the first worker empties the folder, copies the theme's files and writes 404.html.
-        run = engine.Job(write=write, static=index == 0, clean=False, on_page=count)
+        run = engine.Job(write=write, static=index == 0, clean=False, on_page=count, previous=previous)
         answers.put(("ok", engine.render(hub, specs, site_dir, data, run)))
     except RenderFailed as error:  # the editor's template: the message says where
         answers.put(("error", str(error)))

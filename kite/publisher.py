@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
-from . import engine, feeds, ics
+from . import engine, feeds, ics, reuse
 from .compress import precompress, text_files
 from .media import MEDIA_DIR
 from .models import Hub
@@ -45,8 +45,10 @@ class Publisher:
     only what an edit changed (the preview); a one-off build need not pay for that."""
 
     def __init__(self, folder: Path, *, progress: Progress | None = None, workers: int | None = None,
-                 incremental: bool = False):
+                 incremental: bool = False, previous: Path | None = None):
         self.folder = Path(folder)
+        # The published site this folder will replace: what is unchanged is linked from it (kite.reuse).
+        self.previous = previous
         self.progress = progress or Progress.silent()
         self.workers = workers or default_workers()
         self.incremental = incremental
@@ -67,7 +69,8 @@ class Publisher:
         staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
         # mkdtemp makes a private folder; the published site must be readable by the web server.
         staging.chmod(0o777 & ~_umask())
-        publisher = cls(staging, **options)
+        previous = site_dir if (site_dir / MARKER).is_file() else None
+        publisher = cls(staging, previous=previous, **options)
         try:
             yield publisher
         except BaseException:
@@ -82,7 +85,8 @@ class Publisher:
         self.progress.stage("生成页面", len(specs))
         data = template_data(hub, published_media(hub).values())
         try:
-            warnings = render_pages(hub, specs, self.folder, data, self.progress.advance, self.workers)
+            warnings = render_pages(hub, specs, self.folder, data, self.progress.advance, self.workers,
+                                    str(self.previous) if self.previous else None)
         except engine.RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
         self._pages = self._fingerprints.of(specs) if self.incremental else {}
@@ -136,14 +140,11 @@ class Publisher:
 
     def write_file(self, path: str, content: str | bytes) -> None:
         """Write one generated file at ``path`` (site-relative, '/'-separated) into the site."""
-        target = self.folder / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-            return
-        # newline="" keeps the calendar's CRLF line ends exactly as RFC 5545 wants them.
-        with open(target, "w", encoding="utf-8", newline="") as out:
-            out.write(content)
+        # Encoded as written, with no newline translation: the calendar's CRLF line ends stay exactly
+        # as RFC 5545 wants them.
+        data = content if isinstance(content, bytes) else content.encode("utf-8")
+        target = str(self.folder / path)
+        reuse.write(data, target, reuse.counterpart(target, str(self.folder), str(self.previous) if self.previous else None))
 
     def _subscription_files(self, hub: Hub, specs: list[PageSpec]) -> dict[str, str]:
         hub = hub.published()  # drafts are never in a feed, a calendar or the sitemap
@@ -238,10 +239,10 @@ class Publisher:
         index = str(self.folder / BUNDLE) + os.sep
         texts = [path for path in text_files(self.folder) if not str(path).startswith(index)]
         self.progress.stage("预压缩", len(texts) + 1)
-        count = precompress(texts, self.progress.advance, self.workers)
+        count = precompress(texts, self.progress.advance, self.workers, self.folder, self.previous)
         self._finish_search()  # then the index's own scripts and lists
         index_texts = text_files(self.folder / BUNDLE)
-        precompress(index_texts, lambda: None)
+        precompress(index_texts, lambda: None, site=self.folder, previous=self.previous)
         self.progress.advance()
         return count + len(index_texts)
 

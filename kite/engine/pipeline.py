@@ -29,6 +29,8 @@ from mkdocs.structure.nav import get_navigation
 from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import get_toc
 
+from .. import reuse
+
 # What this module borrows from MkDocs's and Python-Markdown's internals: (owner, name).
 PRIVATE_NAMES = (
     (mkdocs_build, "_build_theme_template"),  # (name, env, files, config, nav): writes 404.html and the like
@@ -95,11 +97,13 @@ class Converter:
         page.toc = get_toc(getattr(md, "toc_tokens", []))
 
 
-def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], theme_files: bool = True) -> None:
+def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], theme_files: bool = True,
+          previous: str | None = None) -> None:
     """Run MkDocs's build steps and plugin events; render and write the pages ``writes`` accepts.
 
     ``theme_files``: list the theme's static files, for a run that copies them.  (The listing
     walks every file of Material's theme: a fifth of a second of each save in the preview.)
+    ``previous``: the published site, whose unchanged pages are linked rather than written (``kite.reuse``).
     """
     check_private_names()
     config = config.plugins.on_config(config)
@@ -128,7 +132,7 @@ def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], 
         config._current_page = page
         try:
             _convert(page, config, files, converter)
-            _write(page, config, doc_files, nav, env)
+            _write(page, config, doc_files, nav, env, previous)
         finally:
             config._current_page = None
             page.active = False
@@ -145,7 +149,7 @@ def _convert(page: Page, config: MkDocsConfig, files: Files, converter: Converte
     page.content = config.plugins.on_page_content(page.content, page=page, config=config, files=files)
 
 
-def _write(page: Page, config: MkDocsConfig, doc_files: Iterable, nav, env) -> None:
+def _write(page: Page, config: MkDocsConfig, doc_files: Iterable, nav, env, previous: str | None) -> None:
     page.active = True
     context = get_context(nav, doc_files, config, page)
     template = env.get_template(page.meta.get("template", "main.html"))
@@ -153,4 +157,6 @@ def _write(page: Page, config: MkDocsConfig, doc_files: Iterable, nav, env) -> N
     output = template.render(context)
     output = config.plugins.on_post_page(output, page=page, config=config)
     if output.strip():
-        utils.write_file(output.encode("utf-8", errors="xmlcharrefreplace"), page.file.abs_dest_path)
+        target = page.file.abs_dest_path
+        reuse.write(output.encode("utf-8", errors="xmlcharrefreplace"), target,
+                    reuse.counterpart(target, config.site_dir, previous))

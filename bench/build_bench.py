@@ -4,9 +4,13 @@ Generates the benchmark hub (bench/generate_hub.py: 1,566 lessons, 300 episodes,
 announcements: 2,466 items) and, with ``--growth N``, the big hub (N lessons, the same
 episodes and announcements), then prints:
 
-- full builds of each hub, taking turns so that a busy machine slows both alike: wall time
-  and CPU time (user + system of the build and every process it started), medians of
-  ``--runs``, and the largest resident set of any one process (GNU time's figure);
+- builds of each hub, taking turns so that a busy machine slows both alike, of two kinds:
+  a *first build* into an empty folder (as plain MkDocs is measured), and a *rebuild* after
+  one lesson was edited, over the site the build before left (an editor's usual build: Kite
+  links what is unchanged from the published site, see kite/reuse.py).  Wall time and CPU
+  time (user + system of the build and every process it started), medians of ``--runs``,
+  and the largest resident set of any one process (GNU time's figure).  A target counts as
+  met only if both kinds meet it;
 - growth: the big hub's median time over the benchmark hub's, from this same run;
 - for each hub: pages, site size, a lesson page's HTML (median, largest), the bytes a phone
   fetches for its first search (headless Chromium against nginx with gzip, as
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -72,14 +77,21 @@ class Hub:
     label: str
     folder: Path
     items: int
-    builds: list[Run] = field(default_factory=list)
+    builds: list[Run] = field(default_factory=list)  # first builds, into an empty folder
+    rebuilds: list[Run] = field(default_factory=list)  # after one lesson was edited, over the last site
 
     @property
     def site(self) -> Path:
         return self.folder.parent / f"{self.folder.name}-site"
 
-    def median(self, attribute: str) -> float:
-        return statistics.median(getattr(run, attribute) for run in self.builds)
+    def median(self, attribute: str, kind: str = "builds") -> float:
+        return statistics.median(getattr(run, attribute) for run in getattr(self, kind))
+
+    def edit_a_lesson(self, number: int) -> None:
+        """What an editor does before a rebuild: one lesson gets a new paragraph."""
+        lesson = min((self.folder / "lessons").rglob("*.md"))
+        with open(lesson, "a", encoding="utf-8") as text:
+            text.write(f"\n第 {number} 次修订：补充了工地上的新做法，请大家对照落实。\n")
 
 
 def kite_build(hub: Hub) -> Run:
@@ -238,23 +250,29 @@ def main() -> int:
             print(f"{hub.label}：{lessons:,} 篇党课、{arguments.episodes} 期节目、{arguments.announcements} 条活动通知（{hub.items:,} 条内容）")
         print(f"机器：{os.cpu_count()} 核，开始时 load average {os.getloadavg()[0]:.1f}", flush=True)
 
-        print("\nKite 完整构建（轮流进行）")
+        print("\nKite 构建（轮流进行；“首次”是空文件夹，“重建”是改了一篇党课后在上一次的站点上重建）")
         for number in range(arguments.runs):
             for hub in hubs:
-                run = kite_build(hub)
-                hub.builds.append(run)
-                print(f"  第 {number + 1} 轮 {hub.label}：墙钟 {run.wall:.1f} 秒，CPU {run.cpu:.1f} 秒，{describe_memory(run)}，"
-                      f"load average {os.getloadavg()[0]:.1f}", flush=True)
+                shutil.rmtree(hub.site, ignore_errors=True)
+                for kind, label in (("builds", "首次"), ("rebuilds", "重建")):
+                    if kind == "rebuilds":
+                        hub.edit_a_lesson(number + 1)
+                    run = kite_build(hub)
+                    getattr(hub, kind).append(run)
+                    print(f"  第 {number + 1} 轮 {hub.label}{label}：墙钟 {run.wall:.1f} 秒，CPU {run.cpu:.1f} 秒，"
+                          f"{describe_memory(run)}，load average {os.getloadavg()[0]:.1f}", flush=True)
 
         for hub in hubs:
             pages = sum(1 for _ in hub.site.rglob("index.html"))
             lessons = page_sizes(hub.site, "lessons")
-            largest = max(run.largest_process for run in hub.builds)
+            largest = max(run.largest_process for run in hub.builds + hub.rebuilds)
             searched = first_search(hub.site, work)
             print(f"\n{hub.label}（{pages:,} 个页面）")
-            print(f"  完整构建：墙钟中位数 {hub.median('wall'):.1f} 秒（{', '.join(f'{r.wall:.1f}' for r in hub.builds)}），"
-                  f"CPU 中位数 {hub.median('cpu'):.1f} 秒（{', '.join(f'{r.cpu:.1f}' for r in hub.builds)}）")
-            print(f"  每秒页面：{pages / hub.median('wall'):.0f}")
+            for kind, label in (("builds", "首次构建（空文件夹）"), ("rebuilds", "改一篇后重建")):
+                runs = getattr(hub, kind)
+                print(f"  {label}：墙钟中位数 {hub.median('wall', kind):.1f} 秒（{', '.join(f'{r.wall:.1f}' for r in runs)}），"
+                      f"CPU 中位数 {hub.median('cpu', kind):.1f} 秒（{', '.join(f'{r.cpu:.1f}' for r in runs)}）")
+            print(f"  每秒页面（首次构建）：{pages / hub.median('wall'):.0f}")
             print(f"  最大单进程内存：{largest / MB:.0f} MB（目标 1 GB 以内：{verdict(largest <= LARGEST_PROCESS)}）")
             print(f"  站点大小：{folder_size(hub.site) / MB:.1f} MB")
             print(f"  一篇党课的 HTML：中位数 {statistics.median(lessons) / 1024:.1f} KB，最大 {lessons[-1] / 1024:.1f} KB"
@@ -276,9 +294,14 @@ def main() -> int:
         base = hubs[0]
         if arguments.growth:
             big = hubs[1]
-            wall, cpu = big.median("wall") / base.median("wall"), big.median("cpu") / base.median("cpu")
             print(f"\n增长：{big.items:,} 条内容对 {base.items:,} 条（{big.items / base.items:.2f} 倍）")
-            print(f"  墙钟 {wall:.2f} 倍，CPU {cpu:.2f} 倍（目标 4.5 倍以内：墙钟{verdict(wall <= GROWTH)}，CPU {verdict(cpu <= GROWTH)}）")
+            ratios = []
+            for kind, label in (("builds", "首次构建"), ("rebuilds", "改一篇后重建")):
+                wall = big.median("wall", kind) / base.median("wall", kind)
+                cpu = big.median("cpu", kind) / base.median("cpu", kind)
+                ratios.append(wall)
+                print(f"  {label}：墙钟 {wall:.2f} 倍，CPU {cpu:.2f} 倍")
+            print(f"  目标 4.5 倍以内（两种都算，看墙钟）：{verdict(max(ratios) <= GROWTH)}")
 
         if not arguments.skip_plain:
             from plain_mkdocs import build as plain_build
@@ -287,11 +310,12 @@ def main() -> int:
             plain_site = plain["site"]
             plain_lessons = sorted(p.stat().st_size for p in (plain_site / "lessons").rglob("index.html"))
             index = plain_site / "search/search_index.json"
-            share = base.median("wall") / plain["seconds"]
+            shares = [base.median("wall", kind) / plain["seconds"] for kind in ("builds", "rebuilds")]
             print(f"\nMkDocs + Material（{base.label}同样的 Markdown，jieba 中文搜索）")
             print(f"  完整构建：墙钟 {plain['seconds']:.1f} 秒，CPU {plain['cpu']:.1f} 秒；"
-                  f"Kite 墙钟中位数为其 {share:.1%}（目标 1/20 即 5% 以内：{verdict(share <= PLAIN_SHARE)}），"
-                  f"CPU 中位数为其 {base.median('cpu') / plain['cpu']:.1%}")
+                  f"Kite 首次构建的墙钟中位数为其 {shares[0]:.1%}、改一篇后重建为其 {shares[1]:.1%}"
+                  f"（目标 1/20 即 5% 以内，两种都算：{verdict(max(shares) <= PLAIN_SHARE)}），"
+                  f"CPU 中位数为其 {base.median('cpu') / plain['cpu']:.1%} 与 {base.median('cpu', 'rebuilds') / plain['cpu']:.1%}")
             print(f"  最大单进程内存：{plain['peak_bytes'] / MB:.0f} MB")
             print(f"  站点大小：{folder_size(plain_site) / MB:.1f} MB")
             print(f"  一篇党课的 HTML：中位数 {statistics.median(plain_lessons) / 1024:.1f} KB")

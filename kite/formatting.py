@@ -54,11 +54,19 @@ class Dates:
 
     def day_and_time(self, moment: datetime) -> str:
         """``2026年12月5日（星期六）19:30``"""
-        return format_datetime(moment, "y年M月d日（EEEE）HH:mm", tzinfo=self.zone, locale=LOCALE)
+        return format_datetime(moment, "y年M月d日（EEEE）HH:mm", tzinfo=self.zone, locale=LOCALE) + self._which(moment)
 
     def clock(self, moment: datetime) -> str:
         """``19:30``"""
-        return format_datetime(moment, "HH:mm", tzinfo=self.zone, locale=LOCALE)
+        return format_datetime(moment, "HH:mm", tzinfo=self.zone, locale=LOCALE) + self._which(moment)
+
+    def _which(self, moment: datetime) -> str:
+        """`` UTC+01:00`` where the clocks go back and this wall time comes twice (Berlin's 02:30 on
+        an October night); otherwise nothing, as the zone's name says it."""
+        local = moment.astimezone(self.zone)
+        if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset():
+            return ""
+        return " " + utc_offset(local.utcoffset() or timedelta(0))
 
     def iso_date(self, moment: datetime) -> str:
         """``2026-03-01``, the day in this zone (for ``<time datetime>``)."""

@@ -72,3 +72,21 @@ def test_the_calendar_reads_every_instant_back(hub, tmp_path):
         assert found == expected
     # Nothing in it comes from the clock: UIDs and DTSTAMPs stay, and phones see no change.
     assert calendars[0] == calendars[1]
+
+
+def test_the_hour_shown_twice_says_which_one_on_the_page(hub, tmp_path):
+    # Berlin's clocks go back at 03:00 on 2026-10-25: 02:30 comes first at UTC+02:00, then at UTC+01:00.
+    hub.configure(timezone="Europe/Berlin")
+    hub.announcement("first", "title: 第一次\ndate: 2026-10-01\nstarts: 2026-10-25 02:30\nends: 2026-10-25 02:45")
+    hub.announcement("second", "title: 第二次\ndate: 2026-10-01\nstarts: 2026-10-25 02:30+01:00\nends: 2026-10-25 03:30")
+    hub.announcement("plain", "title: 平常\ndate: 2026-10-01\nstarts: 2026-10-24 19:30\nends: 2026-10-24 21:00")
+    site = tmp_path / "site"
+    build(hub.config, site, now=datetime(2026, 10, 1, tzinfo=UTC))
+
+    def when(slug: str) -> str:
+        page = (site / f"announcements/{slug}/index.html").read_text(encoding="utf-8")
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.split("<dd>", 1)[1].split("</dd>", 1)[0])).strip()
+
+    assert when("first") == "2026年10月25日（星期日）02:30 UTC+02:00 至 02:45 UTC+02:00（柏林时间）"
+    assert when("second") == "2026年10月25日（星期日）02:30 UTC+01:00 至 03:30（柏林时间）"
+    assert when("plain") == "2026年10月24日（星期六）19:30 至 21:00（柏林时间）"

@@ -10,7 +10,7 @@ deletes a file for it: on ext4, creating files gets slower the more were deleted
 the last minutes, and every rebuild used to delete and create the whole site.
 
 Nothing here ever writes into an existing file: a linked file *is* the published
-one, so a file is replaced (unlinked first), never truncated.
+one, so a file is replaced (renamed over), never truncated.
 """
 
 from __future__ import annotations
@@ -53,7 +53,13 @@ def write(data: bytes, target: str, previous: str | None = None) -> None:
     os.makedirs(os.path.dirname(target), exist_ok=True)
     if holds(previous, data) and link(previous, target):
         return
-    if os.path.lexists(target):
-        os.unlink(target)  # it may be a link to a published file
-    with open(target, "wb") as out:
+    if not os.path.lexists(target):
+        with open(target, "wb") as out:
+            out.write(data)
+        return
+    # Replaced in one step: the file may be a link to a published one, and the preview's
+    # server may be reading it (it sees the old or the new file, never a half-written one).
+    fresh = f"{target}.kite-new"
+    with open(fresh, "wb") as out:
         out.write(data)
+    os.replace(fresh, target)

@@ -30,7 +30,9 @@ class Preview:
             [sys.executable, str(REPO / "build.py"), "serve", "-f", str(hub.config), "--port", str(port)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         threading.Thread(target=self._read, daemon=True).start()
-        wait_for(lambda: httpx.get(self.base).status_code == 200, what="the preview to start", ignore=(httpx.TransportError,))
+        # It builds the whole hub first: on a loaded two-core machine that alone took over 15 s.
+        wait_for(lambda: httpx.get(self.base).status_code == 200, timeout=60, what="the preview to start",
+                 ignore=(httpx.TransportError,))
 
     def _read(self) -> None:
         for line in self.process.stdout:

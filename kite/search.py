@@ -6,7 +6,8 @@ page, 2.5 GB for a hub of 10,000 lessons.  So a big hub is indexed in parts of a
 ``pagefind/``, the others go under ``pagefind/merge/N/``, and ``pagefind/kite-shards.json``
 lists them for the search page, which merges them into one search (Pagefind's
 ``mergeIndex``: one WebAssembly module for all).  Each run sees only the pages that mark
-something to index (``data-pagefind-body``), through a folder of hard links to them.
+something to index (``data-pagefind-body``), through a folder of hard links to them.  Parts
+are indexed one per core at once where the memory allows.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 BUNDLE = "pagefind"
 SHARDS = "kite-shards.json"  # in the bundle: the other bundles, relative to it
 SHARD_PAGES = 3000  # pages per Pagefind run: about 700 MB at most
+PART_MEMORY = 1024 ** 3  # what one run may take, with room to spare
 # Kite's search page talks to pagefind.js directly; Pagefind's ready-made UIs go unused, and a
 # merged bundle needs only its index (the first bundle's script and WebAssembly serve them all).
 _UNUSED = ("pagefind-ui.*", "pagefind-component-ui.*", "pagefind-modular-ui.*", "pagefind-highlight.js")
@@ -54,16 +56,21 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
     pages = marked_pages(site, workers)
     parts = max(1, math.ceil(len(pages) / (shard_pages or SHARD_PAGES)))
     size = math.ceil(len(pages) / parts) if pages else 0
+    at_once = _parts_at_once(workers, parts)
     # Beside the site: hard links need the same disk, and the site must not index its own views.
     with tempfile.TemporaryDirectory(prefix=".kite-pagefind-", dir=scratch or site.parent) as folder:
         work = Path(folder)
-        bundles = []
+        bundles, running = [], []
         for number in range(parts):
+            if len(running) == at_once:
+                _finish_pagefind(running.pop(0))
             view = work / f"view-{number}"
             for path in pages[number * size:(number + 1) * size]:
                 _link(site / path, view / path)
             bundles.append(work / f"bundle-{number}")
-            _run_pagefind(view if pages else site, bundles[-1])
+            running.append(_start_pagefind(view if pages else site, bundles[-1]))
+        for started in running:
+            _finish_pagefind(started)
         if bundle.exists():
             shutil.rmtree(bundle)
         bundle.parent.mkdir(parents=True, exist_ok=True)
@@ -132,12 +139,31 @@ def _link(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _run_pagefind(site: Path, output: Path) -> None:
+def _parts_at_once(workers: int, parts: int) -> int:
+    """How many parts to index at once: one per worker, where the memory allows (each Pagefind run
+    takes up to ``PART_MEMORY``; a small server indexes one part after another, as before)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            available = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return 1
+    return max(1, min(workers, parts, available // PART_MEMORY))
+
+
+def _start_pagefind(site: Path, output: Path) -> tuple[subprocess.Popen, IO[str]]:
     command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(output), "--silent"]
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **PAGEFIND_ENVIRONMENT},
-                            preexec_fn=_with_parent())
-    if result.returncode != 0:
-        raise SearchIndexFailed(f"搜索索引生成失败：{(result.stderr or result.stdout).strip()}")
+    errors = tempfile.TemporaryFile("w+", encoding="utf-8")  # not a pipe: two runs at once cannot block on it
+    process = subprocess.Popen(command, stdout=errors, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, **PAGEFIND_ENVIRONMENT}, preexec_fn=_with_parent())
+    return process, errors
+
+
+def _finish_pagefind(started: tuple[subprocess.Popen, IO[str]]) -> None:
+    process, errors = started
+    with errors:
+        if process.wait() != 0:
+            errors.seek(0)
+            raise SearchIndexFailed(f"搜索索引生成失败：{errors.read().strip()}")
 
 
 def start_index(site: Path, workers: int = 1, output: Path | None = None, background: bool = False) -> Indexing:

@@ -67,3 +67,60 @@ def test_the_indexer_and_its_pagefind_die_with_whoever_started_them(tmp_path, ba
                             env={**os.environ, "PAGEFIND_BINARY_PATH": str(slow)})
     indexer, pagefind = int(result.stdout.split()[0]), int(pids.read_text().strip())
     wait_for(lambda: not _alive(indexer) and not _alive(pagefind), timeout=10, what="the indexer and Pagefind to end")
+
+
+def bundle_files(bundle) -> dict[str, bytes]:
+    return {str(path.relative_to(bundle)): path.read_bytes() for path in sorted(bundle.rglob("*")) if path.is_file()}
+
+
+def test_parts_indexed_at_once_make_the_index_made_one_after_another(sample_site, tmp_path, monkeypatch):
+    # A big hub's parts run one per core at once (where the memory allows): the same index.
+    from kite import search
+
+    outstanding, most = [0], [0]
+    start, finish = search._start_pagefind, search._finish_pagefind
+
+    def counted_start(*arguments):
+        outstanding[0] += 1
+        most[0] = max(most[0], outstanding[0])
+        return start(*arguments)
+
+    def counted_finish(started):
+        outstanding[0] -= 1
+        return finish(started)
+
+    monkeypatch.setattr(search, "_start_pagefind", counted_start)
+    monkeypatch.setattr(search, "_finish_pagefind", counted_finish)
+    monkeypatch.setattr(search, "PART_MEMORY", 1)  # whatever this machine has free
+    made = {}
+    for workers in (1, 2):
+        site = tmp_path / f"site-{workers}"
+        shutil.copytree(sample_site, site)
+        most[0] = 0
+        search.index_search(site, workers=workers, shard_pages=5)
+        assert most[0] == workers
+        made[workers] = bundle_files(site / "pagefind")
+    assert len([name for name in made[1] if name.startswith("merge/")]) > 10
+    assert made[2] == made[1]
+
+
+def test_a_part_that_fails_among_others_running_fails_the_index(sample_site, tmp_path, monkeypatch):
+    from kite import search
+
+    site = tmp_path / "site"
+    shutil.copytree(sample_site, site)
+    monkeypatch.setattr(search, "PART_MEMORY", 1)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", "/bin/false")
+    with pytest.raises(SearchIndexFailed, match="^搜索索引生成失败"):
+        search.index_search(site, workers=2, shard_pages=5, scratch=tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_server_short_of_memory_indexes_one_part_at_a_time(monkeypatch):
+    from kite import search
+
+    monkeypatch.setattr(search, "PART_MEMORY", 2 ** 62)  # more than any machine has
+    assert search._parts_at_once(workers=2, parts=4) == 1
+    monkeypatch.setattr(search, "PART_MEMORY", 1)
+    assert search._parts_at_once(workers=2, parts=4) == 2
+    assert search._parts_at_once(workers=4, parts=3) == 3

@@ -1,0 +1,102 @@
+"""Old WeChat kernels (X5 and XWeb, Chromium 57 to 89): every script the built site and the endpoint
+serve parses as ES2017 and uses no built-in newer than those kernels without a fallback
+(tests/old_engines.js, with Debian's acorn), and in a Chromium whose newer built-ins are deleted
+the search and the forms still do their job.
+
+Classic scripts must run from Chromium 57 on.  Pagefind's own scripts are left out: they need
+Chromium 80 (?. and ??, modules, WebAssembly), so the search module may use what Chromium 80 has,
+but must still parse as ES2017 (with import()) to tell an older kernel that it cannot search.
+The service worker (kite/worker.js) is parsed but not checked for built-ins: it runs only where
+service workers do, and is another part's (reported there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers import CONFIG, PHONE, REPO
+
+ACORN_PATH = "/usr/share/nodejs"  # Debian's node-acorn, which scripts/setup-machine installs
+CLASSIC_FLOOR, MODULE_FLOOR = 57, 80  # Chromium versions: old WeChat kernels; Pagefind's needs
+SCRIPT_TAG = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S)
+
+
+def inline_scripts(html: str, name: str) -> list[dict]:
+    found = []
+    for number, (attributes, source) in enumerate(SCRIPT_TAG.findall(html), 1):
+        if "src=" in attributes or "application/ld+json" in attributes:
+            continue
+        found.append({"name": f"{name} <script> {number}", "source": source, "module": 'type="module"' in attributes})
+        found[-1]["floor"] = MODULE_FLOOR if found[-1]["module"] else CLASSIC_FLOOR
+    return found
+
+
+def served_scripts(site: Path) -> list[dict]:
+    """Our scripts in a built site (not Pagefind's), inline ones included, and the endpoint's."""
+    scripts = []
+    pages = "".join(page.read_text(encoding="utf-8") for page in site.rglob("*.html"))
+    modules = {Path(src).name for src in re.findall(r'<script type="module" src="([^"]+)"', pages)}
+    for path in sorted(site.rglob("*")):
+        relative = path.relative_to(site).as_posix()
+        if relative.startswith("pagefind/"):
+            continue
+        if path.suffix == ".js":
+            module = path.name in modules
+            scripts.append({"name": relative, "source": path.read_text(encoding="utf-8"), "module": module,
+                            "floor": MODULE_FLOOR if module else CLASSIC_FLOOR})
+        elif path.suffix == ".html":
+            scripts += inline_scripts(path.read_text(encoding="utf-8"), relative)
+    templates = REPO / "kite/attendance/templates"
+    for path in sorted(templates.rglob("*")):
+        relative = "endpoint:" + path.relative_to(templates).as_posix()
+        if path.suffix == ".js":
+            scripts.append({"name": relative, "source": path.read_text(encoding="utf-8"), "module": False,
+                            "floor": CLASSIC_FLOOR})
+        elif path.suffix == ".html":
+            scripts += inline_scripts(path.read_text(encoding="utf-8"), relative)
+    return scripts
+
+
+def old_engine_problems(scripts: list[dict]) -> list[str]:
+    node = shutil.which("node") or shutil.which("nodejs")
+    assert node, "Node.js is missing: run make install (scripts/setup-machine installs node-acorn)"
+    env = dict(os.environ, NODE_PATH=ACORN_PATH)
+    answer = subprocess.run([node, str(Path(__file__).with_name("old_engines.js"))], input=json.dumps(scripts),
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert answer.returncode == 0, answer.stderr
+    return [f"{p['name']}: {p['problem']}" for p in json.loads(answer.stdout)]
+
+
+def test_the_checker_sees_what_old_kernels_refuse():
+    scripts = [dict(script, floor=CLASSIC_FLOOR) for script in [
+        {"name": "chain", "source": "var a = b?.c;", "module": False},
+        {"name": "nullish", "source": "var a = b ?? c;", "module": False},
+        {"name": "catch", "source": "try { f(); } catch { g(); }", "module": False},
+        {"name": "spread", "source": "var a = {...b};", "module": False},
+        {"name": "abort", "source": "var c = new AbortController();", "module": False},
+        {"name": "children", "source": "list.replaceChildren();", "module": True},
+        {"name": "plain", "source": "async function f() { await g(); return [1].map((x) => x); }", "module": False},
+        {"name": "import", "source": "async function f(u) { return (await import(u)).search; }", "module": True},
+    ]] + [{"name": "trim", "source": "s.trimEnd();", "module": True, "floor": MODULE_FLOOR}]
+    found = old_engine_problems(scripts)
+    assert {line.split(":")[0] for line in found} == {"chain", "nullish", "catch", "spread", "abort", "children"}
+    assert any("replaceChildren (Chromium 86+)" in line for line in found)
+
+
+def test_every_script_we_serve_runs_on_old_kernels(sample_site):
+    scripts = served_scripts(sample_site)
+    names = {s["name"] for s in scripts}
+    # What the check covers: the site's own assets, the worker, the pages' inline scripts, the desk's.
+    assert {"sw.js", "endpoint:desk/live.js"} <= names
+    assert {n.split(".")[0] for n in names if n.startswith("assets/")} >= {"assets/checkin", "assets/submit", "assets/offline", "assets/search"}
+    assert any(n.startswith("index.html <script>") for n in names)
+    assert [s["name"] for s in scripts if s["module"]] == [n for n in names if n.startswith("assets/search.")]
+    problems = [p for p in old_engine_problems(scripts) if not (p.startswith("sw.js:") and "Chromium" in p)]
+    assert problems == []

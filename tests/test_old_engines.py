@@ -1,7 +1,7 @@
 """Old WeChat kernels (X5 and XWeb, Chromium 57 to 89): every script the built site and the endpoint
 serve parses as ES2017 and uses no built-in newer than those kernels without a fallback
 (tests/old_engines.js, with Debian's acorn), and in a Chromium whose newer built-ins are deleted
-the search and the forms still do their job.
+the search and the members' forms still do their job.
 
 Classic scripts must run from Chromium 57 on.  Pagefind's own scripts are left out: they need
 Chromium 80 (?. and ??, modules, WebAssembly), so the search module may use what Chromium 80 has,
@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from helpers import CONFIG, PHONE, REPO
+from kite.build import build
 
 ACORN_PATH = "/usr/share/nodejs"  # Debian's node-acorn, which scripts/setup-machine installs
 CLASSIC_FLOOR, MODULE_FLOOR = 57, 80  # Chromium versions: old WeChat kernels; Pagefind's needs
@@ -102,20 +103,25 @@ def test_every_script_we_serve_runs_on_old_kernels(sample_site):
     assert problems == []
 
 
-# What an old kernel lacks, deleted before any of the page's scripts run (Chromium 80's set:
-# the oldest that Pagefind runs on).  Playwright's own helpers need globalThis, so it stays.
-NEWER_BUILT_INS = """
-[[Element.prototype, "replaceChildren"], [String.prototype, "replaceAll"], [Array.prototype, "at"],
- [window, "structuredClone"], [Promise, "allSettled"], [Promise, "any"]].forEach(function (pair) {
-  delete pair[0][pair[1]];
-});
-"""
+# What an old kernel lacks, deleted before any of the page's scripts run.  Chromium 80's set is
+# the oldest that Pagefind runs on; the forms must also work without what came after Chromium 57.
+# Playwright's own helpers need globalThis, so it stays.
+AFTER_80 = """[[Element.prototype, "replaceChildren"], [String.prototype, "replaceAll"], [Array.prototype, "at"],
+ [window, "structuredClone"], [Promise, "allSettled"], [Promise, "any"]]"""
+AFTER_57 = AFTER_80[:-1] + """, [window, "AbortController"], [window, "AbortSignal"], [Promise.prototype, "finally"],
+ [String.prototype, "matchAll"], [Object, "fromEntries"], [Array.prototype, "flat"], [Array.prototype, "flatMap"],
+ [Element.prototype, "toggleAttribute"], [window, "queueMicrotask"], [String.prototype, "trimEnd"],
+ [String.prototype, "trimStart"], [window, "IntersectionObserver"], [window, "ResizeObserver"]]"""
 
 
-@pytest.fixture
-def old_phone(browser):
+def without(built_ins: str) -> str:
+    return built_ins + ".forEach(function (pair) { delete pair[0][pair[1]]; });"
+
+
+@pytest.fixture(params=[AFTER_80], ids=["chromium80"])
+def old_phone(browser, request):
     context = browser.new_context(**PHONE)
-    context.add_init_script(NEWER_BUILT_INS)
+    context.add_init_script(without(request.param))
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(error))
@@ -144,3 +150,49 @@ def test_a_kernel_too_old_for_pagefind_is_told_so(phone, sample_site, serve_dir,
     assert phone.goto(serve_dir(site) + "search/?q=工资").ok
     phone.wait_for_function("/太旧/.test(document.getElementById('kite-search-status').textContent)")
     assert "检查网络" not in phone.locator("#kite-search-status").inner_text()
+
+
+@pytest.fixture
+def chromium57(browser):
+    context = browser.new_context(**PHONE)
+    context.add_init_script(without(AFTER_57))
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(error))
+    page.errors = errors
+    yield page
+    context.close()
+
+
+def test_the_members_forms_answer_in_place_on_a_chromium_57_kernel(chromium57, hub, tmp_path, serve_dir, start_endpoint):
+    hub.lesson("签到课", "title: 可以签到的党课\ndate: 2026-03-01\nattendance: true")
+    site = tmp_path / "site"
+    site_url = serve_dir(site)
+    endpoint = start_endpoint(hub.config, tmp_path / "attendance.sqlite3", extra_origins=(site_url.rstrip("/"),))
+    hub.write("site_config.yml", CONFIG.replace("https://example.org/checkin", endpoint))
+    build(hub.config, site)
+    page = chromium57
+    assert page.evaluate("typeof AbortController + typeof Promise.prototype.finally") == "undefinedundefined"
+
+    def answer(form: str) -> str:
+        page.click(f"{form} button[type=submit]")
+        page.wait_for_function(f"(s => s.textContent && !s.textContent.startsWith('正在'))"
+                               f"(document.querySelector('{form} .kite-form__status'))")
+        return page.locator(f"{form} .kite-form__status").inner_text()
+
+    page.goto(site_url + "lessons/签到课/")
+    page.fill("#checkin-name", "欧阳春华")
+    page.select_option("#checkin-branch", "鼓韵堂党支部")
+    assert answer("form[data-kite-checkin]") == "签到成功"
+    page.goto(site_url + "report/")
+    page.fill("#report-name", "欧阳春华")
+    page.select_option("#report-branch", "鼓韵堂党支部")
+    page.fill("#report-text", "这一季在工地参加了三次党课，带头落实安全生产。")
+    assert answer("form[data-kite-submit]").startswith("汇报已收到")
+    page.goto(site_url + "suggest/")
+    page.select_option("#suggest-branch", "栖息栈党支部")
+    page.check("input[name=category][value=民生实事]")
+    page.fill("#suggest-text", "希望工地宿舍能装上热水器。")
+    assert answer("form[data-kite-submit]").startswith("建议已收到")
+    assert page.url.startswith(site_url)  # answered in place, not by the plain post
+    assert page.errors == []

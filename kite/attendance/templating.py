@@ -38,4 +38,9 @@ class EndpointPages:
         response = self.templates.TemplateResponse(request, template, {"site": self.site(), **context},
                                                    status_code=status)
         response.headers["Cache-Control"] = "no-store"  # a member's name is never cached on the way
+        # A confirmation's address carries the member's name and branch (its signed token): a link
+        # from it back to the site must not hand that address to the site's access log as Referer
+        # (same host behind the guide's nginx, and old WeChat kernels send it to other hosts too).
+        # The desk's guard puts its own policy (same-origin) over this one.
+        response.headers["Referrer-Policy"] = "no-referrer"
         return response

@@ -1,5 +1,7 @@
 // Search with Pagefind's index, fetched in small pieces as a query needs them.
 // Results are built with DOM text nodes; only Pagefind's excerpt (with <mark>) is HTML.
+// Old WeChat kernels run this module from Chromium 63 on: no DOM calls newer than that here
+// (tests/test_old_engines.py); Pagefind's own script needs Chromium 80 and says so by failing to load.
 const script = document.currentScript || document.querySelector("script[data-pagefind]");
 const pagefindUrl = new URL(script.dataset.pagefind, location.href);
 const siteRoot = new URL("../", pagefindUrl).pathname;
@@ -11,6 +13,7 @@ let pagefind = null;
 let merged = false; // the index came in parts (kite/search.py)
 
 const OPTIONS = { baseUrl: siteRoot, excerptLength: 40 };
+const TOO_OLD = "这个浏览器版本太旧，无法搜索。请更新微信或换用手机自带的浏览器；也可以从党课列表按系列和标签查找。";
 
 async function engine() {
   if (!pagefind) {
@@ -148,7 +151,7 @@ async function run(query) {
   current = null;
   more.hidden = true;
   if (!query) {
-    list.replaceChildren();
+    list.textContent = ""; // replaceChildren() is Chromium 86+
     status.textContent = "";
     return;
   }
@@ -157,10 +160,11 @@ async function run(query) {
     const found = await (await engine()).search(query);
     if (input.value.trim() !== query) return;
     current = { query, found: found.results, shown: 0, strict: false };
-    list.replaceChildren();
+    list.textContent = ""; // replaceChildren() is Chromium 86+
     await showMore(current);
   } catch (error) {
-    status.textContent = "搜索暂时不可用，请检查网络后重试";
+    // Pagefind's script uses ?. and ?? (Chromium 80+): an older kernel cannot even parse it.
+    status.textContent = error instanceof SyntaxError ? TOO_OLD : "搜索暂时不可用，请检查网络后重试";
   }
 }
 

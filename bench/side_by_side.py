@@ -4,7 +4,10 @@ Both versions build the same generated hub (bench/generate_hub.py, fixed seed), 
 turns (old, new, old, new, …) so that a busy machine slows both alike; then each
 version's preview is timed from saving a lesson to serving it.  Prints every run and
 the medians, of wall time and of CPU time (user + system, the build and every process
-it started): on a shared machine the CPU time moves much less with the load.
+it started): on a shared machine the CPU time moves much less with the load.  Each version
+builds into a folder of its own: its first build into an empty one, each later one over the
+site its last build left, with nothing changed (so it links every unchanged file: see
+kite/reuse.py; bench/build_bench.py measures first builds and rebuilds after an edit apart).
 
     .venv/bin/python bench/side_by_side.py [--against HEAD~1] [--runs 3] [--lessons 1566 ...]
 """

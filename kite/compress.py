@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import multiprocessing
 import os
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -28,7 +29,9 @@ def compress_file(path: Path, previous: str | None = None) -> None:
         return
     kept = set()
     if previous is not None and reuse.holds(previous, data):
-        kept = {suffix for suffix in (".gz", ".br") if reuse.link(previous + suffix, f"{path}{suffix}")}
+        # A copy is kept only if it still unpacks to the page: one damaged on the server is made again.
+        kept = {suffix for suffix, unpack in UNPACK.items()
+                if _unpacks_to(previous + suffix, unpack, data) and reuse.link(previous + suffix, f"{path}{suffix}")}
     # Few, long-lived assets get brotli's best; thousands of pages get a fast level.  (Measured on the
     # benchmark hub's lessons: gzip 6 costs as much CPU as 9 and saves nothing; brotli 4 saves a quarter
     # of 5's CPU, 0.09 s for all 1,566 lessons, but a phone pays 17 % more bytes for each lesson.)
@@ -40,6 +43,17 @@ def compress_file(path: Path, previous: str | None = None) -> None:
             packed = pack()
             if len(packed) < len(data):
                 reuse.write(packed, f"{path}{suffix}")
+
+
+UNPACK = {".gz": gzip.decompress, ".br": brotli.decompress}
+
+
+def _unpacks_to(path: str, unpack: Callable[[bytes], bytes], data: bytes) -> bool:
+    try:
+        with open(path, "rb") as packed:
+            return unpack(packed.read()) == data
+    except (OSError, EOFError, zlib.error, brotli.error):
+        return False
 
 
 def text_files(site: Path) -> list[Path]:

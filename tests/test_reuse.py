@@ -57,6 +57,10 @@ def test_a_rebuild_links_what_is_unchanged_and_writes_what_changed(lessons, tmp_
     before = identities(site)
     # A copy the published site lost (an administrator's clean-up) is made again, not left out.
     (site / "lessons/第3课/index.html.br").unlink()
+    # So is a damaged one (a full disk on the server, say): never linked into the new site.
+    damaged = site / "lessons/第4课/index.html.gz"
+    damaged.write_bytes(damaged.read_bytes()[:-9])
+    (site / "lessons/第4课/index.html.br").write_bytes(b"not brotli")
 
     lessons.lesson("第0课", "title: 第0课（修订）\ndate: 2026-01-01\nseries: 引线", "工地上的党课，改过了。\n" * 40)
     build(lessons.config, site, workers=2)
@@ -67,6 +71,8 @@ def test_a_rebuild_links_what_is_unchanged_and_writes_what_changed(lessons, tmp_
             assert after[path] == before[path], path
     assert after["lessons/第3课/index.html"] == before["lessons/第3课/index.html"]
     assert "lessons/第3课/index.html.br" in after
+    assert after["lessons/第4课/index.html"] == before["lessons/第4课/index.html"]
+    assert after["lessons/第4课/index.html.gz"] != before["lessons/第4课/index.html.gz"]
     for changed in ("lessons/第0课/index.html", "lessons/index.html", "lessons/rss.xml"):
         for path in (changed, f"{changed}.gz", f"{changed}.br"):
             assert after[path] != before[path], path

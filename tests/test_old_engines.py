@@ -118,16 +118,21 @@ def without(built_ins: str) -> str:
     return built_ins + ".forEach(function (pair) { delete pair[0][pair[1]]; });"
 
 
-@pytest.fixture(params=[AFTER_80], ids=["chromium80"])
-def old_phone(browser, request):
+def phone_without(browser, built_ins: str):
+    """A phone page whose newer built-ins are deleted before any script runs, with its errors."""
     context = browser.new_context(**PHONE)
-    context.add_init_script(without(request.param))
+    context.add_init_script(without(built_ins))
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(error))
     page.errors = errors
     yield page
     context.close()
+
+
+@pytest.fixture(params=[AFTER_80], ids=["chromium80"])
+def old_phone(browser, request):
+    yield from phone_without(browser, request.param)
 
 
 def test_search_finds_on_a_kernel_without_newer_built_ins(old_phone, sample_site, serve_dir):
@@ -154,14 +159,7 @@ def test_a_kernel_too_old_for_pagefind_is_told_so(phone, sample_site, serve_dir,
 
 @pytest.fixture
 def chromium57(browser):
-    context = browser.new_context(**PHONE)
-    context.add_init_script(without(AFTER_57))
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(error))
-    page.errors = errors
-    yield page
-    context.close()
+    yield from phone_without(browser, AFTER_57)
 
 
 def test_the_members_forms_answer_in_place_on_a_chromium_57_kernel(chromium57, hub, tmp_path, serve_dir, start_endpoint):

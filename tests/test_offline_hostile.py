@@ -9,6 +9,7 @@ own that can drop, hold and count requests (a fault in the server, not a mock of
 from __future__ import annotations
 
 import functools
+import json
 import os
 import time
 import http.server
@@ -267,6 +268,26 @@ def saved_entries(page) -> list[dict]:
     }))""")
 
 
+def new_worker_active(page, hub: Hub, timeout: float = 30) -> None:
+    """Wait until the worker of the latest build is the active one, asking only the registration.
+
+    Not by messages to the worker, as saved_entries() sends: a message that reaches the old worker
+    while Chromium stops it for the new one (skipWaiting) starts it again, which clears the
+    "stop as soon as idle" mark, and the new worker then waits until the old one has been idle for
+    30 s -- under Playwright's DevTools never, until Chromium's five-minute lame-duck limit.  Polling
+    the old worker every 0.1 s both starts that race and keeps it going: 3 runs of 20 next to two
+    busy loops failed so, the new worker "installed" and the old one restarted, for 30 s.
+    """
+    build = json.loads((hub.site / "sw.js").read_text(encoding="utf-8").split("const BUILD = ", 1)[1].split(";\n", 1)[0])
+    # Its shell complete, and nothing installing or waiting: it is the active one (a failed install
+    # leaves its shell behind, incomplete).
+    wait_for(lambda: page.evaluate("""([version, count]) => navigator.serviceWorker.getRegistration().then(async (r) => {
+      if (!r || r.installing || r.waiting || !r.active || r.active.state !== 'activated') return false;
+      const name = (await caches.keys()).find((name) => name.endsWith(':shell:' + version));
+      return !!name && (await (await caches.open(name)).keys()).length === count;
+    })""", [build["version"], len(build["precache"])]), timeout=timeout, what="the new build's worker to be the active one")
+
+
 def test_a_new_build_reaches_two_open_tabs_and_the_saved_list_forgets_what_went(context, tmp_path, server):
     hub = Hub(tmp_path, server)
     folder = hub.folder
@@ -295,6 +316,8 @@ def test_a_new_build_reaches_two_open_tabs_and_the_saved_list_forgets_what_went(
         assert "新的页脚" in page.locator("footer").inner_text()
         assert page.title() == "要改的课 - 新名字课堂"
 
+    # The visits made the browser fetch the new worker; wait for it to take over.
+    new_worker_active(first, hub)
     # In the background the new worker refreshes what was saved: the removed and the renamed
     # lesson leave the saved list; the changed one is there under its title, changed.
     def settled():

@@ -25,14 +25,33 @@ self.addEventListener("install", (event) => {
     const shell = await caches.open(SHELL);
     for (const url of PRECACHE) {
       if (await shell.match(url)) continue;
-      // Fingerprinted files may come from the HTTP cache: the page has just loaded them.
-      const response = await fetch(url, { cache: url === OFFLINE_PAGE ? "no-cache" : "default" });
-      if (!response.ok) throw new Error(`${url}: ${response.status}`);
-      await shell.put(url, response);
+      await shell.put(url, await fetchForShell(url));
     }
     await self.skipWaiting();
   })());
 });
+
+// A failed install leaves the phone on the old build until the browser next checks for a new
+// worker, at a later visit: one request dropped by a patchy line must not cost that, so each is
+// tried again, a little later each time.  A line that stays down still fails the install.
+const SHELL_TRIES = [0, 1000, 3000];
+
+async function fetchForShell(url) {
+  let failure;
+  for (const delay of SHELL_TRIES) {
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    try {
+      // Fingerprinted files may come from the HTTP cache: the page has just loaded them.
+      const response = await fetch(url, { cache: url === OFFLINE_PAGE ? "no-cache" : "default" });
+      if (response.ok) return response;
+      failure = new Error(`${url}: ${response.status}`);
+      if (response.status < 500) break; // the server has no such file: asking again will not help
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
+}
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
@@ -364,7 +383,10 @@ function maintain() {
 }
 
 async function refreshKept() {
-  const old = (await caches.keys()).filter((name) => name.startsWith(`${TAG}shell:`) && name !== SHELL);
+  // Another shell is an older build's -- unless a newer worker is installing or waiting: that shell
+  // is the next build's, and it is that worker's to keep (it drops this one once active).
+  const newer = self.registration.installing || self.registration.waiting;
+  const old = newer ? [] : (await caches.keys()).filter((name) => name.startsWith(`${TAG}shell:`) && name !== SHELL);
   const pages = await caches.open(PAGES);
   for (const request of await pages.keys()) {
     const cached = await pages.match(request);

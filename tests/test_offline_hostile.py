@@ -335,6 +335,74 @@ def test_a_new_build_reaches_two_open_tabs_and_the_saved_list_forgets_what_went(
     assert "更新系列（1 篇" in saved.inner_text() and "要删的课" not in saved.inner_text()
 
 
+def test_a_new_worker_whose_precache_request_the_line_drops_still_takes_over(context, tmp_path, server):
+    # One request of the new worker's install dropped: the phone must not stay on the old build
+    # until the browser next looks for a new worker (a later visit).
+    hub = Hub(tmp_path, server)
+    hub.folder.lesson("课", "title: 一课\ndate: 2026-03-01", body="一课的正文。\n")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.page("lessons", "课"))
+    controlled(page)
+    dropped: list[str] = []
+
+    def once(path: str) -> bool:
+        if path == "/offline.html" and not dropped:
+            dropped.append(path)
+            return True
+        return False
+    server.drop = once  # before the build: the browser may look for a new worker any moment
+    hub.folder.write("templates/partials/kite/footer_extra.html", "<p>新的页脚</p>\n")  # a new shell
+    hub.build()
+    page.evaluate("navigator.serviceWorker.getRegistration().then((registration) => { registration.update(); })")
+    new_worker_active(page, hub)
+    assert dropped
+    context.set_offline(True)
+    page.goto(hub.page("lessons", "从没打开的课"))  # the new build's offline page
+    assert "离线" in page.locator("h1").inner_text()
+    assert "新的页脚" in page.locator("footer").inner_text()
+
+
+def test_the_old_worker_leaves_alone_the_shell_of_a_new_one_still_installing(context, tmp_path, server):
+    # On a slow line a new worker's install takes a while; the old worker, stopped meanwhile (idle,
+    # as phones do) and started again by the next page opened, tidies up: it must not take the
+    # new worker's shell for an old build's and drop it, or the new worker is left without its
+    # offline page.
+    hub = Hub(tmp_path, server)
+    hub.folder.lesson("甲", "title: 甲课\ndate: 2026-03-01", body="甲课的正文。\n")
+    hub.folder.lesson("乙", "title: 乙课\ndate: 2026-03-02", body="乙课的正文。\n")
+    hub.build()
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    versions: dict[str, dict] = {}
+    cdp.on("ServiceWorker.workerVersionUpdated", lambda event: versions.update((v["versionId"], v) for v in event["versions"]))
+    cdp.send("ServiceWorker.enable")
+    page.goto(hub.page("lessons", "甲"))
+    controlled(page)
+
+    def version(status: str, running: str = "") -> str | None:
+        page.wait_for_timeout(100)  # CDP's events arrive while Playwright waits
+        return next((key for key, v in versions.items() if v["status"] == status and running in v["runningStatus"]), None)
+    old = wait_for(lambda: version("activated"), what="the worker")
+    server.released.clear()
+    server.hold = lambda path: path == "/offline.html"  # the new worker's install waits on it
+    hub.folder.write("templates/partials/kite/footer_extra.html", "<p>新的页脚</p>\n")  # a new shell
+    hub.build()
+    page.evaluate("navigator.serviceWorker.getRegistration().then((registration) => { registration.update(); })")
+    wait_for(lambda: server.fetched("/offline.html"), what="the new worker to be installing")
+    cdp.send("ServiceWorker.stopWorker", {"versionId": old})
+    wait_for(lambda: version("activated", "stopped") == old, what="the old worker to stop")
+    page.goto(hub.page("lessons", "乙"))  # the old worker starts again and tidies up
+    wait_for(lambda: "乙课的正文" in kept_text(page, hub.page("lessons", "乙")), what="乙 to be kept")
+    time.sleep(0.5)
+    server.released.set()
+    new_worker_active(page, hub)
+    context.set_offline(True)
+    page.goto(hub.page("lessons", "从没打开的课"))
+    assert "离线" in page.locator("h1").inner_text()
+    assert "新的页脚" in page.locator("footer").inner_text()
+
+
 def test_a_build_published_while_a_series_is_being_saved(context, series_hub, server):
     page = context.new_page()
     page.goto(series_hub.series())

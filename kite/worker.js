@@ -189,9 +189,12 @@ async function keep(key, response, meta) {
   if (meta.saved) headers.set("X-Kite-Saved", meta.saved);
   // A lesson saved with its series stays in it while its page links to the series' page; one a
   // new build moved elsewhere stays saved, but no longer counts as the series' (已保存 3/2 篇).
-  if (meta.group && (!meta.list || linksTo(html, key, meta.list))) {
-    headers.set("X-Kite-Group", encodeURIComponent(meta.group));
-    if (meta.list) headers.set("X-Kite-List", meta.list);
+  // A series renamed is the same series: its lessons follow it to its new name.
+  let { group, list } = meta;
+  if (group && list && !linksTo(html, key, list)) ({ group, list } = (await renamedList(html, key, list)) || {});
+  if (group) {
+    headers.set("X-Kite-Group", encodeURIComponent(group));
+    if (list) headers.set("X-Kite-List", list);
   }
   stamp(headers);
   const pages = await caches.open(PAGES);
@@ -234,8 +237,12 @@ function header(response, name) {
 // new site_name carries the new name, which that worker could not know.
 function titleOf(html) {
   const found = /<title>([^<]*)<\/title>/.exec(html);
-  return found ? found[1].trim().replace(/&(#\d+|amp|lt|gt|quot);/g, (entity, name) =>
-    name[0] === "#" ? String.fromCharCode(Number(name.slice(1))) : { amp: "&", lt: "<", gt: ">", quot: '"' }[name]) : "";
+  return found ? unescapeHtml(found[1].trim()) : "";
+}
+
+function unescapeHtml(text) {
+  return text.replace(/&(#\d+|amp|lt|gt|quot);/g, (entity, name) =>
+    name[0] === "#" ? String.fromCharCode(Number(name.slice(1))) : { amp: "&", lt: "<", gt: ">", quot: '"' }[name]);
 }
 
 function shortTitle(title) {
@@ -244,11 +251,42 @@ function shortTitle(title) {
   return title || BUILD.siteName;
 }
 
+function linksOf(html, base) {
+  return [...html.matchAll(/<a\b[^>]*?\shref="([^"#]+)/g)].map((match) => pageKey(new URL(match[1].replace(/&amp;/g, "&"), base).href));
+}
+
 function linksTo(html, base, target) {
-  for (const match of html.matchAll(/<a\b[^>]*?\shref="([^"#]+)/g)) {
-    if (pageKey(new URL(match[1].replace(/&amp;/g, "&"), base).href) === target) return true;
+  return linksOf(html, base).includes(target);
+}
+
+// A saved lesson no longer links to the series page it was saved from.  If that page is gone and
+// the lesson links to another page beside it (lessons/series/NEW/ for lessons/series/OLD/), the
+// series was renamed: the new page's 保存离线阅读 says under which name (data-kite-group), and the
+// lesson is kept under it.  If the old page is still there, the lesson moved out of the series
+// (null: it stays saved, in no series).  One look per old and new page while the worker runs;
+// a dropped line throws, and the lesson keeps its group until the refresh resumes.
+const renames = new Map();
+
+async function renamedList(html, key, list) {
+  const folder = list.replace(/[^/]+\/$/, "");
+  const beside = linksOf(html, key).find((href) => href !== list && href.startsWith(folder) &&
+    /^[^/]+\/$/.test(href.slice(folder.length)));
+  if (!beside) return null;
+  const asked = `${list} ${beside}`;
+  if (!renames.has(asked)) {
+    renames.set(asked, (async () => {
+      const old = await fetch(list, { cache: "no-store", credentials: "same-origin" });
+      if (old.status !== 404 && old.status !== 410) return null;
+      const now = await fetch(beside, { cache: "no-store", credentials: "same-origin" });
+      if (!storable(now)) return null;
+      const found = /\sdata-kite-group="([^"]*)"/.exec(await now.text());
+      return found ? { group: unescapeHtml(found[1]), list: beside } : null;
+    })().catch((error) => {
+      renames.delete(asked);
+      throw error;
+    }));
   }
-  return false;
+  return renames.get(asked);
 }
 
 function imagesOf(html, base) {

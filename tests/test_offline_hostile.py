@@ -763,6 +763,34 @@ def test_a_lesson_moved_out_of_a_saved_series_leaves_its_count(context, tmp_path
     assert press_save(page).startswith("已保存 3/3 篇")
 
 
+def test_a_series_renamed_keeps_its_saved_lessons_together_under_its_new_name(context, tmp_path, server):
+    # Decided: renaming a series (every lesson's front matter) renames it; the member saved the
+    # series, and finds it saved under its new name -- in the lists and on its page.  A lesson moved
+    # out of a series that still exists leaves it (the test above).
+    hub = Hub(tmp_path, server)
+    for number in (1, 2):
+        hub.folder.lesson(f"课{number}", f"title: 第{number}课\ndate: 2026-03-0{number}\nseries: 老名字")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.series("老名字"))
+    controlled(page)
+    assert press_save(page).startswith("已保存 2/2 篇")
+    for number in (1, 2):
+        hub.folder.lesson(f"课{number}", f"title: 第{number}课\ndate: 2026-03-0{number}\nseries: 新名字")
+    hub.build()
+    page.goto(hub.series("新名字"))
+    new_worker_active(page, hub)
+    wait_for(lambda: sorted((entry["group"], entry["title"]) for entry in saved_entries(page) if entry["kind"] == "lesson") ==
+             [("系列：新名字", "第1课"), ("系列：新名字", "第2课")], timeout=30, what="the saved lessons to follow the series' new name")
+    page.reload()
+    page.wait_for_function(f"{STATUS}.startsWith('已保存')")
+    assert page.evaluate(STATUS).startswith("已保存 2/2 篇")
+    page.goto(hub.url)
+    heading = page.locator("[data-kite-offline=saved] h3").first
+    heading.wait_for()
+    assert heading.inner_text().startswith("系列：新名字（2 篇")
+
+
 def test_the_second_visit_shows_the_new_build_even_while_the_first_visits_check_is_on_its_way(context, tmp_path, server):
     hub = Hub(tmp_path, server)
     # An announcement: a new version of it changes neither the shell nor the saved pages, so

@@ -434,6 +434,7 @@ async function refreshKept() {
     const newPages = cached.headers.get("X-Kite-Saved") && cached.headers.get("X-Kite-Pages") !== BUILD.pages;
     if (!oldShell && !newPages) continue;
     try {
+      if (newPages && cached.headers.get("X-Kite-Saved") === "episode") await refreshAudio(request.url);
       await revalidate(request.url, cached);
     } catch (error) {
       // A full phone keeps this page as it was and goes on; a dropped line stops here, to resume.
@@ -441,6 +442,67 @@ async function refreshKept() {
     }
   }
   for (const name of old) await caches.delete(name);
+}
+
+// A saved episode's audio replaced under the same name (a corrected recording): members keep
+// what they saved to listen to it, so the new file comes down in the background and replaces the
+// old one once whole.  A dropped line throws, keeping the old file until the refresh resumes
+// (the episode's page is refreshed after its audio, so it is looked at again).
+async function refreshAudio(pageUrl) {
+  const media = await caches.open(MEDIA);
+  for (const request of await media.keys()) {
+    const cached = await media.match(request);
+    if (!cached || cached.headers.get("X-Kite-Saved") !== "audio" || cached.headers.get("X-Kite-Page") !== pageUrl) continue;
+    const etag = cached.headers.get("ETag");
+    const modified = cached.headers.get("Last-Modified");
+    const headers = {};
+    if (etag) headers["If-None-Match"] = etag;
+    if (modified) headers["If-Modified-Since"] = modified;
+    const response = await fetch(request.url, { cache: "no-store", headers });
+    // Saved before the file's validators were kept: the same size is taken for the same file.
+    const sameSize = !etag && !modified && response.ok &&
+      response.headers.get("Content-Length") === cached.headers.get("X-Kite-Bytes");
+    if (response.status === 304 || sameSize) {
+      if (response.body) await response.body.cancel();
+      continue;
+    }
+    // Gone: the episode's page says so too, and forget() takes the audio with it.
+    if (!response.ok || response.type !== "basic") continue;
+    try {
+      await putMedia(request.url, asResponse(await audioBlob(response)), savedAudio(response, pageUrl));
+    } catch (error) {
+      // A full phone keeps the old file, and is not asked to download the new one at every visit.
+      if (!isFull(error)) throw error;
+    }
+  }
+}
+
+async function audioBlob(response, progress = () => {}) {
+  const total = Number(response.headers.get("Content-Length")) || 0;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    bytes += value.length;
+    progress({ bytes, total });
+  }
+  return new Blob(chunks, { type: response.headers.get("Content-Type") || "" });
+}
+
+function asResponse(blob) {
+  return new Response(blob, { headers: { "Content-Type": blob.type } });
+}
+
+// What a saved file keeps beside its bytes: its page, and what tells a later build's file apart.
+function savedAudio(response, pageUrl) {
+  const extra = { "X-Kite-Saved": "audio", "X-Kite-Page": pageUrl ? pageKey(pageUrl) : "" };
+  for (const name of ["ETag", "Last-Modified"]) {
+    if (response.headers.get(name)) extra[name] = response.headers.get(name);
+  }
+  return extra;
 }
 
 // --- What the pages ask (assets/offline.js): save, list and remove.
@@ -504,23 +566,11 @@ async function savePage(url, group, kind = "lesson", listUrl = "") {
 async function saveAudio({ url, page: pageUrl }, progress) {
   const response = await fetch(url, { cache: "no-store" });
   if (!response.ok || response.type !== "basic") throw new Error(`${url}: ${response.status}`);
-  const total = Number(response.headers.get("Content-Length")) || 0;
-  const reader = response.body.getReader();
-  const chunks = [];
-  let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    bytes += value.length;
-    progress({ bytes, total });
-  }
-  const type = response.headers.get("Content-Type") || "";
-  const saved = new Response(new Blob(chunks, { type }), { headers: { "Content-Type": type } });
+  const blob = await audioBlob(response, progress);
   let pageBytes = 0;
   if (pageUrl) pageBytes = await savePage(pageUrl, "", "episode").catch(() => 0);
-  await putMedia(url, saved, { "X-Kite-Saved": "audio", "X-Kite-Page": pageUrl ? pageKey(pageUrl) : "" });
-  return { bytes: bytes + pageBytes };
+  await putMedia(url, asResponse(blob), savedAudio(response, pageUrl));
+  return { bytes: blob.size + pageBytes };
 }
 
 // How much of a group (or one audio file) is saved, for the line beside its button.

@@ -844,6 +844,58 @@ def test_a_saved_episode_removed_by_a_new_build_leaves_the_phone_with_its_audio(
     assert media == []
 
 
+def saved_audio(page, url: str) -> list[int]:
+    """The saved copy of an audio file as the worker keeps it: its size and its last 16 bytes."""
+    return page.evaluate("""async (url) => {
+      for (const name of await caches.keys()) {
+        if (!name.endsWith(':media')) continue;
+        const response = await (await caches.open(name)).match(url);
+        if (response) { const bytes = new Uint8Array(await response.arrayBuffer()); return [bytes.length, ...bytes.slice(-16)]; }
+      }
+      return [];
+    }""", url)
+
+
+def test_saved_audio_replaced_under_the_same_name_is_replaced_on_the_phone(context, tmp_path, server):
+    # Decided: an episode's file replaced under the same name is a corrected recording; a member
+    # who saved it gets the new one, downloaded in the background after the new build, and keeps
+    # the old one until the new one is whole (a dropped line leaves the old one playable).
+    hub = Hub(tmp_path, server)
+    old = (REPO / "content/media/xiangyin-01.mp3").read_bytes()
+    new = old[:4096] + bytes(reversed(old[4096:]))  # as long, so the page shows the same size
+    hub.folder.media("乡音.mp3", old)
+    hub.folder.episode("乡音", "title: 乡音第一期\ndate: 2026-03-01\nmedia: 乡音.mp3")
+    hub.build()
+    audio = hub.url + "media/" + quote("乡音.mp3")
+    page = context.new_page()
+    page.goto(hub.page("episodes", "乡音"))
+    controlled(page)
+    page.locator("[data-kite-offline=audio]").get_by_role("button", name=re.compile("^保存音频")).click()
+    page.wait_for_function("document.querySelector('[data-kite-offline=audio] .kite-offline__status').textContent.startsWith('已保存')")
+    assert saved_audio(page, audio) == [len(old), *old[-16:]]
+
+    hub.folder.media("乡音.mp3", new)
+    episode_page = (hub.site / "episodes/乡音/index.html").read_text(encoding="utf-8")
+    # The line drops the new file once: the old one stays, and the refresh comes back for it.
+    dropped: list[str] = []
+
+    def once(path: str) -> bool:
+        if path == "/media/乡音.mp3" and not dropped:
+            dropped.append(path)
+            return True
+        return False
+    server.drop = once
+    hub.build()
+    assert (hub.site / "episodes/乡音/index.html").read_text(encoding="utf-8") == episode_page
+    page.goto(hub.page("episodes", "乡音"))
+    new_worker_active(page, hub)
+    wait_for(lambda: dropped, what="the new worker to ask for the new file")
+    assert saved_audio(page, audio) == [len(old), *old[-16:]]
+    page.goto(hub.page("episodes", "乡音"))  # the next page opened resumes the refresh
+    wait_for(lambda: saved_audio(page, audio) == [len(new), *new[-16:]], timeout=30, what="the saved audio to be the new file")
+    assert [entry["kind"] for entry in saved_entries(page) if entry.get("audio") == audio] == ["audio"]
+
+
 def test_looking_up_a_suggestion_offline_says_nothing_was_sent(context, form_hub):
     page = context.new_page()
     page.goto(form_hub.url + "suggest/")

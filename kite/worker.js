@@ -510,6 +510,12 @@ function savedAudio(response, pageUrl) {
 self.addEventListener("message", (event) => {
   const port = event.ports && event.ports[0];
   const data = event.data || {};
+  // A page saw this worker waiting after its install: ask the browser again to swap it in (the
+  // install's own request is lost when the old worker is started again while being stopped).
+  if (data.type === "activate") {
+    self.skipWaiting();
+    return;
+  }
   const job = { save: saveLessons, audio: saveAudio, status, list, remove }[data.type];
   if (!port || !job) return;
   event.waitUntil(job(data, (progress) => port.postMessage({ progress })).then(

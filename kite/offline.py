@@ -6,8 +6,9 @@ every page and asset is written and writes what it returns.  The worker's logic 
 
 - ``version``: the content hash of the shell it precaches (and of the worker's own code), so
   a changed stylesheet or offline page is a new cache and old builds' caches can be dropped;
-- ``pages``: the content hash of the lessons and episodes, so that a new build of them (and
-  only that) makes browsers fetch the new worker, which then refreshes what members saved.
+- ``pages``: the content hash of the lessons and episodes (and of the audio and video they
+  play), so that a new build of them (and only that) makes browsers fetch the new worker, which
+  then refreshes what members saved.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PIL import Image
 
 from .config import SiteConfig
 from .forms import ENDPOINT_PAGES
+from .media import MIME_TYPES
 
 WORKER = "sw.js"
 MANIFEST = "manifest.webmanifest"
@@ -131,7 +133,23 @@ def page_hash(site: Path) -> str:
     for parts in sorted(_html_files(site, SAVED_SECTIONS)):
         digest.update("/".join(parts).encode("utf-8") + b"\0")
         digest.update(site.joinpath(*parts).read_bytes())
+    # Saved audio too: a recording replaced under the same name (a corrected one) may leave its
+    # episode's page as it was.  By size and time, not bytes: reading every recording at every
+    # build would take seconds, and the build links or copies them keeping their time.
+    for name, size, modified in _played_files(site):
+        digest.update(f"media/{name}\0{size}\0{modified}\0".encode("utf-8"))
     return digest.hexdigest()[:12]
+
+
+def _played_files(site: Path) -> list[tuple[str, int, int]]:
+    """The audio and video in the site's media/ folder: name, size and modification second."""
+    found = []
+    for folder, _, names in os.walk(site / "media"):
+        for name in names:
+            if os.path.splitext(name)[1].lower() in MIME_TYPES:
+                stat = os.stat(os.path.join(folder, name))
+                found.append((Path(folder, name).relative_to(site / "media").as_posix(), stat.st_size, int(stat.st_mtime)))
+    return sorted(found)
 
 
 def _html_files(site: Path, sections: tuple[str, ...]) -> list[tuple[str, ...]]:

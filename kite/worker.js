@@ -25,14 +25,33 @@ self.addEventListener("install", (event) => {
     const shell = await caches.open(SHELL);
     for (const url of PRECACHE) {
       if (await shell.match(url)) continue;
-      // Fingerprinted files may come from the HTTP cache: the page has just loaded them.
-      const response = await fetch(url, { cache: url === OFFLINE_PAGE ? "no-cache" : "default" });
-      if (!response.ok) throw new Error(`${url}: ${response.status}`);
-      await shell.put(url, response);
+      await shell.put(url, await fetchForShell(url));
     }
     await self.skipWaiting();
   })());
 });
+
+// A failed install leaves the phone on the old build until the browser next checks for a new
+// worker, at a later visit: one request dropped by a patchy line must not cost that, so each is
+// tried again, a little later each time.  A line that stays down still fails the install.
+const SHELL_TRIES = [0, 1000, 3000];
+
+async function fetchForShell(url) {
+  let failure;
+  for (const delay of SHELL_TRIES) {
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    try {
+      // Fingerprinted files may come from the HTTP cache: the page has just loaded them.
+      const response = await fetch(url, { cache: url === OFFLINE_PAGE ? "no-cache" : "default" });
+      if (response.ok) return response;
+      failure = new Error(`${url}: ${response.status}`);
+      if (response.status < 500) break; // the server has no such file: asking again will not help
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
+}
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
@@ -170,9 +189,12 @@ async function keep(key, response, meta) {
   if (meta.saved) headers.set("X-Kite-Saved", meta.saved);
   // A lesson saved with its series stays in it while its page links to the series' page; one a
   // new build moved elsewhere stays saved, but no longer counts as the series' (已保存 3/2 篇).
-  if (meta.group && (!meta.list || linksTo(html, key, meta.list))) {
-    headers.set("X-Kite-Group", encodeURIComponent(meta.group));
-    if (meta.list) headers.set("X-Kite-List", meta.list);
+  // A series renamed is the same series: its lessons follow it to its new name.
+  let { group, list } = meta;
+  if (group && list && !linksTo(html, key, list)) ({ group, list } = (await renamedList(html, key, list)) || {});
+  if (group) {
+    headers.set("X-Kite-Group", encodeURIComponent(group));
+    if (list) headers.set("X-Kite-List", list);
   }
   stamp(headers);
   const pages = await caches.open(PAGES);
@@ -215,8 +237,12 @@ function header(response, name) {
 // new site_name carries the new name, which that worker could not know.
 function titleOf(html) {
   const found = /<title>([^<]*)<\/title>/.exec(html);
-  return found ? found[1].trim().replace(/&(#\d+|amp|lt|gt|quot);/g, (entity, name) =>
-    name[0] === "#" ? String.fromCharCode(Number(name.slice(1))) : { amp: "&", lt: "<", gt: ">", quot: '"' }[name]) : "";
+  return found ? unescapeHtml(found[1].trim()) : "";
+}
+
+function unescapeHtml(text) {
+  return text.replace(/&(#\d+|amp|lt|gt|quot);/g, (entity, name) =>
+    name[0] === "#" ? String.fromCharCode(Number(name.slice(1))) : { amp: "&", lt: "<", gt: ">", quot: '"' }[name]);
 }
 
 function shortTitle(title) {
@@ -225,11 +251,42 @@ function shortTitle(title) {
   return title || BUILD.siteName;
 }
 
+function linksOf(html, base) {
+  return [...html.matchAll(/<a\b[^>]*?\shref="([^"#]+)/g)].map((match) => pageKey(new URL(match[1].replace(/&amp;/g, "&"), base).href));
+}
+
 function linksTo(html, base, target) {
-  for (const match of html.matchAll(/<a\b[^>]*?\shref="([^"#]+)/g)) {
-    if (pageKey(new URL(match[1].replace(/&amp;/g, "&"), base).href) === target) return true;
+  return linksOf(html, base).includes(target);
+}
+
+// A saved lesson no longer links to the series page it was saved from.  If that page is gone and
+// the lesson links to another page beside it (lessons/series/NEW/ for lessons/series/OLD/), the
+// series was renamed: the new page's 保存离线阅读 says under which name (data-kite-group), and the
+// lesson is kept under it.  If the old page is still there, the lesson moved out of the series
+// (null: it stays saved, in no series).  One look per old and new page while the worker runs;
+// a dropped line throws, and the lesson keeps its group until the refresh resumes.
+const renames = new Map();
+
+async function renamedList(html, key, list) {
+  const folder = list.replace(/[^/]+\/$/, "");
+  const beside = linksOf(html, key).find((href) => href !== list && href.startsWith(folder) &&
+    /^[^/]+\/$/.test(href.slice(folder.length)));
+  if (!beside) return null;
+  const asked = `${list} ${beside}`;
+  if (!renames.has(asked)) {
+    renames.set(asked, (async () => {
+      const old = await fetch(list, { cache: "no-store", credentials: "same-origin" });
+      if (old.status !== 404 && old.status !== 410) return null;
+      const now = await fetch(beside, { cache: "no-store", credentials: "same-origin" });
+      if (!storable(now)) return null;
+      const found = /\sdata-kite-group="([^"]*)"/.exec(await now.text());
+      return found ? { group: unescapeHtml(found[1]), list: beside } : null;
+    })().catch((error) => {
+      renames.delete(asked);
+      throw error;
+    }));
   }
-  return false;
+  return renames.get(asked);
 }
 
 function imagesOf(html, base) {
@@ -364,7 +421,10 @@ function maintain() {
 }
 
 async function refreshKept() {
-  const old = (await caches.keys()).filter((name) => name.startsWith(`${TAG}shell:`) && name !== SHELL);
+  // Another shell is an older build's -- unless a newer worker is installing or waiting: that shell
+  // is the next build's, and it is that worker's to keep (it drops this one once active).
+  const newer = self.registration.installing || self.registration.waiting;
+  const old = newer ? [] : (await caches.keys()).filter((name) => name.startsWith(`${TAG}shell:`) && name !== SHELL);
   const pages = await caches.open(PAGES);
   for (const request of await pages.keys()) {
     const cached = await pages.match(request);
@@ -374,6 +434,7 @@ async function refreshKept() {
     const newPages = cached.headers.get("X-Kite-Saved") && cached.headers.get("X-Kite-Pages") !== BUILD.pages;
     if (!oldShell && !newPages) continue;
     try {
+      if (newPages && cached.headers.get("X-Kite-Saved") === "episode") await refreshAudio(request.url);
       await revalidate(request.url, cached);
     } catch (error) {
       // A full phone keeps this page as it was and goes on; a dropped line stops here, to resume.
@@ -383,11 +444,78 @@ async function refreshKept() {
   for (const name of old) await caches.delete(name);
 }
 
+// A saved episode's audio replaced under the same name (a corrected recording): members keep
+// what they saved to listen to it, so the new file comes down in the background and replaces the
+// old one once whole.  A dropped line throws, keeping the old file until the refresh resumes
+// (the episode's page is refreshed after its audio, so it is looked at again).
+async function refreshAudio(pageUrl) {
+  const media = await caches.open(MEDIA);
+  for (const request of await media.keys()) {
+    const cached = await media.match(request);
+    if (!cached || cached.headers.get("X-Kite-Saved") !== "audio" || cached.headers.get("X-Kite-Page") !== pageUrl) continue;
+    const etag = cached.headers.get("ETag");
+    const modified = cached.headers.get("Last-Modified");
+    const headers = {};
+    if (etag) headers["If-None-Match"] = etag;
+    if (modified) headers["If-Modified-Since"] = modified;
+    const response = await fetch(request.url, { cache: "no-store", headers });
+    // Saved before the file's validators were kept: the same size is taken for the same file.
+    const sameSize = !etag && !modified && response.ok &&
+      response.headers.get("Content-Length") === cached.headers.get("X-Kite-Bytes");
+    if (response.status === 304 || sameSize) {
+      if (response.body) await response.body.cancel();
+      continue;
+    }
+    // Gone: the episode's page says so too, and forget() takes the audio with it.
+    if (!response.ok || response.type !== "basic") continue;
+    try {
+      await putMedia(request.url, asResponse(await audioBlob(response)), savedAudio(response, pageUrl));
+    } catch (error) {
+      // A full phone keeps the old file, and is not asked to download the new one at every visit.
+      if (!isFull(error)) throw error;
+    }
+  }
+}
+
+async function audioBlob(response, progress = () => {}) {
+  const total = Number(response.headers.get("Content-Length")) || 0;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    bytes += value.length;
+    progress({ bytes, total });
+  }
+  return new Blob(chunks, { type: response.headers.get("Content-Type") || "" });
+}
+
+function asResponse(blob) {
+  return new Response(blob, { headers: { "Content-Type": blob.type } });
+}
+
+// What a saved file keeps beside its bytes: its page, and what tells a later build's file apart.
+function savedAudio(response, pageUrl) {
+  const extra = { "X-Kite-Saved": "audio", "X-Kite-Page": pageUrl ? pageKey(pageUrl) : "" };
+  for (const name of ["ETag", "Last-Modified"]) {
+    if (response.headers.get(name)) extra[name] = response.headers.get(name);
+  }
+  return extra;
+}
+
 // --- What the pages ask (assets/offline.js): save, list and remove.
 
 self.addEventListener("message", (event) => {
   const port = event.ports && event.ports[0];
   const data = event.data || {};
+  // A page saw this worker waiting after its install: ask the browser again to swap it in (the
+  // install's own request is lost when the old worker is started again while being stopped).
+  if (data.type === "activate") {
+    self.skipWaiting();
+    return;
+  }
   const job = { save: saveLessons, audio: saveAudio, status, list, remove }[data.type];
   if (!port || !job) return;
   event.waitUntil(job(data, (progress) => port.postMessage({ progress })).then(
@@ -444,23 +572,11 @@ async function savePage(url, group, kind = "lesson", listUrl = "") {
 async function saveAudio({ url, page: pageUrl }, progress) {
   const response = await fetch(url, { cache: "no-store" });
   if (!response.ok || response.type !== "basic") throw new Error(`${url}: ${response.status}`);
-  const total = Number(response.headers.get("Content-Length")) || 0;
-  const reader = response.body.getReader();
-  const chunks = [];
-  let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    bytes += value.length;
-    progress({ bytes, total });
-  }
-  const type = response.headers.get("Content-Type") || "";
-  const saved = new Response(new Blob(chunks, { type }), { headers: { "Content-Type": type } });
+  const blob = await audioBlob(response, progress);
   let pageBytes = 0;
   if (pageUrl) pageBytes = await savePage(pageUrl, "", "episode").catch(() => 0);
-  await putMedia(url, saved, { "X-Kite-Saved": "audio", "X-Kite-Page": pageUrl ? pageKey(pageUrl) : "" });
-  return { bytes: bytes + pageBytes };
+  await putMedia(url, asResponse(blob), savedAudio(response, pageUrl));
+  return { bytes: blob.size + pageBytes };
 }
 
 // How much of a group (or one audio file) is saved, for the line beside its button.

@@ -9,6 +9,7 @@ own that can drop, hold and count requests (a fault in the server, not a mock of
 from __future__ import annotations
 
 import functools
+import json
 import os
 import time
 import http.server
@@ -267,6 +268,26 @@ def saved_entries(page) -> list[dict]:
     }))""")
 
 
+def new_worker_active(page, hub: Hub, timeout: float = 30) -> None:
+    """Wait until the worker of the latest build is the active one, asking only the registration.
+
+    Not by messages to the worker, as saved_entries() sends: a message that reaches the old worker
+    while Chromium stops it for the new one (skipWaiting) starts it again, which clears the
+    "stop as soon as idle" mark, and the new worker then waits until the old one has been idle for
+    30 s -- under Playwright's DevTools never, until Chromium's five-minute lame-duck limit.  Polling
+    the old worker every 0.1 s both starts that race and keeps it going: 3 runs of 20 next to two
+    busy loops failed so, the new worker "installed" and the old one restarted, for 30 s.
+    """
+    build = json.loads((hub.site / "sw.js").read_text(encoding="utf-8").split("const BUILD = ", 1)[1].split(";\n", 1)[0])
+    # Its shell complete, and nothing installing or waiting: it is the active one (a failed install
+    # leaves its shell behind, incomplete).
+    wait_for(lambda: page.evaluate("""([version, count]) => navigator.serviceWorker.getRegistration().then(async (r) => {
+      if (!r || r.installing || r.waiting || !r.active || r.active.state !== 'activated') return false;
+      const name = (await caches.keys()).find((name) => name.endsWith(':shell:' + version));
+      return !!name && (await (await caches.open(name)).keys()).length === count;
+    })""", [build["version"], len(build["precache"])]), timeout=timeout, what="the new build's worker to be the active one")
+
+
 def test_a_new_build_reaches_two_open_tabs_and_the_saved_list_forgets_what_went(context, tmp_path, server):
     hub = Hub(tmp_path, server)
     folder = hub.folder
@@ -295,6 +316,8 @@ def test_a_new_build_reaches_two_open_tabs_and_the_saved_list_forgets_what_went(
         assert "新的页脚" in page.locator("footer").inner_text()
         assert page.title() == "要改的课 - 新名字课堂"
 
+    # The visits made the browser fetch the new worker; wait for it to take over.
+    new_worker_active(first, hub)
     # In the background the new worker refreshes what was saved: the removed and the renamed
     # lesson leave the saved list; the changed one is there under its title, changed.
     def settled():
@@ -310,6 +333,74 @@ def test_a_new_build_reaches_two_open_tabs_and_the_saved_list_forgets_what_went(
     saved = first.locator("[data-kite-offline=saved]")
     saved.locator("h3").first.wait_for()
     assert "更新系列（1 篇" in saved.inner_text() and "要删的课" not in saved.inner_text()
+
+
+def test_a_new_worker_whose_precache_request_the_line_drops_still_takes_over(context, tmp_path, server):
+    # One request of the new worker's install dropped: the phone must not stay on the old build
+    # until the browser next looks for a new worker (a later visit).
+    hub = Hub(tmp_path, server)
+    hub.folder.lesson("课", "title: 一课\ndate: 2026-03-01", body="一课的正文。\n")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.page("lessons", "课"))
+    controlled(page)
+    dropped: list[str] = []
+
+    def once(path: str) -> bool:
+        if path == "/offline.html" and not dropped:
+            dropped.append(path)
+            return True
+        return False
+    server.drop = once  # before the build: the browser may look for a new worker any moment
+    hub.folder.write("templates/partials/kite/footer_extra.html", "<p>新的页脚</p>\n")  # a new shell
+    hub.build()
+    page.evaluate("navigator.serviceWorker.getRegistration().then((registration) => { registration.update(); })")
+    new_worker_active(page, hub)
+    assert dropped
+    context.set_offline(True)
+    page.goto(hub.page("lessons", "从没打开的课"))  # the new build's offline page
+    assert "离线" in page.locator("h1").inner_text()
+    assert "新的页脚" in page.locator("footer").inner_text()
+
+
+def test_the_old_worker_leaves_alone_the_shell_of_a_new_one_still_installing(context, tmp_path, server):
+    # On a slow line a new worker's install takes a while; the old worker, stopped meanwhile (idle,
+    # as phones do) and started again by the next page opened, tidies up: it must not take the
+    # new worker's shell for an old build's and drop it, or the new worker is left without its
+    # offline page.
+    hub = Hub(tmp_path, server)
+    hub.folder.lesson("甲", "title: 甲课\ndate: 2026-03-01", body="甲课的正文。\n")
+    hub.folder.lesson("乙", "title: 乙课\ndate: 2026-03-02", body="乙课的正文。\n")
+    hub.build()
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    versions: dict[str, dict] = {}
+    cdp.on("ServiceWorker.workerVersionUpdated", lambda event: versions.update((v["versionId"], v) for v in event["versions"]))
+    cdp.send("ServiceWorker.enable")
+    page.goto(hub.page("lessons", "甲"))
+    controlled(page)
+
+    def version(status: str, running: str = "") -> str | None:
+        page.wait_for_timeout(100)  # CDP's events arrive while Playwright waits
+        return next((key for key, v in versions.items() if v["status"] == status and running in v["runningStatus"]), None)
+    old = wait_for(lambda: version("activated"), what="the worker")
+    server.released.clear()
+    server.hold = lambda path: path == "/offline.html"  # the new worker's install waits on it
+    hub.folder.write("templates/partials/kite/footer_extra.html", "<p>新的页脚</p>\n")  # a new shell
+    hub.build()
+    page.evaluate("navigator.serviceWorker.getRegistration().then((registration) => { registration.update(); })")
+    wait_for(lambda: server.fetched("/offline.html"), what="the new worker to be installing")
+    cdp.send("ServiceWorker.stopWorker", {"versionId": old})
+    wait_for(lambda: version("activated", "stopped") == old, what="the old worker to stop")
+    page.goto(hub.page("lessons", "乙"))  # the old worker starts again and tidies up
+    wait_for(lambda: "乙课的正文" in kept_text(page, hub.page("lessons", "乙")), what="乙 to be kept")
+    time.sleep(0.5)
+    server.released.set()
+    new_worker_active(page, hub)
+    context.set_offline(True)
+    page.goto(hub.page("lessons", "从没打开的课"))
+    assert "离线" in page.locator("h1").inner_text()
+    assert "新的页脚" in page.locator("footer").inner_text()
 
 
 def test_a_build_published_while_a_series_is_being_saved(context, series_hub, server):
@@ -672,6 +763,34 @@ def test_a_lesson_moved_out_of_a_saved_series_leaves_its_count(context, tmp_path
     assert press_save(page).startswith("已保存 3/3 篇")
 
 
+def test_a_series_renamed_keeps_its_saved_lessons_together_under_its_new_name(context, tmp_path, server):
+    # Decided: renaming a series (every lesson's front matter) renames it; the member saved the
+    # series, and finds it saved under its new name -- in the lists and on its page.  A lesson moved
+    # out of a series that still exists leaves it (the test above).
+    hub = Hub(tmp_path, server)
+    for number in (1, 2):
+        hub.folder.lesson(f"课{number}", f"title: 第{number}课\ndate: 2026-03-0{number}\nseries: 老名字")
+    hub.build()
+    page = context.new_page()
+    page.goto(hub.series("老名字"))
+    controlled(page)
+    assert press_save(page).startswith("已保存 2/2 篇")
+    for number in (1, 2):
+        hub.folder.lesson(f"课{number}", f"title: 第{number}课\ndate: 2026-03-0{number}\nseries: 新名字")
+    hub.build()
+    page.goto(hub.series("新名字"))
+    new_worker_active(page, hub)
+    wait_for(lambda: sorted((entry["group"], entry["title"]) for entry in saved_entries(page) if entry["kind"] == "lesson") ==
+             [("系列：新名字", "第1课"), ("系列：新名字", "第2课")], timeout=30, what="the saved lessons to follow the series' new name")
+    page.reload()
+    page.wait_for_function(f"{STATUS}.startsWith('已保存')")
+    assert page.evaluate(STATUS).startswith("已保存 2/2 篇")
+    page.goto(hub.url)
+    heading = page.locator("[data-kite-offline=saved] h3").first
+    heading.wait_for()
+    assert heading.inner_text().startswith("系列：新名字（2 篇")
+
+
 def test_the_second_visit_shows_the_new_build_even_while_the_first_visits_check_is_on_its_way(context, tmp_path, server):
     hub = Hub(tmp_path, server)
     # An announcement: a new version of it changes neither the shell nor the saved pages, so
@@ -723,6 +842,58 @@ def test_a_saved_episode_removed_by_a_new_build_leaves_the_phone_with_its_audio(
       return all.filter(url => url.endsWith('.mp3'));
     }""")
     assert media == []
+
+
+def saved_audio(page, url: str) -> list[int]:
+    """The saved copy of an audio file as the worker keeps it: its size and its last 16 bytes."""
+    return page.evaluate("""async (url) => {
+      for (const name of await caches.keys()) {
+        if (!name.endsWith(':media')) continue;
+        const response = await (await caches.open(name)).match(url);
+        if (response) { const bytes = new Uint8Array(await response.arrayBuffer()); return [bytes.length, ...bytes.slice(-16)]; }
+      }
+      return [];
+    }""", url)
+
+
+def test_saved_audio_replaced_under_the_same_name_is_replaced_on_the_phone(context, tmp_path, server):
+    # Decided: an episode's file replaced under the same name is a corrected recording; a member
+    # who saved it gets the new one, downloaded in the background after the new build, and keeps
+    # the old one until the new one is whole (a dropped line leaves the old one playable).
+    hub = Hub(tmp_path, server)
+    old = (REPO / "content/media/xiangyin-01.mp3").read_bytes()
+    new = old[:4096] + bytes(reversed(old[4096:]))  # as long, so the page shows the same size
+    hub.folder.media("乡音.mp3", old)
+    hub.folder.episode("乡音", "title: 乡音第一期\ndate: 2026-03-01\nmedia: 乡音.mp3")
+    hub.build()
+    audio = hub.url + "media/" + quote("乡音.mp3")
+    page = context.new_page()
+    page.goto(hub.page("episodes", "乡音"))
+    controlled(page)
+    page.locator("[data-kite-offline=audio]").get_by_role("button", name=re.compile("^保存音频")).click()
+    page.wait_for_function("document.querySelector('[data-kite-offline=audio] .kite-offline__status').textContent.startsWith('已保存')")
+    assert saved_audio(page, audio) == [len(old), *old[-16:]]
+
+    hub.folder.media("乡音.mp3", new)
+    episode_page = (hub.site / "episodes/乡音/index.html").read_text(encoding="utf-8")
+    # The line drops the new file once: the old one stays, and the refresh comes back for it.
+    dropped: list[str] = []
+
+    def once(path: str) -> bool:
+        if path == "/media/乡音.mp3" and not dropped:
+            dropped.append(path)
+            return True
+        return False
+    server.drop = once
+    hub.build()
+    assert (hub.site / "episodes/乡音/index.html").read_text(encoding="utf-8") == episode_page
+    page.goto(hub.page("episodes", "乡音"))
+    new_worker_active(page, hub)
+    wait_for(lambda: dropped, what="the new worker to ask for the new file")
+    assert saved_audio(page, audio) == [len(old), *old[-16:]]
+    page.goto(hub.page("episodes", "乡音"))  # the next page opened resumes the refresh
+    wait_for(lambda: saved_audio(page, audio) == [len(new), *new[-16:]], timeout=30, what="the saved audio to be the new file")
+    assert [entry["kind"] for entry in saved_entries(page) if entry.get("audio") == audio] == ["audio"]
 
 
 def test_looking_up_a_suggestion_offline_says_nothing_was_sent(context, form_hub):

@@ -62,17 +62,47 @@
     });
   }
 
-  function activeOf(registration) {
-    if (registration && registration.active) return registration.active;
-    if (!registration || !(registration.installing || registration.waiting)) {
+  // While a new build's worker is installing or waiting, ask it once it is active (3 s at most),
+  // not the old one: a message that reaches the old worker while Chromium stops it for the new
+  // one starts it again, and the new one then waits until the old has been idle for 30 s.  A
+  // waiting worker is nudged to ask for the swap again (kite/worker.js), in case that happened.
+  var SWAP_WAIT = 3000;
+
+  function activeOf(registration, waited) {
+    var next = registration && (registration.installing || registration.waiting);
+    nudge(registration);
+    if (registration && registration.active && (!next || (waited || 0) >= SWAP_WAIT)) return registration.active;
+    if (!registration || !next) {
       var error = new Error("no service worker");
       error.noWorker = true;
       throw error;
     }
     return new Promise(function (resolve) { setTimeout(resolve, 300); }).then(function () {
-      return activeOf(registration);
+      return activeOf(registration, (waited || 0) + 300);
     });
   }
+
+  var nudged = [];
+  function nudge(registration) {
+    var waiting = registration && registration.waiting;
+    if (!waiting || nudged.indexOf(waiting) >= 0) return;
+    nudged.push(waiting);
+    waiting.postMessage({ type: "activate" });
+  }
+
+  // A new worker found while the page is open: if it is still waiting a moment after its
+  // install, nudge it (its install asked for the swap; that request may have been lost).
+  Promise.resolve(registered).then(function (registration) {
+    if (!registration) return;
+    nudge(registration);
+    registration.addEventListener("updatefound", function () {
+      var installing = registration.installing;
+      if (!installing) return;
+      installing.addEventListener("statechange", function () {
+        if (installing.state === "installed") setTimeout(function () { nudge(registration); }, 1000);
+      });
+    });
+  }).catch(function () {});
 
   // Without a worker nothing can be saved here: the save buttons go (as when registering fails).
   function noWorker() {

@@ -118,9 +118,10 @@ async function page(event) {
   const cached = await (await caches.open(PAGES)).match(key);
   event.waitUntil(maintain());
   if (cached) {
-    const check = revalidate(key, cached).catch(() => {}).finally(() => {
+    const done = () => {
       if (checking.get(key) === check) checking.delete(key);
-    });
+    };
+    const check = revalidate(key, cached).catch(() => {}).then(done, done); // not .finally(): Chromium 63+
     checking.set(key, check);
     event.waitUntil(check);
     return cached;
@@ -251,8 +252,16 @@ function shortTitle(title) {
   return title || BUILD.siteName;
 }
 
+// Every match of a /g pattern; String.prototype.matchAll is Chromium 73+, and old WeChat kernels
+// run service workers from Chromium 57 on (tests/test_old_engines.py).
+function allMatches(text, pattern) {
+  const found = [];
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) found.push(match);
+  return found;
+}
+
 function linksOf(html, base) {
-  return [...html.matchAll(/<a\b[^>]*?\shref="([^"#]+)/g)].map((match) => pageKey(new URL(match[1].replace(/&amp;/g, "&"), base).href));
+  return allMatches(html, /<a\b[^>]*?\shref="([^"#]+)/g).map((match) => pageKey(new URL(match[1].replace(/&amp;/g, "&"), base).href));
 }
 
 function linksTo(html, base, target) {
@@ -291,7 +300,7 @@ async function renamedList(html, key, list) {
 
 function imagesOf(html, base) {
   const found = new Set();
-  for (const match of html.matchAll(/<img\b[^>]*?\ssrc="([^"]+)"/g)) {
+  for (const match of allMatches(html, /<img\b[^>]*?\ssrc="([^"]+)"/g)) {
     const url = new URL(match[1].replace(/&amp;/g, "&"), base);
     if (url.origin === SCOPE.origin && url.pathname.startsWith(SCOPE.pathname + "media/")) found.add(url.href);
   }

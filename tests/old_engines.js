@@ -37,8 +37,13 @@ function problems(script) {
       found.push(`line ${line}: ${name} (Chromium ${NEWER[name]}+)`);
     }
   };
+  // The service worker's clients.matchAll() is the Clients API (as old as service workers), not
+  // String.prototype.matchAll.
+  const clientsApi = (node) => node.property.name === "matchAll" &&
+    ((node.object.type === "Identifier" && node.object.name === "clients") ||
+     (node.object.type === "MemberExpression" && !node.object.computed && node.object.property.name === "clients"));
   walk.full(tree, (node) => {
-    if (node.type === "MemberExpression" && !node.computed) note(node.property.name, node.property);
+    if (node.type === "MemberExpression" && !node.computed && !clientsApi(node)) note(node.property.name, node.property);
     else if (node.type === "Identifier" && GLOBALS.has(node.name)) note(node.name, node);
   });
   return [...new Set(found)];

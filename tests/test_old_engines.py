@@ -6,8 +6,7 @@ the search and the members' forms still do their job.
 Classic scripts must run from Chromium 57 on.  Pagefind's own scripts are left out: they need
 Chromium 80 (?. and ??, modules, WebAssembly), so the search module may use what Chromium 80 has,
 but must still parse as ES2017 (with import()) to tell an older kernel that it cannot search.
-The service worker (kite/worker.js) is parsed but not checked for built-ins: it runs only where
-service workers do, and is another part's (reported there).
+The service worker (kite/worker.js) is held to the same: old kernels run service workers too.
 """
 
 from __future__ import annotations
@@ -99,8 +98,7 @@ def test_every_script_we_serve_runs_on_old_kernels(sample_site):
     assert {n.split(".")[0] for n in names if n.startswith("assets/")} >= {"assets/checkin", "assets/submit", "assets/offline", "assets/search"}
     assert any(n.startswith("index.html <script>") for n in names)
     assert [s["name"] for s in scripts if s["module"]] == [n for n in names if n.startswith("assets/search.")]
-    problems = [p for p in old_engine_problems(scripts) if not (p.startswith("sw.js:") and "Chromium" in p)]
-    assert problems == []
+    assert old_engine_problems(scripts) == []
 
 
 # What an old kernel lacks, deleted before any of the page's scripts run.  Chromium 80's set is

@@ -1,0 +1,143 @@
+"""Attacks on a rebuild that links unchanged files from the published site (``kite.reuse``).
+
+A linked file is the published file itself, so the new site must never take one that is not
+plainly the last build's own (a symlink out of the site, a file the web server cannot read,
+someone else's file), and a failed build must leave every published file's bytes and inode as
+they were, whatever phase it failed in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from kite import parallel, reuse
+from kite.build import BuildFailed, build
+from kite.publisher import _umask
+
+from test_reuse import assert_copies_match, identities
+
+
+@pytest.fixture
+def lessons(hub, monkeypatch):
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 0)  # the render workers and the compression pool too
+    for number in range(6):
+        hub.lesson(f"第{number}课", f"title: 第{number}课\ndate: 2026-01-{number + 1:02}\nseries: 引线",
+                   "工地上的党课，讲安全也讲权益。\n" * 40)
+    return hub
+
+
+def snapshot(site: Path) -> dict[str, tuple[tuple[int, int], bytes]]:
+    return {path: (identity, (site / path).read_bytes()) for path, identity in identities(site).items()}
+
+
+def contents(site: Path) -> dict[str, bytes]:
+    """Every file's bytes, by path (the service worker names the build; it is left out)."""
+    found = {}
+    for folder, _, names in os.walk(site):
+        for name in names:
+            path = os.path.join(folder, name)
+            found[os.path.relpath(path, site)] = Path(path).read_bytes()
+    return found
+
+
+def test_a_tampered_published_site_is_never_linked_into_the_new_one(lessons, tmp_path):
+    site, outside = tmp_path / "site", tmp_path / "outside"
+    build(lessons.config, site, workers=2)
+    outside.mkdir()
+    # A page the web server can no longer read (chmod 000; root reads it all the same).
+    (site / "lessons/第1课/index.html").chmod(0)
+    # A page someone else owns: they could change the published page after the build.
+    os.chown(site / "lessons/第5课/index.html", 12345, 12345)
+    # A page that is a symlink to a file outside the site with the same bytes.
+    page = site / "lessons/第2课/index.html"
+    shutil.copyfile(page, outside / "page.html")
+    page.unlink()
+    page.symlink_to(outside / "page.html")
+    # A compressed copy that is a symlink to a good copy outside the site.
+    packed = site / "lessons/第3课/index.html.gz"
+    shutil.copyfile(packed, outside / "page.html.gz")
+    packed.unlink()
+    packed.symlink_to(outside / "page.html.gz")
+    # A lesson's whole folder replaced by a symlink to a copy outside the site.
+    shutil.copytree(site / "lessons/第4课", outside / "第4课")
+    shutil.rmtree(site / "lessons/第4课")
+    (site / "lessons/第4课").symlink_to(outside / "第4课")
+    # A directory where a page was.
+    shutil.rmtree(site / "lessons/第0课")
+    (site / "lessons/第0课/index.html").mkdir(parents=True)
+    foreign = {path: os.stat(path).st_ino for path in outside.rglob("*") if path.is_file()}
+
+    build(lessons.config, site, workers=2)
+
+    fresh = tmp_path / "fresh"
+    build(lessons.config, fresh, workers=2)
+    built = contents(site)
+    expected = contents(fresh)
+    worker = "sw.js"
+    built.pop(worker, None), expected.pop(worker, None)
+    assert built.keys() == expected.keys()
+    assert [path for path in built if built[path] != expected[path] and not path.startswith(("sw.js", "pagefind/"))] == []
+    readable = 0o666 & ~_umask()
+    inodes = set(foreign.values())
+    for folder, folders, names in os.walk(site):
+        for name in folders:
+            assert not os.path.islink(os.path.join(folder, name))
+        for name in names:
+            path = os.path.join(folder, name)
+            status = os.lstat(path)
+            assert stat.S_ISREG(status.st_mode), path
+            assert status.st_ino not in inodes, path  # never shares a file outside the site
+            assert status.st_uid == os.geteuid(), path
+            if not path.endswith(tuple(f"/{name}" for name in ("sw.js",))):
+                assert stat.S_IMODE(status.st_mode) & 0o444 == readable & 0o444, path
+    assert_copies_match(site)
+    assert {path: os.stat(path).st_ino for path in outside.rglob("*") if path.is_file()} == foreign
+
+
+@pytest.mark.parametrize("phase", ["template", "search"])
+def test_a_rebuild_failing_in_any_phase_leaves_every_published_file_as_it_was(lessons, tmp_path, monkeypatch, phase):
+    site = tmp_path / "site"
+    build(lessons.config, site, workers=2)
+    before = snapshot(site)
+    lessons.lesson("第3课", "title: 第3课（修订）\ndate: 2026-01-04", "改过的正文。\n" * 40)
+    if phase == "template":
+        lessons.write("templates/lesson.html", "{% extends 'main.html' %}{% block content %}{{ lesson.no_such_name.deeper }}{% endblock %}")
+    elif phase == "search":
+        monkeypatch.setenv("PAGEFIND_BINARY_PATH", "/bin/false")
+    with pytest.raises(BuildFailed):
+        build(lessons.config, site, workers=2)
+    assert snapshot(site) == before
+    assert {path.name for path in tmp_path.iterdir()} == {"hub", "site"}
+
+
+def test_a_folder_of_the_published_site_replaced_by_a_symlink_leads_nowhere(tmp_path):
+    published, outside = tmp_path / "site", tmp_path / "outside"
+    (outside / "lesson").mkdir(parents=True)
+    (outside / "lesson/index.html").write_bytes(b"page")
+    published.mkdir()
+    (published / "lesson").symlink_to(outside / "lesson")
+    staged = str(tmp_path / "new/lesson/index.html")
+    assert reuse.counterpart(staged, str(tmp_path / "new"), str(published)) is None
+    # The published site's own folder may itself be reached through a symlink (``-d`` names one).
+    (tmp_path / "alias").symlink_to(outside)
+    assert reuse.counterpart(staged, str(tmp_path / "new"), str(tmp_path / "alias")) == str(tmp_path / "alias/lesson/index.html")
+
+
+def test_a_file_swapped_while_it_is_compared_is_not_linked(tmp_path):
+    """Another build of the same hub swaps its site in between the comparison and the link."""
+    published, other, staged = tmp_path / "page.html", tmp_path / "other.html", tmp_path / "new.html"
+    published.write_bytes(b"same page")
+    other.write_bytes(b"changed!!")
+
+    def swap_meanwhile(data: bytes) -> bool:
+        os.replace(other, published)
+        return data == b"same page"
+
+    assert not reuse.link_if(str(published), str(staged), swap_meanwhile)
+    assert not staged.exists()
+    reuse.write(b"same page", str(staged), str(published))
+    assert staged.read_bytes() == b"same page" and not os.path.samefile(staged, published)

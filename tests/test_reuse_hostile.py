@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
-from kite import parallel, reuse
+from kite import parallel, reuse, search
 from kite.build import BuildFailed, build
 from kite.publisher import _umask
 
@@ -141,3 +142,21 @@ def test_a_file_swapped_while_it_is_compared_is_not_linked(tmp_path):
     assert not staged.exists()
     reuse.write(b"same page", str(staged), str(published))
     assert staged.read_bytes() == b"same page" and not os.path.samefile(staged, published)
+
+
+def test_a_failing_search_part_stops_the_parts_still_running(tmp_path, monkeypatch):
+    site, mark = tmp_path / "site", tmp_path / "written-after-failure"
+    site.mkdir()
+    for number in range(4):
+        (site / f"p{number}.html").write_text(f"<html><body data-pagefind-body>第{number}页</body></html>", encoding="utf-8")
+    fake = tmp_path / "pagefind.sh"
+    # The first part fails at once; the second would write a while later.
+    fake.write_text(f'#!/bin/sh\ncase "$*" in *bundle-0*) echo 第一部分坏了; exit 1;; esac\nsleep 2; touch {mark}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    monkeypatch.setattr(search, "PART_MEMORY", 1)  # both parts at once, whatever the memory
+    with pytest.raises(search.SearchIndexFailed, match="第一部分坏了"):
+        search.index_search(site, workers=2, shard_pages=2)
+    time.sleep(3)
+    assert not mark.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["pagefind.sh", "site"]

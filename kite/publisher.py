@@ -253,6 +253,7 @@ class Publisher:
         (self.folder / MARKER).write_text("由 Kite 生成；每次构建会整体替换本文件夹。\n", encoding="utf-8")
         _swap(self.folder, site_dir)
         self.folder = site_dir
+        self.previous = None  # the folder is the published site now: nothing to link from (the preview)
         self.progress.advance()
 
 

@@ -113,6 +113,8 @@ def link(source: str, target: str) -> bool:
     try:
         os.link(source, target, follow_symlinks=False)
     except FileExistsError:
+        if os.path.samefile(source, target):  # already it (the preview's site is its own previous)
+            return True
         os.unlink(target)
         return link(source, target)
     except OSError:

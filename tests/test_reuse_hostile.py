@@ -17,7 +17,7 @@ import pytest
 
 from kite import parallel, reuse, search
 from kite.build import BuildFailed, build
-from kite.publisher import _umask
+from kite.publisher import Publisher, _umask
 
 from test_reuse import assert_copies_match, identities
 
@@ -160,3 +160,19 @@ def test_a_failing_search_part_stops_the_parts_still_running(tmp_path, monkeypat
     time.sleep(3)
     assert not mark.exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["pagefind.sh", "site"]
+
+
+def test_the_preview_writing_a_served_file_over_itself_never_removes_it(tmp_path, lessons):
+    """After ``publish`` the preview's folder *is* the published site: the file it would link from
+    is the one it serves, which must not be unlinked first (a member of the editor's browser would
+    get a 404 meanwhile)."""
+    page = tmp_path / "page.html"
+    page.write_bytes(b"same page")
+    assert reuse.link(str(page), str(page)) and page.read_bytes() == b"same page"
+    site = tmp_path / "site"
+    build(lessons.config, site)
+    with Publisher.staged(site, incremental=True) as publisher:
+        assert publisher.previous == site
+        publisher.write_file("a.txt", "甲")
+        publisher.publish(site)
+    assert publisher.folder == site and publisher.previous is None

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import stat
 import time
 from pathlib import Path
@@ -19,6 +22,7 @@ from kite import parallel, reuse, search
 from kite.build import BuildFailed, build
 from kite.publisher import Publisher, _umask
 
+from helpers import REPO, wait_for
 from test_reuse import assert_copies_match, identities
 
 
@@ -99,7 +103,7 @@ def test_a_tampered_published_site_is_never_linked_into_the_new_one(lessons, tmp
     assert {path: os.stat(path).st_ino for path in outside.rglob("*") if path.is_file()} == foreign
 
 
-@pytest.mark.parametrize("phase", ["template", "search"])
+@pytest.mark.parametrize("phase", ["template", "offline", "search"])
 def test_a_rebuild_failing_in_any_phase_leaves_every_published_file_as_it_was(lessons, tmp_path, monkeypatch, phase):
     site = tmp_path / "site"
     build(lessons.config, site, workers=2)
@@ -107,9 +111,11 @@ def test_a_rebuild_failing_in_any_phase_leaves_every_published_file_as_it_was(le
     lessons.lesson("第3课", "title: 第3课（修订）\ndate: 2026-01-04", "改过的正文。\n" * 40)
     if phase == "template":
         lessons.write("templates/lesson.html", "{% extends 'main.html' %}{% block content %}{{ lesson.no_such_name.deeper }}{% endblock %}")
+    elif phase == "offline":  # after pages, feeds and media were linked or written
+        lessons.write("templates/assets/kite.svg", "<svg 这不是图")
     elif phase == "search":
         monkeypatch.setenv("PAGEFIND_BINARY_PATH", "/bin/false")
-    with pytest.raises(BuildFailed):
+    with pytest.raises(BuildFailed, match={"template": "生成页面", "offline": "kite.svg", "search": "搜索索引"}[phase]):
         build(lessons.config, site, workers=2)
     assert snapshot(site) == before
     assert {path.name for path in tmp_path.iterdir()} == {"hub", "site"}
@@ -176,3 +182,22 @@ def test_the_preview_writing_a_served_file_over_itself_never_removes_it(tmp_path
         publisher.write_file("a.txt", "甲")
         publisher.publish(site)
     assert publisher.folder == site and publisher.previous is None
+
+
+def test_a_build_killed_once_it_linked_pages_leaves_the_published_site_as_it_was(lessons, tmp_path):
+    site = tmp_path / "site"
+    build(lessons.config, site, workers=2)
+    before = snapshot(site)
+    lessons.lesson("第3课", "title: 第3课（修订）\ndate: 2026-01-04", "改过的正文。\n" * 40)
+    command = [sys.executable, str(REPO / "build.py"), "build", "-f", str(lessons.config), "-d", str(site)]
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: any((staging / "lessons/第5课/index.html.gz").exists() for staging in tmp_path.glob(".site.new-*")),
+                 timeout=60, what="the build to link and compress pages")
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert snapshot(site) == before
+    build(lessons.config, site, workers=2)  # and the next build is whole
+    assert "第3课（修订）" in (site / "lessons/第3课/index.html").read_text(encoding="utf-8")
+    assert_copies_match(site)

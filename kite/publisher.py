@@ -69,6 +69,7 @@ class Publisher:
         staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
         # mkdtemp makes a private folder; the published site must be readable by the web server.
         staging.chmod(0o777 & ~_umask())
+        reuse.fresh_mode.cache_clear()  # a file of the published site is linked only if its mode is what the umask gives now
         previous = site_dir if (site_dir / MARKER).is_file() else None
         publisher = cls(staging, previous=previous, **options)
         try:

@@ -39,9 +39,9 @@ def counterpart(path: str, site: str, previous: str | None) -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _fresh_mode() -> int:
+def fresh_mode() -> int:
     """The mode a file this process creates gets (umask read without changing it: other threads
-    may be creating files)."""
+    may be creating files).  Read once a build: ``Publisher.staged`` forgets it (``cache_clear``)."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
@@ -61,7 +61,7 @@ def _open_own(path: str) -> int | None:
         return None
     status = os.fstat(descriptor)
     if (not stat.S_ISREG(status.st_mode) or status.st_uid != os.geteuid()
-            or stat.S_IMODE(status.st_mode) != _fresh_mode()):
+            or stat.S_IMODE(status.st_mode) != fresh_mode()):
         os.close(descriptor)
         return None
     return descriptor

@@ -201,3 +201,20 @@ def test_a_build_killed_once_it_linked_pages_leaves_the_published_site_as_it_was
     build(lessons.config, site, workers=2)  # and the next build is whole
     assert "第3课（修订）" in (site / "lessons/第3课/index.html").read_text(encoding="utf-8")
     assert_copies_match(site)
+
+
+def test_a_site_built_with_a_private_umask_is_made_readable_by_the_next_build(lessons, tmp_path):
+    site = tmp_path / "site"
+    reuse.fresh_mode.cache_clear()
+    kept = os.umask(0o077)
+    try:
+        build(lessons.config, site)
+        build(lessons.config, site)  # a rebuild: links what the umask of now gives
+        assert stat.S_IMODE((site / "lessons/第1课/index.html").stat().st_mode) == 0o600
+        os.umask(0o022)  # the operator fixes it: the web server must read every file again
+        build(lessons.config, site)
+    finally:
+        os.umask(kept)
+    for path in site.rglob("*"):
+        if path.is_file():
+            assert stat.S_IMODE(path.stat().st_mode) & 0o004, path

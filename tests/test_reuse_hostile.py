@@ -74,6 +74,17 @@ def test_a_tampered_published_site_is_never_linked_into_the_new_one(lessons, tmp
     # A directory where a page was.
     shutil.rmtree(site / "lessons/第0课")
     (site / "lessons/第0课/index.html").mkdir(parents=True)
+    # A page edited in place (same length), and the lesson list's and the feed's copies swapped.
+    edited = site / "lessons/第3课/index.html"
+    edited.write_bytes(edited.read_bytes().replace("讲安全".encode(), "讲工资".encode()))
+    assert "讲工资" in edited.read_text(encoding="utf-8")
+    listing, feed = site / "lessons/index.html.br", site / "lessons/rss.xml.br"
+    listing.rename(tmp_path / "swap")
+    feed.rename(listing)
+    (tmp_path / "swap").rename(feed)
+    # A symlink to a folder where the home page was.
+    (site / "index.html").unlink()
+    (site / "index.html").symlink_to(outside)
     foreign = {path: os.stat(path).st_ino for path in outside.rglob("*") if path.is_file()}
 
     build(lessons.config, site, workers=2)

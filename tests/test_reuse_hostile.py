@@ -229,3 +229,19 @@ def test_a_site_built_with_a_private_umask_is_made_readable_by_the_next_build(le
     for path in site.rglob("*"):
         if path.is_file():
             assert stat.S_IMODE(path.stat().st_mode) & 0o004, path
+
+
+def test_a_site_folder_named_through_a_symlink_is_replaced_where_it_is(lessons, tmp_path):
+    real, alias = tmp_path / "releases/site", tmp_path / "site"
+    build(lessons.config, real, workers=2)
+    alias.symlink_to(real)
+    before = identities(real)
+    lessons.lesson("第3课", "title: 第3课（修订）\ndate: 2026-01-04", "改过的正文。\n" * 40)
+    build(lessons.config, alias, workers=2)
+    assert alias.is_symlink() and alias.resolve() == real  # the web server's root still names the site
+    assert "第3课（修订）" in (real / "lessons/第3课/index.html").read_text(encoding="utf-8")
+    after = identities(real)
+    assert after["lessons/第0课/index.html"] == before["lessons/第0课/index.html"]  # linked, as always
+    assert_copies_match(real)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["hub", "releases", "site"]
+    assert sorted(path.name for path in (tmp_path / "releases").iterdir()) == ["site"]

@@ -65,10 +65,12 @@ class Publisher:
     def staged(cls, site_dir: Path, **options) -> Iterator[Publisher]:
         """A publisher for a new folder beside ``site_dir``, removed again unless ``publish``
         swapped it in: whatever fails, ``site_dir`` stays exactly as it was."""
+        site_dir = _real(site_dir)
         site_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
         # mkdtemp makes a private folder; the published site must be readable by the web server.
         staging.chmod(0o777 & ~_umask())
+        reuse.fresh_mode.cache_clear()  # a file of the published site is linked only if its mode is what the umask gives now
         previous = site_dir if (site_dir / MARKER).is_file() else None
         publisher = cls(staging, previous=previous, **options)
         try:
@@ -251,8 +253,10 @@ class Publisher:
         self._finish_search()
         self.progress.stage("发布")
         (self.folder / MARKER).write_text("由 Kite 生成；每次构建会整体替换本文件夹。\n", encoding="utf-8")
+        site_dir = _real(site_dir)
         _swap(self.folder, site_dir)
         self.folder = site_dir
+        self.previous = None  # the folder is the published site now: nothing to link from (the preview)
         self.progress.advance()
 
 
@@ -353,6 +357,13 @@ def podcast_cover(hub: Hub) -> str | None:
     if not podcast or not podcast.image or any(w.field == "podcast.image" for w in hub.warnings):
         return None
     return podcast.image
+
+
+def _real(site_dir: Path) -> Path:
+    """``site_dir`` with symlinks resolved: a site folder named through a symlink (a web server's root
+    pointing at a release folder) is replaced where it is, and the symlink is left to name it.  (Swapped
+    as it was, the symlink became the old site, and removing that emptied the folder it named.)"""
+    return Path(os.path.realpath(site_dir))
 
 
 def _swap(staging: Path, site_dir: Path) -> None:

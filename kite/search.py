@@ -61,16 +61,24 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
     with tempfile.TemporaryDirectory(prefix=".kite-pagefind-", dir=scratch or site.parent) as folder:
         work = Path(folder)
         bundles, running = [], []
-        for number in range(parts):
-            if len(running) == at_once:
+        try:
+            for number in range(parts):
+                if len(running) == at_once:
+                    _finish_pagefind(running.pop(0))
+                view = work / f"view-{number}"
+                for path in pages[number * size:(number + 1) * size]:
+                    _link(site / path, view / path)
+                bundles.append(work / f"bundle-{number}")
+                running.append(_start_pagefind(view if pages else site, bundles[-1]))
+            while running:
                 _finish_pagefind(running.pop(0))
-            view = work / f"view-{number}"
-            for path in pages[number * size:(number + 1) * size]:
-                _link(site / path, view / path)
-            bundles.append(work / f"bundle-{number}")
-            running.append(_start_pagefind(view if pages else site, bundles[-1]))
-        for started in running:
-            _finish_pagefind(started)
+        except BaseException:
+            # A part failed: the others, still running, must not go on writing into a folder being removed.
+            for process, errors in running:
+                process.kill()
+                process.wait()
+                errors.close()
+            raise
         if bundle.exists():
             shutil.rmtree(bundle)
         bundle.parent.mkdir(parents=True, exist_ok=True)

@@ -18,21 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from kite import parallel, reuse, search
+from kite import reuse, search
 from kite.build import BuildFailed, build
 from kite.publisher import Publisher, _umask
 
 from helpers import REPO, wait_for
-from test_reuse import assert_copies_match, identities
-
-
-@pytest.fixture
-def lessons(hub, monkeypatch):
-    monkeypatch.setattr(parallel, "SERIAL_BELOW", 0)  # the render workers and the compression pool too
-    for number in range(6):
-        hub.lesson(f"第{number}课", f"title: 第{number}课\ndate: 2026-01-{number + 1:02}\nseries: 引线",
-                   "工地上的党课，讲安全也讲权益。\n" * 40)
-    return hub
+from test_reuse import assert_copies_match, identities, lessons  # noqa: F401  (lessons: the same hub fixture)
 
 
 def snapshot(site: Path) -> dict[str, tuple[tuple[int, int], bytes]]:

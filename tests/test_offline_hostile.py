@@ -167,7 +167,22 @@ def kilobytes(status: str) -> int:
     return int(re.search(r"约 (\d+) KB", status).group(1))
 
 
+def drop_once(server, path: str) -> list[str]:
+    """The test server drops the first request for ``path`` (a line that fails once); the list
+    returned holds it once it was dropped."""
+    dropped: list[str] = []
+
+    def once(requested: str) -> bool:
+        if requested == path and not dropped:
+            dropped.append(requested)
+            return True
+        return False
+    server.drop = once
+    return dropped
+
+
 # --- Saving a series on a line that drops.
+
 
 def test_a_save_cut_half_way_says_what_was_saved_and_a_second_press_fetches_only_the_rest(context, series_hub, server):
     page = context.new_page()
@@ -344,14 +359,7 @@ def test_a_new_worker_whose_precache_request_the_line_drops_still_takes_over(con
     page = context.new_page()
     page.goto(hub.page("lessons", "课"))
     controlled(page)
-    dropped: list[str] = []
-
-    def once(path: str) -> bool:
-        if path == "/offline.html" and not dropped:
-            dropped.append(path)
-            return True
-        return False
-    server.drop = once  # before the build: the browser may look for a new worker any moment
+    dropped = drop_once(server, "/offline.html")  # before the build: the browser may look for a new worker any moment
     hub.folder.write("templates/partials/kite/footer_extra.html", "<p>新的页脚</p>\n")  # a new shell
     hub.build()
     page.evaluate("navigator.serviceWorker.getRegistration().then((registration) => { registration.update(); })")
@@ -877,14 +885,7 @@ def test_saved_audio_replaced_under_the_same_name_is_replaced_on_the_phone(conte
     hub.folder.media("乡音.mp3", new)
     episode_page = (hub.site / "episodes/乡音/index.html").read_text(encoding="utf-8")
     # The line drops the new file once: the old one stays, and the refresh comes back for it.
-    dropped: list[str] = []
-
-    def once(path: str) -> bool:
-        if path == "/media/乡音.mp3" and not dropped:
-            dropped.append(path)
-            return True
-        return False
-    server.drop = once
+    dropped = drop_once(server, "/media/乡音.mp3")
     hub.build()
     assert (hub.site / "episodes/乡音/index.html").read_text(encoding="utf-8") == episode_page
     page.goto(hub.page("episodes", "乡音"))

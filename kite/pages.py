@@ -83,7 +83,7 @@ class Term:
     name: str
     path: str  # site-relative folder, as written (for the engine)
     lessons: tuple[Lesson, ...] = field(repr=False, compare=False)
-    count: int = 0  # printed in place of the lessons, so a page's fingerprint follows its size
+    count: int = 0  # compared in place of the lessons, so a page that shows the count follows it
 
     @property
     def url_path(self) -> str:

@@ -98,7 +98,7 @@ class Preview:
                 self.everything_stamp = stamp
                 print(f"已生成预览：{len(specs)} 个页面（含 {hub.drafts} 篇草稿），用时 {time.monotonic() - started:.1f} 秒", flush=True)
                 if first:
-                    # What stays for the session (the models, the pages' fingerprints) is kept out of the
+                    # What stays for the session (the models, the pages' specs) is kept out of the
                     # garbage collector's full passes, which cost a save at 10,000 lessons 0.1 s each.
                     gc.collect()
                     gc.freeze()

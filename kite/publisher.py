@@ -9,8 +9,6 @@ publisher for its folder and calls ``update`` after every edit.
 from __future__ import annotations
 
 import ctypes
-import dataclasses
-import hashlib
 import os
 import shutil
 import sys
@@ -20,8 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import quote
-
-from pydantic import BaseModel
 
 from . import engine, feeds, ics, reuse
 from .compress import precompress, text_files
@@ -52,8 +48,9 @@ class Publisher:
         self.progress = progress or Progress.silent()
         self.workers = workers or default_workers()
         self.incremental = incremental
-        self._fingerprints = Fingerprints()
-        self._pages: dict[str, str] = {}  # page source path -> fingerprint of what is in the folder
+        # What each page in the folder was made from, by its source path: an edit re-renders a page
+        # only if its spec no longer compares equal (see ``render_changed_pages``).
+        self._pages: dict[str, PageSpec] = {}
         # Rendering's warnings (a broken link) of the pages in the folder, by page source path.
         self._warnings: dict[str, list[str]] = {}
         self._files: dict[str, str] = {}  # generated file -> the text in the folder
@@ -91,7 +88,7 @@ class Publisher:
                                     str(self.previous) if self.previous else None)
         except engine.RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
-        self._pages = self._fingerprints.of(specs) if self.incremental else {}
+        self._pages = {spec.path: spec for spec in specs} if self.incremental else {}
         self._warnings = _by_page(specs, warnings) if self.incremental else {}
         self._files, self._made = {}, {}  # the folder was emptied; templates or config may differ
         return warnings
@@ -102,9 +99,18 @@ class Publisher:
         return list(dict.fromkeys(warning for warnings in self._warnings.values() for warning in warnings))
 
     def render_changed_pages(self, hub: Hub, specs: list[PageSpec]) -> int:
-        """Render only the pages whose inputs changed since the last render; remove those gone."""
-        current = self._fingerprints.of(specs)
-        changed = {path for path, print_ in current.items() if self._pages.get(path) != print_}
+        """Render only the pages whose inputs changed since the last render; remove those gone.
+
+        A page's inputs are its spec: the models, Markdown and context it is rendered from.  Specs are
+        frozen dataclasses, and so are the models, which the loader hands back as the very same
+        objects for unchanged files; comparing a spec with the last one therefore mostly meets
+        objects identical to themselves, which Python's container comparison passes without looking
+        inside.  At 10,000 lessons comparing every page takes 0.05 s, where printing what each was
+        made of took 0.3–0.7 s of a 1 s edit.  Values compare fully, body included; what a page
+        does not show is left out of its spec's comparison (``Term.lessons``).
+        """
+        current = {spec.path: spec for spec in specs}
+        changed = {path for path, spec in current.items() if self._pages.get(path) != spec}
         for path in set(self._pages) - set(current):
             (self.folder / PageSpec(path, "", "").url / "index.html").unlink(missing_ok=True)
             self._warnings.pop(path, None)
@@ -170,10 +176,9 @@ class Publisher:
 
     def _once(self, name: str, inputs: object, make: Callable[[], object]):
         """``make()``, or what it made last time for the same inputs (the preview's many updates)."""
-        key = self._fingerprints.text(inputs)
         kept = self._made.get(name)
-        if kept is None or kept[0] != key:
-            kept = self._made[name] = (key, make())
+        if kept is None or kept[0] != inputs:  # compared as a page's spec is (render_changed_pages)
+            kept = self._made[name] = (inputs, make())
         return kept[1]
 
     # -- media, search, compression, publishing ---------------------------------------
@@ -258,69 +263,6 @@ class Publisher:
         self.folder = site_dir
         self.previous = None  # the folder is the published site now: nothing to link from (the preview)
         self.progress.advance()
-
-
-class Fingerprints:
-    """What each page (or feed) is made of, as text, to tell which ones an edit changed.
-
-    Printing a model is the slow part, and the loader hands back the very same
-    object for an unchanged file, so each model's digest is kept by identity (the
-    object itself is kept too, so its id cannot be reused by another); so is that of
-    each long text (a body).  A model's printed form leaves out its body, so the
-    body's hash is added: feeds quote the body of an item without a summary.
-
-    Within one round (``of``), containers are printed once however many pages share
-    them: at 10,000 lessons every lesson's context holds the same links to the series
-    and tags, and every list page of a series the same tuple of its pages' paths.
-    """
-
-    def __init__(self) -> None:
-        self._kept: dict[int, tuple[object, str]] = {}
-        self._seen: set[int] = set()
-        self._round: dict[int, tuple[object, str]] = {}
-
-    def text(self, value: object) -> str:
-        kind = type(value)
-        if kind in _PLAIN or (kind is str and len(value) < 256):
-            return repr(value)
-        key = id(value)
-        if kind is str or isinstance(value, BaseModel):
-            self._seen.add(key)
-            kept = self._kept.get(key)
-            if kept is None:
-                printed = f"{value!r}|{hashlib.sha1(getattr(value, 'body', '').encode('utf-8')).hexdigest()}" \
-                    if kind is not str else value
-                kept = self._kept[key] = (value, hashlib.sha1(printed.encode("utf-8")).hexdigest())
-            return kept[1]
-        kept = self._round.get(key)
-        if kept is None:
-            kept = self._round[key] = (value, self._print(value))
-        return kept[1]
-
-    def _print(self, value: object) -> str:
-        text = self.text
-        if isinstance(value, (list, tuple)):
-            return "[" + ",".join(map(text, value)) + "]"
-        if isinstance(value, dict):
-            return "{" + ",".join([f"{key!r}:{text(item)}" for key, item in value.items()]) + "}"
-        if dataclasses.is_dataclass(value):  # its printed fields, each through text()
-            shown = (field.name for field in dataclasses.fields(value) if field.repr)
-            return f"{type(value).__name__}(" + ",".join(f"{name}={text(getattr(value, name))}" for name in shown) + ")"
-        return repr(value)
-
-    def of(self, specs: list[PageSpec]) -> dict[str, str]:
-        self._seen, self._round = set(), {}
-        text = self.text
-        found = {}
-        for spec in specs:
-            # Models print every field but the body, which the spec carries as its Markdown.
-            found[spec.path] = "|".join((spec.path, spec.template, spec.title, text(spec.markdown), repr(spec.description),
-                                         text(spec.alternates), str(spec.search), text(spec.context)))
-        self._kept = {key: kept for key, kept in self._kept.items() if key in self._seen}
-        return found
-
-
-_PLAIN = frozenset((type(None), bool, int, float))
 
 
 def _by_page(specs: list[PageSpec], warnings: list[str]) -> dict[str, list[str]]:

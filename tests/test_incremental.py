@@ -1,0 +1,100 @@
+"""The preview re-renders exactly the pages an edit changed: every page that shows the edited
+lesson gets its new text, and every other page is left as it was (same file, same inode).
+
+An edit must stay cheap at 10,000 lessons, so the preview compares what each page is made of
+with the last time instead of rendering everything; these tests hold that comparison to what
+the pages show."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kite.preview import Preview
+
+
+def pages(site: Path) -> dict[str, int]:
+    """Every rendered page of the site, by its path, with its inode (replaced pages get a new one)."""
+    return {os.path.relpath(os.path.join(folder, "index.html"), site): os.stat(os.path.join(folder, "index.html")).st_ino
+            for folder, _, names in os.walk(site) if "index.html" in names}
+
+
+def lesson(hub, name: str, title: str, day: str, series: str, tags: str, body: str = "正文。\n") -> None:
+    hub.lesson(name, f"""
+        title: {title}
+        date: {day}
+        series: {series}
+        tags: [{tags}]
+        summary: {title}的摘要
+        """, body)
+
+
+@pytest.fixture
+def preview(hub, tmp_path):
+    lesson(hub, "a1", "引线第一讲", "2026-03-01", "引线", "家乡")
+    lesson(hub, "a2", "引线第二讲", "2026-03-08", "引线", "家乡")
+    lesson(hub, "b1", "塔吊安全", "2026-02-01", "安全", "工地")
+    hub.episode("e1", """
+        title: 乡音第一期
+        date: 2026-02-02
+        media: https://example.org/e1.mp3
+        """)
+    hub.announcement("n1", """
+        title: 三月集中学习
+        date: 2026-02-20
+        starts: 2026-03-20T19:30:00+08:00
+        """)
+    shown = Preview(hub.config, tmp_path / "site", None)
+    shown.update()
+    assert not shown.problems
+    yield shown
+    shown.close()
+
+
+def text(preview: Preview, page: str) -> str:
+    return (preview.site_dir / page).read_text(encoding="utf-8")
+
+
+def test_an_update_with_nothing_edited_renders_no_page(preview):
+    before = pages(preview.site_dir)
+    assert len(before) > 10
+    preview.update()
+    assert pages(preview.site_dir) == before
+
+
+def test_an_edited_body_renders_its_lesson_and_the_lists_holding_it_and_nothing_else(hub, preview):
+    before = pages(preview.site_dir)
+    lesson(hub, "a1", "引线第一讲", "2026-03-01", "引线", "家乡", body="改过的正文：风筝飞得再远，线还在手里。\n")
+    preview.update()
+    after = pages(preview.site_dir)
+    changed = {page for page in after if after[page] != before.get(page)}
+
+    assert "lessons/a1/index.html" in changed
+    assert "改过的正文" in text(preview, "lessons/a1/index.html")
+    # Pages that do not show lesson a1 at all are the very files they were.
+    for untouched in ("lessons/b1/index.html", "lessons/series/安全/index.html", "lessons/tags/工地/index.html",
+                      "episodes/e1/index.html", "announcements/n1/index.html", "announcements/index.html",
+                      "episodes/index.html", "search/index.html"):
+        assert untouched in before and untouched not in changed, untouched
+    assert len(changed) < len(after) // 2
+
+
+def test_an_edited_title_reaches_every_page_that_shows_it(hub, preview):
+    lesson(hub, "a1", "风筝的线", "2026-03-01", "引线", "家乡")
+    preview.update()
+    for page in ("lessons/a1/index.html", "lessons/index.html", "lessons/series/引线/index.html",
+                 "lessons/tags/家乡/index.html", "index.html"):
+        assert "风筝的线" in text(preview, page), page
+    # The next lesson in the series links back to it by its title.
+    assert "风筝的线" in text(preview, "lessons/a2/index.html")
+    assert "引线第一讲" not in text(preview, "lessons/a2/index.html")
+
+
+def test_a_lesson_moved_to_another_series_updates_both_series_and_its_neighbour(hub, preview):
+    lesson(hub, "a1", "引线第一讲", "2026-03-01", "安全", "家乡")
+    preview.update()
+    assert "引线第一讲" in text(preview, "lessons/series/安全/index.html")
+    assert "引线第一讲" not in text(preview, "lessons/series/引线/index.html")
+    assert "引线第一讲" not in text(preview, "lessons/a2/index.html")

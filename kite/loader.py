@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -147,7 +148,8 @@ def content_files(folder: Path) -> list[Path]:
         folders[:] = kept
         found.extend(Path(parent, name) for name in names
                      if name[-3:].lower() == ".md" and not name.startswith((".", "_")) and name[:-3].lower() != "readme")
-    return sorted(path for path in found if path.is_file())
+    # By parts, as Path's own order is on POSIX, but without its comparison method: 0.04 s at 10,000 files.
+    return sorted((path for path in found if path.is_file()), key=lambda path: path.parts)
 
 
 def _folders_that_are_files(root: Path) -> list[Problem]:
@@ -253,25 +255,35 @@ def missing_item_links(loaded: dict[str, list[Content]]) -> list[Problem]:
     found = []
     for items in loaded.values():
         for item in items:
-            if "](" not in item.body and "href" not in item.body:
-                continue
-            for match in _LINK.finditer(item.body):
-                target = match["target"]
-                try:
-                    parts = urlsplit(target)
-                except ValueError:
-                    continue
-                if parts.scheme or parts.netloc or target.startswith(("/", "#")) or not parts.path:
-                    continue
-                path = posixpath.normpath(posixpath.join(item.path, unquote(parts.path))).split("/")
-                if len(path) != 2 or path[0] not in _SECTION_KINDS or "." in path[1] or path[1] in _LIST_FOLDERS:
-                    continue
-                kind = _SECTION_KINDS[path[0]]
-                if path[1] not in slugs[kind]:
-                    line = item.body_line + item.body.count("\n", 0, match.start())
+            for kind, slug, offset, target in _item_links(item.path, item.body):
+                if slug not in slugs[kind]:
+                    line = item.body_line + item.body.count("\n", 0, offset)
                     found.append(Problem(item.source, line, "body",
                                          f"链接 {target} 指向的{_KIND_NAMES[kind]}不存在（或还是草稿）：请核对网址名"))
     return sorted(found)
+
+
+@functools.lru_cache(maxsize=65536)
+def _item_links(path: str, body: str) -> tuple[tuple[str, str, int, str], ...]:
+    """The links in ``body`` (of the item at ``path``) to another item's page, as (kind, slug,
+    offset, target).  Kept per body: the preview checks every item's links after each save, and
+    at 10,000 lessons finding them again took 0.09 s of it (a body's hash is kept by the string)."""
+    if "](" not in body and "href" not in body:
+        return ()
+    found = []
+    for match in _LINK.finditer(body):
+        target = match["target"]
+        try:
+            parts = urlsplit(target)
+        except ValueError:
+            continue
+        if parts.scheme or parts.netloc or target.startswith(("/", "#")) or not parts.path:
+            continue
+        where = posixpath.normpath(posixpath.join(path, unquote(parts.path))).split("/")
+        if len(where) != 2 or where[0] not in _SECTION_KINDS or "." in where[1] or where[1] in _LIST_FOLDERS:
+            continue
+        found.append((_SECTION_KINDS[where[0]], where[1], match.start(), target))
+    return tuple(found)
 
 
 def _body_media(raw: RawDocument, root: Path, problems: list[Problem]) -> tuple[str, ...]:

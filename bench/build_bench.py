@@ -179,8 +179,9 @@ def _transferred(request) -> int:
     return sizes["responseBodySize"] + sizes["responseHeadersSize"]
 
 
-def preview_latency(hub: Path, trials: int = 3) -> list[float]:
-    """Seconds from saving a lesson to the preview serving the new title."""
+def preview_latency(hub: Path, trials: int = 3) -> tuple[list[float], float]:
+    """Seconds from saving a lesson to the preview serving the new title, for each trial; and
+    seconds from stopping the preview to its exit."""
     port = free_port()
     process = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "-f", str(hub / "site_config.yml"),
                                 "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -210,11 +211,12 @@ def preview_latency(hub: Path, trials: int = 3) -> list[float]:
                     raise SystemExit("预览没有更新")
             results.append(time.monotonic() - saved)
             time.sleep(1)
-        return results
     finally:
         lesson.write_text(original, encoding="utf-8")
-        process.terminate()
-        process.wait(10)
+        stopping = time.monotonic()
+        process.terminate()  # as Ctrl+C: the editor's terminal waits for this
+        process.wait(120)
+    return results, time.monotonic() - stopping
 
 
 def verdict(ok: bool) -> str:
@@ -287,9 +289,10 @@ def main() -> int:
             for name, count, size in itemize(searched.requests, SEARCH_FILES):
                 print(f"    {name}：{count} 个请求，{size / 1024:.1f} KB")
             if not arguments.skip_preview:
-                latency = preview_latency(hub.folder)
+                latency, stopped = preview_latency(hub.folder)
                 print(f"  保存到预览更新：中位数 {statistics.median(latency):.2f} 秒（{', '.join(f'{t:.2f}' for t in latency)}）"
                       f"（目标 1 秒以内：{verdict(statistics.median(latency) <= PREVIEW_SECONDS)}）", flush=True)
+                print(f"  停止预览（如 Ctrl+C）到它退出：{stopped:.2f} 秒", flush=True)
 
         base = hubs[0]
         if arguments.growth:

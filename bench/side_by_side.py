@@ -35,7 +35,9 @@ import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1] + "/bench")
 from build_bench import preview_latency
-print(" ".join(f"{t:.3f}" for t in preview_latency(Path(sys.argv[2]))))
+timed = preview_latency(Path(sys.argv[2]))
+timed = timed[0] if isinstance(timed, tuple) else timed  # older trees return the save times alone
+print(" ".join(f"{t:.3f}" for t in timed))
 """
 
 

@@ -32,6 +32,7 @@ from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
 from .search import BUNDLE, Indexing, SearchIndexFailed, start_index
+from .site_lock import site_lock
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
 
@@ -64,21 +65,24 @@ class Publisher:
     @contextmanager
     def staged(cls, site_dir: Path, **options) -> Iterator[Publisher]:
         """A publisher for a new folder beside ``site_dir``, removed again unless ``publish``
-        swapped it in: whatever fails, ``site_dir`` stays exactly as it was."""
-        site_dir = _real(site_dir)
-        site_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
-        # mkdtemp makes a private folder; the published site must be readable by the web server.
-        staging.chmod(0o777 & ~_umask())
-        reuse.fresh_mode.cache_clear()  # a file of the published site is linked only if its mode is what the umask gives now
-        previous = site_dir if (site_dir / MARKER).is_file() else None
-        publisher = cls(staging, previous=previous, **options)
-        try:
-            yield publisher
-        except BaseException:
-            publisher.abandon()
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        swapped it in: whatever fails, ``site_dir`` stays exactly as it was.
+
+        With the site's lock held throughout (``kite.site_lock``; the build took it already, the
+        preview holds it while it runs): the published site chosen to link from is the one this
+        publisher replaces, and no other build swaps a site in meanwhile."""
+        with site_lock(site_dir) as site_dir:
+            staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
+            # mkdtemp makes a private folder; the published site must be readable by the web server.
+            staging.chmod(0o777 & ~_umask())
+            reuse.fresh_mode.cache_clear()  # a file of the published site is linked only if its mode is what the umask gives now
+            previous = site_dir if (site_dir / MARKER).is_file() else None
+            publisher = cls(staging, previous=previous, **options)
+            try:
+                yield publisher
+            except BaseException:
+                publisher.abandon()
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
 
     # -- pages ---------------------------------------------------------------------------
 

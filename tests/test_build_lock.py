@@ -4,6 +4,7 @@ folder is removed by the next build; a running preview's folder is refused.  Rea
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -128,3 +129,30 @@ def test_a_build_into_a_running_previews_folder_is_refused(lessons, tmp_path):
         assert "第0课" in preview.page("lessons/" + "%E7%AC%AC0%E8%AF%BE/")  # still served
     finally:
         preview.stop()
+
+
+def test_a_worker_forked_by_a_build_killed_since_does_not_keep_its_lock(tmp_path):
+    # The render and compression workers are forked: one still running when its build is killed
+    # must not hold the folder for ever.
+    site = tmp_path / "site"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import os, time\nfrom pathlib import Path\nfrom kite.site_lock import site_lock\n"
+        f"with site_lock(Path({str(site)!r})):\n"
+        "    worker = os.fork()\n"
+        "    if worker == 0:\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "    print(worker, flush=True)\n"
+        "    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    worker = int(holder.stdout.readline())
+    try:
+        holder.kill()
+        holder.wait()
+        os.kill(worker, 0)  # still running
+        descriptor = os.open(tmp_path / ".site.kite-lock", os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if the worker kept it
+        finally:
+            os.close(descriptor)
+    finally:
+        os.kill(worker, signal.SIGKILL)

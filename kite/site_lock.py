@@ -11,9 +11,10 @@ The lock is ``flock`` on a small file *beside* the site folder (``.site.kite-loc
 ``site``): inside, it would be swapped away with the old site; beside, it stays where every
 build finds it.  The folder is named by its real path, so a ``-d`` that is a symlink locks
 the folder it names.  The lock dies with its process, so a killed build leaves nothing that
-blocks the next one; its file is never removed (removing it would let a waiting build lock a
-file nobody else can find any more).  Forked workers close their copy at once: they must not
-keep the lock of a build killed under them.
+blocks the next one (only the file, which the next build removes in turn).  Its holder removes
+the file before unlocking it; a build that was waiting on it then sees it gone and locks a new
+one.  Forked workers close their copy at once: they must not keep the lock of a build killed
+under them.
 
 Held by the same process again (the preview renders into its own folder many times), the lock
 is taken once; the preview holds its folder's for as long as it runs, and a build into that
@@ -84,20 +85,43 @@ def site_lock(site_dir: Path, *, holder: str = BUILD, say: Callable[[str], None]
             _held[key][1] -= 1
         return
     site.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, writable = _open(lock_file(site))
+    descriptor, writable = _acquire(lock_file(site), site, say)
+    _held[key] = [descriptor, 1]
     try:
-        _lock(descriptor, site, say)
-        _held[key] = [descriptor, 1]
-        try:
-            if writable:  # who holds it, for a build that has to wait to say so
-                os.ftruncate(descriptor, 0)
-                os.pwrite(descriptor, f"{os.getpid()} {holder} {time.strftime('%H:%M:%S')}\n".encode("utf-8"), 0)
-            remove_stale_staging(site)
-            yield site
-        finally:
-            del _held[key]
+        if writable:  # who holds it, for a build that has to wait to say so
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, f"{os.getpid()} {holder} {time.strftime('%H:%M:%S')}\n".encode("utf-8"), 0)
+        remove_stale_staging(site)
+        yield site
     finally:
+        del _held[key]
+        # Removed while still locked, so that nothing is left beside the site; a build waiting on
+        # this file then finds it gone and locks a new one (``_acquire``).
+        try:
+            os.unlink(lock_file(site))
+        except OSError:
+            pass
         os.close(descriptor)  # and with it the lock
+
+
+def _acquire(path: Path, site: Path, say: Callable[[str], None] | None) -> tuple[int, bool]:
+    """The locked lock file: the one at ``path`` once locked, not one its holder removed meanwhile."""
+    told = None
+    while True:
+        descriptor, writable = _open(path)
+        try:
+            told = _lock(descriptor, site, None if told else say) or told
+            locked = os.fstat(descriptor)
+            try:
+                current = os.lstat(path)
+            except FileNotFoundError:
+                current = None
+            if current is not None and (current.st_dev, current.st_ino) == (locked.st_dev, locked.st_ino):
+                return descriptor, writable
+        except BaseException:
+            os.close(descriptor)
+            raise
+        os.close(descriptor)
 
 
 def _open(path: Path) -> tuple[int, bool]:
@@ -109,10 +133,11 @@ def _open(path: Path) -> tuple[int, bool]:
         return os.open(path, os.O_RDONLY | flags), False
 
 
-def _lock(descriptor: int, site: Path, say: Callable[[str], None] | None) -> None:
+def _lock(descriptor: int, site: Path, say: Callable[[str], None] | None) -> bool:
+    """Lock ``descriptor``, waiting if need be; whether it had to wait."""
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
+        return False
     except OSError as error:
         if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
             raise
@@ -124,6 +149,7 @@ def _lock(descriptor: int, site: Path, say: Callable[[str], None] | None) -> Non
         who = f"（进程 {pid}，{since} 开始）" if pid else ""
         say(f"另一个构建{who}正在生成 {site}，等它完成后再开始本次构建……")
     fcntl.flock(descriptor, fcntl.LOCK_EX)  # Ctrl+C still ends the wait (PEP 475)
+    return True
 
 
 def _holder(descriptor: int) -> tuple[str, str, str]:

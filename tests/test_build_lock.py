@@ -85,7 +85,7 @@ def test_a_second_build_waits_for_the_first_then_publishes_the_content_as_it_is_
     assert link.is_symlink() and link.resolve() == site
     assert (site / ".kite-site").is_file() and (site / "pagefind").is_dir()
     assert sorted(path.name for path in tmp_path.iterdir()) == [
-        ".site.kite-lock", "first.out", "gate", "hub", "second.out", "site", "www"]
+        "first.out", "gate", "hub", "second.out", "site", "www"]
 
 
 def test_a_killed_build_blocks_nothing_and_the_next_build_removes_what_it_left(lessons, tmp_path, gate):
@@ -112,7 +112,7 @@ def test_a_killed_build_blocks_nothing_and_the_next_build_removes_what_it_left(l
     assert "第1课（修订）" in (site / "lessons/第1课/index.html").read_text(encoding="utf-8")
     assert not left[0].exists()
     assert all((folder / "keep").is_file() for folder in others)
-    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".site.old-")]
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith((".site.old-", ".site.kite-lock"))]
 
 
 def test_a_build_into_a_running_previews_folder_is_refused(lessons, tmp_path):
@@ -156,3 +156,40 @@ def test_a_worker_forked_by_a_build_killed_since_does_not_keep_its_lock(tmp_path
             os.close(descriptor)
     finally:
         os.kill(worker, signal.SIGKILL)
+
+
+HOLD = """
+import sys
+from pathlib import Path
+from kite.site_lock import site_lock
+with site_lock(Path(sys.argv[1]), say=lambda text: print("waiting", flush=True)):
+    print("holding", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_build_that_waited_holds_the_lock_the_next_one_sees(tmp_path):
+    # The holder removes the lock file as it lets go; the build that waited on it must then lock the
+    # file that a build starting now finds, or the two would run at once.
+    site = tmp_path / "site"
+
+    def holder() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", HOLD, str(site)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                text=True, cwd=REPO)
+
+    first = holder()
+    assert first.stdout.readline() == "holding\n"
+    second = holder()
+    assert second.stdout.readline() == "waiting\n"
+    first.communicate("\n", timeout=30)
+    assert second.stdout.readline() == "holding\n"
+    third = holder()
+    try:
+        assert third.stdout.readline() == "waiting\n"
+        second.communicate("\n", timeout=30)
+        assert third.stdout.readline() == "holding\n"
+        third.communicate("\n", timeout=30)
+    finally:
+        for process in (second, third):
+            process.kill()
+    assert sorted(path.name for path in tmp_path.iterdir()) == []

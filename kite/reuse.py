@@ -139,12 +139,26 @@ def write(data: bytes, target: str, previous: str | None = None) -> None:
     if link_if(previous, target, data.__eq__, len(data)):
         return
     if not os.path.lexists(target):
-        with open(target, "wb") as out:
-            out.write(data)
+        _write_new(target, data)
         return
     # Replaced in one step: the file may be a link to a published one, and the preview's
     # server may be reading it (it sees the old or the new file, never a half-written one).
     fresh = f"{target}.kite-new"
-    with open(fresh, "wb") as out:
-        out.write(data)
+    _write_new(fresh, data)
     os.replace(fresh, target)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Write a file that was not there; on failure, none is left (a preview serves its folder)."""
+    try:
+        with open(path, "wb") as out:
+            out.write(data)
+    except OSError as error:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        if not error.filename:
+            # write() and close() fail without a name (a full disk): the editor is told which file.
+            error.filename = path
+        raise

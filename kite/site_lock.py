@@ -88,9 +88,8 @@ def site_lock(site_dir: Path, *, holder: str = BUILD, say: Callable[[str], None]
     descriptor, writable = _acquire(lock_file(site), site, say)
     _held[key] = [descriptor, 1]
     try:
-        if writable:  # who holds it, for a build that has to wait to say so
-            os.ftruncate(descriptor, 0)
-            os.pwrite(descriptor, f"{os.getpid()} {holder} {time.strftime('%H:%M:%S')}\n".encode("utf-8"), 0)
+        if writable:
+            _say_who(descriptor, holder)
         remove_stale_staging(site)
         yield site
     finally:
@@ -102,6 +101,15 @@ def site_lock(site_dir: Path, *, holder: str = BUILD, say: Callable[[str], None]
         except OSError:
             pass
         os.close(descriptor)  # and with it the lock
+
+
+def _say_who(descriptor: int, holder: str) -> None:
+    """Who holds the lock, for a build that has to wait to say so (a full disk leaves it unsaid)."""
+    try:
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{os.getpid()} {holder} {time.strftime('%H:%M:%S')}\n".encode("utf-8"), 0)
+    except OSError:
+        pass
 
 
 def _acquire(path: Path, site: Path, say: Callable[[str], None] | None) -> tuple[int, bool]:

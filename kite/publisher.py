@@ -189,16 +189,15 @@ class Publisher:
         for source, name in files.items():
             target = self.folder / "media" / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                if os.path.samefile(source, target):  # updated in place: already the same file
-                    self.progress.advance()
-                    continue
-                target.unlink()
-            try:
-                # Audio and video are large; a hard link costs no copying where the disk allows it.
-                os.link(source, target)
-            except OSError:
-                shutil.copy2(source, target)
+            if not os.path.lexists(target):
+                _link_or_copy(source, target)
+            elif not _same_file(source, target):  # (updated in place: already the same file)
+                # The preview serves this folder: the new file is put beside and renamed over the old,
+                # so that a request for it meanwhile gets the old file or the new, never a 404.
+                fresh = target.with_name(f"{target.name}.kite-new")
+                fresh.unlink(missing_ok=True)
+                _link_or_copy(source, fresh)
+                os.replace(fresh, target)
             self.progress.advance()
         return len(files)
 
@@ -342,6 +341,21 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    try:
+        return os.path.samefile(source, target)
+    except OSError:
+        return False
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        # Audio and video are large; a hard link costs no copying where the disk allows it.
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def published_media(hub: Hub) -> dict[Path, str]:

@@ -95,6 +95,8 @@ class Publisher:
                                     str(self.previous) if self.previous else None)
         except engine.RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
+        # The files MkDocs writes itself: the 404 and offline pages and the theme's assets.
+        self._keep_unchanged("404.html", "offline.html", "assets")
         self._pages = self._fingerprints.of(specs) if self.incremental else {}
         self._warnings = _by_page(specs, warnings) if self.incremental else {}
         self._files, self._made = {}, {}  # the folder was emptied; templates or config may differ
@@ -233,6 +235,14 @@ class Publisher:
                 search.finish()
             except SearchIndexFailed as error:
                 raise BuildFailed(str(error))
+            self._keep_unchanged(BUNDLE)  # Pagefind writes every file anew
+
+    def _keep_unchanged(self, *paths: str) -> int:
+        """Files written by MkDocs or Pagefind that are unchanged become the published site's own,
+        as Kite's own files do (``kite.reuse``): nginx then answers 304 for them after a rebuild."""
+        if self.previous is None:
+            return 0
+        return reuse.keep_unchanged([str(self.folder / path) for path in paths], str(self.folder), str(self.previous))
 
     def abandon(self) -> None:
         """A failed build: stop what still runs on the folder."""
@@ -255,7 +265,7 @@ class Publisher:
         """Swap this folder in for ``site_dir``, in one step where the system allows."""
         self._finish_search()
         self.progress.stage("发布")
-        (self.folder / MARKER).write_text("由 Kite 生成；每次构建会整体替换本文件夹。\n", encoding="utf-8")
+        self.write_file(MARKER, "由 Kite 生成；每次构建会整体替换本文件夹。\n")
         site_dir = _real(site_dir)
         _swap(self.folder, site_dir)
         self.folder = site_dir

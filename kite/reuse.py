@@ -133,6 +133,45 @@ def link(source: str, target: str) -> bool:
     return True
 
 
+def keep_unchanged(paths: list[str], site: str, previous: str | None) -> int:
+    """Files other programs wrote into ``site`` (MkDocs's 404 page and theme files, Pagefind's index):
+    each whose bytes are the same as in the ``previous`` site becomes that file, as ``write`` makes a
+    page.  A folder among ``paths`` is walked.  Returns how many were linked."""
+    if previous is None:
+        return 0
+    kept = 0
+    for path in paths:
+        if os.path.isdir(path) and not os.path.islink(path):
+            for folder, _, names in os.walk(path):
+                kept += sum(_keep(os.path.join(folder, name), site, previous) for name in names)
+        else:
+            kept += _keep(path, site, previous)
+    return kept
+
+
+def _keep(path: str, site: str, previous: str) -> bool:
+    source = counterpart(path, site, previous)
+    try:
+        written = os.lstat(path)
+        published = os.lstat(source) if source else None
+    except OSError:
+        return False
+    if (published is None or not stat.S_ISREG(written.st_mode) or written.st_size != published.st_size
+            or (written.st_dev, written.st_ino) == (published.st_dev, published.st_ino)):
+        return False  # nothing to link from, or not the same size, or already it
+    try:
+        with open(path, "rb") as new:
+            data = new.read()
+    except OSError:
+        return False
+    # Linked beside and renamed over: ``path`` is never missing, nor ever a file with other bytes.
+    fresh = f"{path}.kite-new"
+    if not link_if(source, fresh, data.__eq__, len(data)):
+        return False
+    os.replace(fresh, path)
+    return True
+
+
 def write(data: bytes, target: str, previous: str | None = None) -> None:
     """Put ``data`` at ``target``: a link to ``previous`` where that holds the same bytes."""
     os.makedirs(os.path.dirname(target), exist_ok=True)

@@ -2,10 +2,10 @@
 
 Two builds into one folder at once (two editors, or cron and an editor) each wrote a whole
 staging folder and swapped it in: the last to finish won, and the other's files were
-thrown away half linked.  So a build holds a lock on the folder from before it reads the
-content until its staging folder is swapped in and the old site removed.  A second build
-waits for it (and then reads the content, so it publishes the newer content: see
-``kite.build``), saying so.
+thrown away half linked.  So a build holds a lock on the folder from before its staging
+folder is made until it is swapped in and the old site removed.  A second build waits for
+it, saying so, and then reads the content again (``kite.build``): what is published last is
+the newest content, not what the waiting build read before the first one finished.
 
 The lock is ``flock`` on a small file *beside* the site folder (``.site.kite-lock`` for
 ``site``): inside, it would be swapped away with the old site; beside, it stays where every

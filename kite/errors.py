@@ -156,7 +156,8 @@ def unexpected_problem(error: BaseException, config: Path) -> Problem:
 _REASONS = {
     errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出了磁盘配额", errno.EROFS: "磁盘是只读的",
     errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOENT: "文件或文件夹不存在",
-    errno.EIO: "磁盘读写出错", errno.ENAMETOOLONG: "路径太长",
+    errno.EIO: "磁盘读写出错", errno.ENAMETOOLONG: "路径太长", errno.EEXIST: "已有同名的文件",
+    errno.ENOTDIR: "路径上有一个文件挡住了文件夹",
 }
 
 _WRITING = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}

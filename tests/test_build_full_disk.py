@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
+from helpers import REPO
 from kite import parallel
 from kite.build import build
 from kite.errors import os_error_message
@@ -92,3 +94,15 @@ def test_a_page_written_on_a_full_disk_is_named_and_leaves_no_half_file(disk):
         assert raised.value.filename in (str(target), f"{target}.kite-new")
     assert page.read_bytes() == b"old page"
     assert sorted(os.listdir(disk / "lessons")) == ["index.html"]
+
+
+def test_the_indexer_says_a_failed_write_in_chinese_not_as_a_traceback(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html lang=zh><body><main data-pagefind-body><p>风筝</p></main></body></html>",
+                                     encoding="utf-8")
+    (tmp_path / "taken").write_text("一个文件，不是文件夹", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "kite.search", str(site), "--output", str(tmp_path / "taken/pagefind")],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"搜索索引生成失败：读写文件失败：{tmp_path / 'taken'}：已有同名的文件（File exists）"

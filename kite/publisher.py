@@ -95,11 +95,11 @@ class Publisher:
                                     str(self.previous) if self.previous else None)
         except engine.RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
-        # The files MkDocs writes itself: the 404 and offline pages and the theme's assets.
-        self._keep_unchanged("404.html", "offline.html", "assets")
         self._pages = self._fingerprints.of(specs) if self.incremental else {}
         self._warnings = _by_page(specs, warnings) if self.incremental else {}
         self._files, self._made = {}, {}  # the folder was emptied; templates or config may differ
+        # The files MkDocs writes itself: the 404 and offline pages and the theme's assets.
+        self._keep_unchanged("404.html", "offline.html", "assets")
         return warnings
 
     @property

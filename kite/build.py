@@ -19,6 +19,7 @@ from .models import Hub
 from .pages import site_pages, template_data
 from .progress import Progress, Stage
 from .publisher import MARKER, BuildFailed, Publisher
+from .site_lock import SiteBusy, site_lock
 
 __all__ = ["BuildFailed", "BuildReport", "build", "check"]
 
@@ -51,22 +52,40 @@ def compiled(hub: Hub) -> Hub:
 
 def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, progress: Progress | None = None,
           workers: int | None = None) -> BuildReport:
-    """Build the site into ``site_dir``; ``now`` decides which activities are upcoming."""
+    """Build the site into ``site_dir``; ``now`` decides which activities are upcoming.
+
+    One build at a time into a folder (``kite.site_lock``): a second one waits for the first.
+    """
     started = time.monotonic()
     progress = progress or Progress.silent()
     hub = compiled(load_hub(config_path, progress))
     site_dir = Path(site_dir).absolute()
     refuse_unsafe_target(site_dir, hub)
-    specs = site_pages(hub, now or datetime.now(timezone.utc))
-    report = BuildReport(hub, site_dir, pages=len(specs), warnings=[str(w) for w in hub.warnings])
-    with Publisher.staged(site_dir, progress=progress, workers=workers) as site:
-        report.warnings += site.render_pages(hub, specs)
-        report.feeds = site.write_subscriptions(hub, specs)
-        report.media = site.copy_media(hub)
-        site.write_offline_files(hub)
-        site.index_search()
-        site.precompress()
-        site.publish(site_dir)
+    waited: list[str] = []
+
+    def wait(text: str) -> None:
+        waited.append(text)
+        progress.say(text)
+
+    try:
+        with site_lock(site_dir, say=wait):
+            if waited:
+                # The content may have changed while the other build ran (it is often why this one
+                # was started): what is published last must be what is there now.
+                hub = compiled(load_hub(config_path, progress))
+                refuse_unsafe_target(site_dir, hub)
+            specs = site_pages(hub, now or datetime.now(timezone.utc))
+            report = BuildReport(hub, site_dir, pages=len(specs), warnings=[str(w) for w in hub.warnings])
+            with Publisher.staged(site_dir, progress=progress, workers=workers) as site:
+                report.warnings += site.render_pages(hub, specs)
+                report.feeds = site.write_subscriptions(hub, specs)
+                report.media = site.copy_media(hub)
+                site.write_offline_files(hub)
+                site.index_search()
+                site.precompress()
+                site.publish(site_dir)
+    except SiteBusy as error:  # a preview's folder
+        raise BuildFailed(str(error)) from None
     progress.finish()
     report.stages = progress.stages
     report.seconds = time.monotonic() - started

@@ -7,6 +7,7 @@ where an error nothing foresaw becomes one (at the template's line, where a temp
 from __future__ import annotations
 
 import difflib
+import errno
 import re
 import traceback
 from dataclasses import dataclass
@@ -146,10 +147,37 @@ def unexpected_problem(error: BaseException, config: Path) -> Problem:
         what = "模板无限循环（例如模板 extends 或 include 了它自己）" if place else "内容嵌套太深（RecursionError）"
     if isinstance(error, OSError) and error.strerror and not place:
         # Most often the output folder: a disk that is full or read-only, a path that cannot exist.
-        return Problem(config.name, 1, "build", f"读写文件失败：{error.filename or ''}：{error.strerror}")
+        return Problem(config.name, 1, "build", os_error_message(error))
     if place:
         return Problem(place[0], place[1], "template", f"模板运行出错：{what}")
     return Problem(config.name, 1, "build", f"构建时出现意外错误：{what}。请把这行信息发给技术人员")
+
+
+_REASONS = {
+    errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出了磁盘配额", errno.EROFS: "磁盘是只读的",
+    errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOENT: "文件或文件夹不存在",
+    errno.EIO: "磁盘读写出错", errno.ENAMETOOLONG: "路径太长", errno.EEXIST: "已有同名的文件",
+    errno.ENOTDIR: "路径上有一个文件挡住了文件夹",
+}
+
+_WRITING = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def os_error_message(error: OSError) -> str:
+    """A failed read or write as an editor reads it: which file, and why, in Chinese (the system's
+    own words after it, for whoever searches for them)."""
+    reason = _REASONS.get(error.errno)
+    why = f"{reason}（{error.strerror}）" if reason else error.strerror
+    if error.filename2:
+        # A copy or a rename (shutil names the file copied first): on a full or read-only disk, the
+        # one that could not be written is the second.
+        if error.errno in _WRITING:
+            return f"读写文件失败：{error.filename2}：{why}"
+        return f"读写文件失败：{error.filename} → {error.filename2}：{why}"
+    if error.filename:
+        return f"读写文件失败：{error.filename}：{why}"
+    # A write that names no file (rare: Kite names its own; this is a library's or the system's).
+    return f"读写文件失败（生成站点的输出目录或临时文件夹里）：{why}"
 
 
 def template_place(error: BaseException, config: Path) -> tuple[str, int] | None:

@@ -47,6 +47,7 @@ def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: Template
 
     warnings: list[str] = []
     failures: list[str] = []
+    failed_writing: OSError | None = None
     answered, reported = 0, 0
     while answered < workers:
         try:
@@ -57,13 +58,18 @@ def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: Template
                 break
         else:
             answered += 1
-            (warnings if kind == "ok" else failures).extend(payload if kind == "ok" else [payload])
+            if kind == "oserror":
+                failed_writing = payload
+            else:
+                (warnings if kind == "ok" else failures).extend(payload if kind == "ok" else [payload])
         reported = _report(done, reported, on_page)
     for process in processes:
         process.join()
     _report(done, reported, on_page)
     if failures:
         raise RenderFailed(failures[0])
+    if failed_writing is not None:
+        raise failed_writing
     return warnings
 
 
@@ -87,5 +93,7 @@ def _work(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData, j
         answers.put(("ok", engine.render(hub, specs, site_dir, data, run)))
     except RenderFailed as error:  # the editor's template: the message says where
         answers.put(("error", str(error)))
+    except OSError as error:  # a full disk: raised again in the parent, to be said as a serial build says it
+        answers.put(("oserror", error))
     except BaseException as error:  # reported to the parent, which fails the build
         answers.put(("error", f"{error}\n{traceback.format_exc(limit=3)}"))

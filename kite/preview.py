@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
@@ -36,6 +37,7 @@ from .pages import site_pages
 from .ports import free_port, is_free
 from .publisher import BuildFailed, Publisher
 from .search import Indexing, SearchIndexFailed, reindex_search
+from .site_lock import PREVIEW, site_lock
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +228,9 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
     workspace = Path(tempfile.mkdtemp(prefix="kite-preview-"))
     site_dir = workspace / "site"
     preview: Preview | None = None
+    held = ExitStack()  # the folder is the preview's while it runs: a build into it is refused
     try:
+        held.enter_context(site_lock(site_dir, holder=PREVIEW))
         endpoint, checkin_later = start_checkin(config_path, workspace, host, port)
         preview = Preview(config_path, site_dir, endpoint)
         preview.update()
@@ -305,6 +309,7 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
         stop_checkin()
         if preview is not None:
             preview.close()
+        held.close()
         _remove(workspace)
     return 0
 

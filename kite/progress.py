@@ -55,6 +55,14 @@ class Progress:
         if self._bar is not None:
             self._bar.update(count)
 
+    def say(self, text: str) -> None:
+        """A line between the stages (a build waiting for another), where the stages are shown."""
+        if self.stream is not None:
+            if self._bar is not None:
+                self._bar.write(text, file=self.stream)
+            else:
+                print(text, file=self.stream, flush=True)
+
     def finish(self) -> None:
         self._close()
 

@@ -28,6 +28,7 @@ from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
 from .search import BUNDLE, Indexing, SearchIndexFailed, start_index
+from .site_lock import site_lock
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
 
@@ -61,21 +62,24 @@ class Publisher:
     @contextmanager
     def staged(cls, site_dir: Path, **options) -> Iterator[Publisher]:
         """A publisher for a new folder beside ``site_dir``, removed again unless ``publish``
-        swapped it in: whatever fails, ``site_dir`` stays exactly as it was."""
-        site_dir = _real(site_dir)
-        site_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
-        # mkdtemp makes a private folder; the published site must be readable by the web server.
-        staging.chmod(0o777 & ~_umask())
-        reuse.fresh_mode.cache_clear()  # a file of the published site is linked only if its mode is what the umask gives now
-        previous = site_dir if (site_dir / MARKER).is_file() else None
-        publisher = cls(staging, previous=previous, **options)
-        try:
-            yield publisher
-        except BaseException:
-            publisher.abandon()
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        swapped it in: whatever fails, ``site_dir`` stays exactly as it was.
+
+        With the site's lock held throughout (``kite.site_lock``; the build took it already, the
+        preview holds it while it runs): the published site chosen to link from is the one this
+        publisher replaces, and no other build swaps a site in meanwhile."""
+        with site_lock(site_dir) as site_dir:
+            staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
+            # mkdtemp makes a private folder; the published site must be readable by the web server.
+            staging.chmod(0o777 & ~_umask())
+            reuse.fresh_mode.cache_clear()  # a file of the published site is linked only if its mode is what the umask gives now
+            previous = site_dir if (site_dir / MARKER).is_file() else None
+            publisher = cls(staging, previous=previous, **options)
+            try:
+                yield publisher
+            except BaseException:
+                publisher.abandon()
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
 
     # -- pages ---------------------------------------------------------------------------
 
@@ -91,6 +95,8 @@ class Publisher:
         self._pages = {spec.path: spec for spec in specs} if self.incremental else {}
         self._warnings = _by_page(specs, warnings) if self.incremental else {}
         self._files, self._made = {}, {}  # the folder was emptied; templates or config may differ
+        # The files MkDocs writes itself: the 404 and offline pages and the theme's assets.
+        self._keep_unchanged("404.html", "offline.html", "assets")
         return warnings
 
     @property
@@ -190,16 +196,15 @@ class Publisher:
         for source, name in files.items():
             target = self.folder / "media" / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                if os.path.samefile(source, target):  # updated in place: already the same file
-                    self.progress.advance()
-                    continue
-                target.unlink()
-            try:
-                # Audio and video are large; a hard link costs no copying where the disk allows it.
-                os.link(source, target)
-            except OSError:
-                shutil.copy2(source, target)
+            if not os.path.lexists(target):
+                _link_or_copy(source, target)
+            elif not _same_file(source, target):  # (updated in place: already the same file)
+                # The preview serves this folder: the new file is put beside and renamed over the old,
+                # so that a request for it meanwhile gets the old file or the new, never a 404.
+                fresh = target.with_name(f"{target.name}.kite-new")
+                fresh.unlink(missing_ok=True)
+                _link_or_copy(source, fresh)
+                os.replace(fresh, target)
             self.progress.advance()
         return len(files)
 
@@ -235,6 +240,14 @@ class Publisher:
                 search.finish()
             except SearchIndexFailed as error:
                 raise BuildFailed(str(error))
+            self._keep_unchanged(BUNDLE)  # Pagefind writes every file anew
+
+    def _keep_unchanged(self, *paths: str) -> int:
+        """Files written by MkDocs or Pagefind that are unchanged become the published site's own,
+        as Kite's own files do (``kite.reuse``): nginx then answers 304 for them after a rebuild."""
+        if self.previous is None:
+            return 0
+        return reuse.keep_unchanged([str(self.folder / path) for path in paths], str(self.folder), str(self.previous))
 
     def abandon(self) -> None:
         """A failed build: stop what still runs on the folder."""
@@ -257,7 +270,7 @@ class Publisher:
         """Swap this folder in for ``site_dir``, in one step where the system allows."""
         self._finish_search()
         self.progress.stage("发布")
-        (self.folder / MARKER).write_text("由 Kite 生成；每次构建会整体替换本文件夹。\n", encoding="utf-8")
+        self.write_file(MARKER, "由 Kite 生成；每次构建会整体替换本文件夹。\n")
         site_dir = _real(site_dir)
         _swap(self.folder, site_dir)
         self.folder = site_dir
@@ -280,6 +293,21 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    try:
+        return os.path.samefile(source, target)
+    except OSError:
+        return False
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        # Audio and video are large; a hard link costs no copying where the disk allows it.
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def published_media(hub: Hub) -> dict[Path, str]:

@@ -133,18 +133,71 @@ def link(source: str, target: str) -> bool:
     return True
 
 
+def keep_unchanged(paths: list[str], site: str, previous: str | None) -> int:
+    """Files other programs wrote into ``site`` (MkDocs's 404 page and theme files, Pagefind's index):
+    each whose bytes are the same as in the ``previous`` site becomes that file, as ``write`` makes a
+    page.  A folder among ``paths`` is walked.  Returns how many were linked."""
+    if previous is None:
+        return 0
+    kept = 0
+    for path in paths:
+        if os.path.isdir(path) and not os.path.islink(path):
+            for folder, _, names in os.walk(path):
+                kept += sum(_keep(os.path.join(folder, name), site, previous) for name in names)
+        else:
+            kept += _keep(path, site, previous)
+    return kept
+
+
+def _keep(path: str, site: str, previous: str) -> bool:
+    source = counterpart(path, site, previous)
+    try:
+        written = os.lstat(path)
+        published = os.lstat(source) if source else None
+    except OSError:
+        return False
+    if (published is None or not stat.S_ISREG(written.st_mode) or written.st_size != published.st_size
+            or (written.st_dev, written.st_ino) == (published.st_dev, published.st_ino)):
+        return False  # nothing to link from, or not the same size, or already it
+    try:
+        with open(path, "rb") as new:
+            data = new.read()
+    except OSError:
+        return False
+    # Linked beside and renamed over: ``path`` is never missing, nor ever a file with other bytes.
+    fresh = f"{path}.kite-new"
+    if not link_if(source, fresh, data.__eq__, len(data)):
+        return False
+    os.replace(fresh, path)
+    return True
+
+
 def write(data: bytes, target: str, previous: str | None = None) -> None:
     """Put ``data`` at ``target``: a link to ``previous`` where that holds the same bytes."""
     os.makedirs(os.path.dirname(target), exist_ok=True)
     if link_if(previous, target, data.__eq__, len(data)):
         return
     if not os.path.lexists(target):
-        with open(target, "wb") as out:
-            out.write(data)
+        _write_new(target, data)
         return
     # Replaced in one step: the file may be a link to a published one, and the preview's
     # server may be reading it (it sees the old or the new file, never a half-written one).
     fresh = f"{target}.kite-new"
-    with open(fresh, "wb") as out:
-        out.write(data)
+    _write_new(fresh, data)
     os.replace(fresh, target)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Write a file that was not there; on failure, none is left (a preview serves its folder)."""
+    try:
+        with open(path, "wb") as out:
+            out.write(data)
+    except OSError as error:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        if not error.filename:
+            # write() and close() fail without a name (a full disk): the editor is told which file.
+            error.filename = path
+        raise

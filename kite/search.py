@@ -285,6 +285,13 @@ def main(arguments: list[str]) -> int:
     except SearchIndexFailed as error:
         print(error, file=sys.stderr)
         return 1
+    except OSError as error:  # a full disk: said in Chinese, with at least the folder being written
+        from .errors import os_error_message
+
+        if not error.filename:
+            error.filename = str(options.output or options.site / BUNDLE)
+        print(f"搜索索引生成失败：{os_error_message(error)}", file=sys.stderr)
+        return 1
     return 0
 
 

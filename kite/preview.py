@@ -19,6 +19,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,7 @@ from .pages import site_pages
 from .ports import free_port, is_free
 from .publisher import BuildFailed, Publisher
 from .search import Indexing, SearchIndexFailed, reindex_search
-from .site_lock import PREVIEW, site_lock
+from .site_lock import PREVIEW, abandoned, site_lock
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,8 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
     if threading.current_thread() is threading.main_thread():
         for number in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(number, _interrupt)
-    workspace = Path(tempfile.mkdtemp(prefix="kite-preview-"))
+    _remove_abandoned(Path(tempfile.gettempdir()))
+    workspace = Path(tempfile.mkdtemp(prefix=WORKSPACE))
     site_dir = workspace / "site"
     preview: Preview | None = None
     held = ExitStack()  # the folder is the preview's while it runs: a build into it is refused
@@ -328,6 +330,25 @@ def _base_path(config_path: Path) -> str | None:
         return load_config(config_path).base_path
     except ContentErrors:
         return None
+
+
+WORKSPACE = "kite-preview-"  # the prefix of a preview's folder in the temp folder
+
+
+def _remove_abandoned(temp: Path) -> list[Path]:
+    """Remove the workspaces that killed previews left in ``temp`` (400 MB each on a big hub): a
+    preview holds its folder's lock while it runs, so a workspace whose lock file is there but held
+    by nobody is no running preview's.  Only the user's own folders; returns those being removed."""
+    found = []
+    for path in temp.glob(f"{WORKSPACE}*"):
+        try:
+            status = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(status.st_mode) and status.st_uid == os.geteuid() and abandoned(path / "site"):
+            _remove(path)
+            found.append(path)
+    return found
 
 
 # Removes a folder, again while a Pagefind killed a moment ago may still be ending and writing into it.

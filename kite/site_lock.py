@@ -190,3 +190,25 @@ def remove_stale_staging(site: Path) -> list[str]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(name)
     return removed
+
+
+def abandoned(site: Path, *, settled: float = 60.0) -> bool:
+    """Whether ``site``'s lock file is there but nobody holds it: whoever locked the folder was killed
+    (``kill -9``, out of memory) before it could remove the file.  No lock file: not known to be.
+
+    Only a lock file written ``settled`` seconds ago or more counts: one just made may not be locked
+    yet by the process that made it (``_acquire`` opens, then locks)."""
+    try:
+        descriptor = os.open(lock_file(site), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    if time.time() - os.fstat(descriptor).st_mtime < settled:
+        os.close(descriptor)
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False  # held: alive
+    finally:
+        os.close(descriptor)  # (and with it the lock, if taken)
+    return True

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from urllib.parse import quote
 
 import httpx
@@ -214,3 +215,51 @@ def test_a_preview_stopped_from_outside_removes_its_workspace(hub, tmp_path, sto
     assert preview.process.wait(30) == 0
     # Removed by a process of its own, which the preview does not wait for (see preview._remove).
     wait_for(lambda: workspaces() == [], what="the workspace to be removed")
+
+
+def test_a_killed_previews_workspace_is_removed_by_the_next_preview_but_a_running_ones_is_kept(hub, tmp_path):
+    # kill -9 (or running out of memory) leaves a whole site in the temp folder, 400 MB on a big hub.
+    hub.lesson("第一课", "title: 第一课\ndate: 2026-03-01")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+
+    def workspaces() -> set:
+        return {path for path in temp.iterdir() if path.name.startswith("kite-preview-")}
+
+    killed = Preview(hub, free_port(), env=env)
+    (dead,) = workspaces()
+    running = Preview(hub, free_port(), env=env)
+    (alive,) = workspaces() - {dead}
+    killed.process.kill()
+    killed.process.wait(10)
+    # Both locks as if taken long ago: only the one nobody holds any more marks an abandoned workspace.
+    for workspace in (dead, alive):
+        os.utime(workspace / ".site.kite-lock", (0, 0))
+    later = Preview(hub, free_port(), env=env)
+    try:
+        wait_for(lambda: not dead.exists(), what="the killed preview's workspace to be removed")
+        assert alive.exists() and "第一课" in running.page("")
+        assert len(workspaces()) == 2  # the running one's and the new one's
+    finally:
+        running.stop()
+        later.stop()
+
+
+def test_only_workspaces_locked_by_nobody_for_a_while_count_as_abandoned(tmp_path):
+    from kite.preview import _remove_abandoned
+
+    def workspace(name: str, lock: bool, age: float) -> object:
+        folder = tmp_path / f"kite-preview-{name}"
+        (folder / "site").mkdir(parents=True)
+        if lock:
+            (folder / ".site.kite-lock").write_text("")
+            os.utime(folder / ".site.kite-lock", (time.time() - age,) * 2)
+        return folder
+
+    old = workspace("old", lock=True, age=3600)
+    fresh = workspace("fresh", lock=True, age=0)  # its preview may be about to lock it
+    unknown = workspace("unknown", lock=False, age=3600)  # a preview from before locks, perhaps running
+    assert _remove_abandoned(tmp_path) == [old]
+    wait_for(lambda: not old.exists(), what="the abandoned workspace to be removed")
+    assert fresh.exists() and unknown.exists()

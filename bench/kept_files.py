@@ -12,18 +12,15 @@ new, any other is one a member's phone downloads again for nothing.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate_hub import generate  # noqa: E402
-from side_by_side import REPO, export_commit, tree_env  # noqa: E402
+from side_by_side import comparison, compared, tree_env  # noqa: E402
 
 
 def identities(site: Path) -> dict[str, tuple[int, int, bytes]]:
@@ -48,20 +45,8 @@ def where(path: str) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", default="main", help="the commit to compare with (default main)")
-    parser.add_argument("--lessons", type=int, default=1566)
-    parser.add_argument("--episodes", type=int, default=300)
-    parser.add_argument("--announcements", type=int, default=600)
-    arguments = parser.parse_args()
-
-    with tempfile.TemporaryDirectory(prefix="kite-kept-files-") as folder:
-        work = Path(folder)
-        old_tree = work / "old"
-        export_commit(arguments.against, old_tree)
-        trees = {arguments.against: old_tree, "此工作树": REPO}
-        hub = work / "hub"
-        generate(hub, arguments.lessons, arguments.episodes, arguments.announcements)
+    arguments = comparison(__doc__.splitlines()[0], "main").parse_args()
+    with compared(arguments, "kite-kept-files-") as (work, trees, hub):
         for index, tree in enumerate(trees.values()):
             build(tree, hub, work / f"site-{index}")
         before = {label: identities(work / f"site-{index}") for index, label in enumerate(trees)}

@@ -20,8 +20,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -62,22 +63,34 @@ def build_once(tree: Path, hub: Path, site: Path) -> tuple[float, float, int]:
     return run.wall, run.cpu, run.largest_process
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", default="HEAD~1", help="the commit to compare with (default HEAD~1)")
-    parser.add_argument("--runs", type=int, default=3)
+def comparison(description: str, against: str) -> argparse.ArgumentParser:
+    """The options every comparison of this tree with another commit takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--against", default=against, help=f"the commit to compare with (default {against})")
     parser.add_argument("--lessons", type=int, default=1566)
     parser.add_argument("--episodes", type=int, default=300)
     parser.add_argument("--announcements", type=int, default=600)
-    arguments = parser.parse_args()
+    return parser
 
-    with tempfile.TemporaryDirectory(prefix="kite-side-by-side-") as folder:
+
+@contextmanager
+def compared(arguments: argparse.Namespace, prefix: str) -> Iterator[tuple[Path, dict[str, Path], Path]]:
+    """A scratch folder; the trees by label (the other commit's, exported there, then this one);
+    and the generated hub, in that folder."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         work = Path(folder)
-        old_tree = work / "old"
-        export_commit(arguments.against, old_tree)
-        trees = {arguments.against: old_tree, "此工作树": REPO}
+        export_commit(arguments.against, work / "old")
         hub = work / "hub"
         generate(hub, arguments.lessons, arguments.episodes, arguments.announcements)
+        yield work, {arguments.against: work / "old", "此工作树": REPO}, hub
+
+
+def main() -> int:
+    parser = comparison(__doc__.splitlines()[0], "HEAD~1")
+    parser.add_argument("--runs", type=int, default=3)
+    arguments = parser.parse_args()
+
+    with compared(arguments, "kite-side-by-side-") as (work, trees, hub):
         print(f"生成的站点：{arguments.lessons} 篇党课、{arguments.episodes} 期节目、{arguments.announcements} 条活动通知")
 
         builds: dict[str, list[tuple[float, float, int]]] = {label: [] for label in trees}

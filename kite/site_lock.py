@@ -136,9 +136,21 @@ def _open(path: Path) -> tuple[int, bool]:
     """The lock file, made if missing; read-only where another user made it (flock needs no more)."""
     flags = os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | flags, 0o644), True
-    except PermissionError:
-        return os.open(path, os.O_RDONLY | flags), False
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | flags, 0o644), True
+        except PermissionError as refused:
+            try:
+                return os.open(path, os.O_RDONLY | flags), False
+            except FileNotFoundError:
+                # No lock file, and no right to make one: the folder beside the site is not ours to
+                # write (nor would the staging folder be).  Said so, not that the file is missing.
+                raise refused from None
+    except OSError as error:
+        if error.errno not in (errno.EISDIR, errno.ELOOP):
+            raise
+        # Never followed nor written into: someone put a folder or a symlink where the lock goes.
+        raise OSError(error.errno, "构建锁不是普通文件，而是文件夹或符号链接；确认不是别人的文件后删除它，再重新构建",
+                      str(path)) from None
 
 
 def _lock(descriptor: int, site: Path, say: Callable[[str], None] | None) -> bool:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -160,6 +162,7 @@ def test_a_worker_forked_by_a_build_killed_since_does_not_keep_its_lock(tmp_path
 
 HOLD = """
 import sys
+import tempfile
 from pathlib import Path
 from kite.site_lock import site_lock
 with site_lock(Path(sys.argv[1]), say=lambda text: print("waiting", flush=True)):
@@ -193,3 +196,60 @@ def test_a_build_that_waited_holds_the_lock_the_next_one_sees(tmp_path):
         for process in (second, third):
             process.kill()
     assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("squatter", ["folder", "symlink"])
+def test_a_lock_file_that_is_a_folder_or_a_symlink_is_said_in_chinese_and_the_site_is_kept(lessons, tmp_path, squatter):
+    site = tmp_path / "site"
+    assert Build(lessons, site, tmp_path / "first.out").wait() == 0
+    published = identities(site)
+    lock = tmp_path / ".site.kite-lock"
+    if squatter == "folder":
+        lock.mkdir()
+    else:
+        lock.symlink_to(lessons.config)  # a file someone points the lock at must not be written into
+    before = lessons.config.read_bytes()
+    refused = Build(lessons, site, tmp_path / "refused.out")
+    assert refused.wait() == 1
+    said = refused.output()
+    assert f"site_config.yml:1: build: 读写文件失败：{lock}：" in said
+    assert "不是普通文件" in said and "Traceback" not in said
+    assert "Is a directory" not in said and "symbolic links" not in said
+    assert identities(site) == published
+    assert lessons.config.read_bytes() == before and os.path.islink(lock) == (squatter == "symlink")
+
+
+def test_a_site_folder_whose_parent_cannot_be_written_is_said_as_no_permission(tmp_path):
+    # A user who may not write beside the site folder cannot make its lock file: that is what the
+    # editor must read, not that the lock file does not exist.
+    from kite.errors import unexpected_problem
+    from kite.site_lock import site_lock
+
+    shared = Path(tempfile.mkdtemp(prefix="kite-lock-"))  # outside pytest's private folder: another user must reach it
+    try:
+        shared.chmod(0o755)
+        parent = shared / "www"
+        parent.mkdir(mode=0o555)
+        reader, writer = os.pipe()
+        child = os.fork()
+        if child == 0:  # as another user, in a process of its own
+            try:
+                os.close(reader)
+                os.setgid(65534)
+                os.setuid(65534)
+                try:
+                    with site_lock(parent / "site"):
+                        said = "locked"
+                except OSError as error:
+                    said = str(unexpected_problem(error, Path("site_config.yml")))
+                os.write(writer, said.encode("utf-8"))
+            finally:
+                os._exit(0)
+        os.close(writer)
+        with os.fdopen(reader, encoding="utf-8") as answer:
+            said = answer.read()
+        os.waitpid(child, 0)
+        assert said == f"site_config.yml:1: build: 读写文件失败：{parent / '.site.kite-lock'}：没有权限（Permission denied）"
+        assert list(parent.iterdir()) == []
+    finally:
+        shutil.rmtree(shared)

@@ -117,6 +117,10 @@ class Publisher:
         """
         current = {spec.path: spec for spec in specs}
         changed = {path for path, spec in current.items() if self._pages.get(path) != spec}
+        if current.keys() != self._pages.keys():
+            # A link to another page's Markdown file (``../b1.md``) becomes that page's address, or a
+            # warning, as the page exists: a page with one follows pages appearing and going.
+            changed |= {path for path, spec in current.items() if ".md" in spec.markdown}
         for path in set(self._pages) - set(current):
             (self.folder / PageSpec(path, "", "").url / "index.html").unlink(missing_ok=True)
             self._warnings.pop(path, None)

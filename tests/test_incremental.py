@@ -137,3 +137,23 @@ def test_a_missing_media_file_added_to_a_sub_folder_clears_the_problem(hub, prev
     preview.update()
     assert not preview.problems
     assert "media/docs/later.png" in text(preview, "lessons/c1/index.html")
+
+
+def test_a_link_to_a_lessons_file_follows_that_lesson_appearing_and_disappearing(hub, preview):
+    # MkDocs turns a link to another page's Markdown file into that page's address, and warns, only
+    # as the page exists: the linking page, itself unchanged, must follow the other one.
+    page = hub.lesson("c1", "title: 第三课\ndate: 2026-03-10", body="见[下一课](c2.md)。\n")
+    _settled(page)
+    preview.update()
+    assert 'href="c2.md"' in text(preview, "lessons/c1/index.html")
+    assert preview.site.render_warnings == ["lessons/c1.md:5: body: 链接 c2.md 指向的页面或文件不存在"]
+
+    _settled(hub.lesson("c2", "title: 第四课\ndate: 2026-03-11"))
+    preview.update()
+    assert 'href="../c2/"' in text(preview, "lessons/c1/index.html")
+    assert preview.site.render_warnings == []
+
+    (hub.root / "lessons/c2.md").unlink()
+    preview.update()
+    assert 'href="c2.md"' in text(preview, "lessons/c1/index.html")
+    assert preview.site.render_warnings == ["lessons/c1.md:5: body: 链接 c2.md 指向的页面或文件不存在"]

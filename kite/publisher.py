@@ -153,6 +153,9 @@ class Publisher:
             if self._files.get(path) != text:
                 self.write_file(path, text)
             self.progress.advance()
+        for gone in self._files.keys() - files.keys():  # a deleted activity's calendar (the preview)
+            (self.folder / gone).unlink(missing_ok=True)
+            self._made.pop(gone.removesuffix("event.ics"), None)
         self._files = files
         return len(files)
 

@@ -157,3 +157,12 @@ def test_a_link_to_a_lessons_file_follows_that_lesson_appearing_and_disappearing
     preview.update()
     assert 'href="c2.md"' in text(preview, "lessons/c1/index.html")
     assert preview.site.render_warnings == ["lessons/c1.md:5: body: 链接 c2.md 指向的页面或文件不存在"]
+
+
+def test_a_deleted_activity_takes_its_calendar_file_with_its_page(hub, preview):
+    assert (preview.site_dir / "announcements/n1/event.ics").is_file()
+    (hub.root / "content/announcements/n1.md").unlink()
+    preview.update()
+    assert not (preview.site_dir / "announcements/n1/index.html").exists()
+    assert not (preview.site_dir / "announcements/n1/event.ics").exists()
+    assert "三月集中学习" not in text(preview, "announcements/index.html")

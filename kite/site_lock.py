@@ -189,6 +189,9 @@ def remove_stale_staging(site: Path) -> list[str]:
     except OSError:
         return removed
     own = os.geteuid()
+    if not os.path.lexists(site):
+        restored = _put_back(site, [name for name in names if pattern.fullmatch(name) and ".old-" in name])
+        names = [name for name in names if name != restored]
     for name in names:
         if not pattern.fullmatch(name):
             continue
@@ -202,6 +205,23 @@ def remove_stale_staging(site: Path) -> list[str]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(name)
     return removed
+
+
+def _put_back(site: Path, olds: list[str]) -> str | None:
+    """The published site, where a build was killed between renaming it to ``.site.old-…`` and its
+    own into its place (a system that cannot swap two folders in one step): renamed back, so that a
+    build failing now leaves it published as it was.  Returns the name it had."""
+    from .publisher import MARKER  # (the publisher takes this module's lock)
+
+    for name in olds:
+        path = site.parent / name
+        if not path.is_symlink() and (path / MARKER).is_file():
+            try:
+                os.rename(path, site)
+            except OSError:
+                return None
+            return name
+    return None
 
 
 def abandoned(site: Path, *, settled: float = 60.0) -> bool:

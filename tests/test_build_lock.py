@@ -253,3 +253,24 @@ def test_a_site_folder_whose_parent_cannot_be_written_is_said_as_no_permission(t
         assert list(parent.iterdir()) == []
     finally:
         shutil.rmtree(shared)
+
+
+def test_a_site_a_killed_build_left_half_swapped_is_put_back_not_removed(lessons, tmp_path):
+    # Where the system cannot swap two folders in one step, a build renames the published site to
+    # .site.old-…, then its own into place: killed between the two, it leaves no site, and the
+    # published one under the old name.  The next build must put it back, even one that then fails.
+    site = tmp_path / "site"
+    assert Build(lessons, site, tmp_path / "first.out").wait() == 0
+    published = identities(site)
+    site.rename(tmp_path / ".site.old-k1ll3d00")
+    new = tmp_path / ".site.new-k1ll3d00"
+    new.mkdir()
+    (new / "index.html").write_text("half written", encoding="utf-8")
+
+    # A build that fails once it holds the lock: a template that fails on a page.
+    lessons.write("templates/lesson.html", "{% extends 'main.html' %}{% block content %}{{ lesson.no_such_name.deeper }}{% endblock %}")
+    failed = Build(lessons, site, tmp_path / "failed.out")
+    assert failed.wait() == 1
+    assert "templates/lesson.html:1: template: 模板出错" in failed.output()
+    assert identities(site) == published
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".site")) == []

@@ -264,6 +264,8 @@ def test_only_workspaces_locked_by_nobody_for_a_while_count_as_abandoned(tmp_pat
     assert _remove_abandoned(tmp_path) == [old]
     wait_for(lambda: not old.exists(), what="the abandoned workspace to be removed")
     assert fresh.exists() and unknown.exists()
+
+
 def test_an_activity_that_ends_while_the_preview_runs_moves_to_the_past_without_an_edit(hub, tmp_path):
     # The preview renders on a save; an activity ending meanwhile must not stay "upcoming" on its
     # pages until the editor happens to save something (a build then shows it past).

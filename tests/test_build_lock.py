@@ -274,3 +274,23 @@ def test_a_site_a_killed_build_left_half_swapped_is_put_back_not_removed(lessons
     assert "templates/lesson.html:1: template: 模板出错" in failed.output()
     assert identities(site) == published
     assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".site")) == []
+
+
+def test_ctrl_c_while_waiting_for_another_build_ends_the_wait_and_leaves_the_site(lessons, tmp_path):
+    site = tmp_path / "site"
+    assert Build(lessons, site, tmp_path / "first.out").wait() == 0
+    published = identities(site)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(site)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, cwd=REPO)
+    try:
+        assert holder.stdout.readline() == "holding\n"
+        waiting = Build(lessons, site, tmp_path / "waiting.out")
+        wait_for(lambda: "等它完成后再开始本次构建" in waiting.output(), timeout=60, what="the build to wait")
+        waiting.process.send_signal(signal.SIGINT)
+        assert waiting.wait() == 130
+        assert "Traceback" not in waiting.output()
+        assert identities(site) == published
+        assert holder.poll() is None  # the other build goes on
+    finally:
+        holder.kill()
+        holder.wait()

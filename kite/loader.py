@@ -64,7 +64,7 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
     if progress:
         progress.stage("读取内容", sum(map(len, files.values())))
     media = root / "content/media"
-    media_stamp = media.stat().st_mtime_ns if media.is_dir() else 0
+    media_stamp = _media_stamp(media) if cache is not None else 0
     for kind, paths in files.items():
         items = []
         for path in paths:
@@ -89,6 +89,24 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
         raise ContentErrors(problems)
     warnings.extend(missing_item_links(loaded))
     return Hub(root, config_path, config, loaded["lesson"], loaded["episode"], loaded["announcement"], draft_count, warnings)
+
+
+def _media_stamp(media: Path) -> int:
+    """What the files under content/media/ are now, sub-folders included, as one number.
+
+    Items say how big their media file is and fail where one is missing, so a cached item is read
+    again when any media file changes.  The folder's own time is not enough: a file copied over
+    another, or added to a sub-folder (content/media/audio/), leaves it as it was."""
+    found = []
+    for folder, folders, names in os.walk(media):
+        folders.sort()
+        for name in sorted(names):
+            try:
+                status = os.stat(os.path.join(folder, name))
+            except OSError:
+                continue
+            found.append((folder, name, status.st_size, status.st_mtime_ns, status.st_ino))
+    return hash(tuple(found))
 
 
 def _cached_item(cache: ItemCache, kind: str, path: Path, root: Path, context: dict[str, Any],

@@ -261,12 +261,18 @@ def split_by_time(announcements: Sequence[Content], now: datetime, zone: tzinfo 
 
     An activity without an end time stays upcoming until the end of its day.
     """
-    def finish(item) -> datetime:
-        if item.ends:
-            return item.ends
-        local = item.starts.astimezone(zone or item.starts.tzinfo)
-        return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=local.tzinfo)
-
-    upcoming = sorted((a for a in announcements if finish(a) >= now), key=lambda a: a.starts)
-    past = sorted((a for a in announcements if finish(a) < now), key=lambda a: a.starts, reverse=True)
+    upcoming = sorted((a for a in announcements if _finish(a, zone) >= now), key=lambda a: a.starts)
+    past = sorted((a for a in announcements if _finish(a, zone) < now), key=lambda a: a.starts, reverse=True)
     return upcoming, past
+
+
+def next_past(announcements: Sequence[Content], now: datetime, zone: tzinfo | None = None) -> datetime | None:
+    """When the next upcoming activity becomes past (``split_by_time``), if any is upcoming."""
+    return min((moment for moment in (_finish(item, zone) for item in announcements) if moment >= now), default=None)
+
+
+def _finish(item, zone: tzinfo | None) -> datetime:
+    if item.ends:
+        return item.ends
+    local = item.starts.astimezone(zone or item.starts.tzinfo)
+    return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=local.tzinfo)

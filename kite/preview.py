@@ -34,7 +34,7 @@ from .engine.livereload import PreviewServer
 from .errors import ContentErrors
 from .loader import ItemCache, load_config, load_hub
 from .models import CONTENT_DIRS, Hub
-from .pages import site_pages
+from .pages import next_past, site_pages
 from .ports import free_port, is_free
 from .publisher import BuildFailed, Publisher
 from .search import Indexing, SearchIndexFailed, reindex_search
@@ -70,6 +70,7 @@ class Preview:
         self.cache = ItemCache()
         self.site: Publisher | None = None  # the publisher of what is being served
         self.everything_stamp: tuple | None = None
+        self.next_past: datetime | None = None  # when an upcoming activity becomes past
         self.problems: list[str] = []  # shown on every page until fixed
         self.warnings: list[str] = []  # printed in the terminal as they appear
         self._search = threading.Event()
@@ -93,7 +94,10 @@ class Preview:
         except ContentErrors as errors:
             self._show_problems([str(problem) for problem in errors.problems])
             return
-        specs = site_pages(hub, datetime.now(timezone.utc))
+        now = datetime.now(timezone.utc)
+        specs = site_pages(hub, now)
+        # Pages change then without an edit: ``serve`` updates the preview at that moment.
+        self.next_past = next_past(hub.announcements, now, hub.config.zone)
         stamp = self._everything()
         try:
             if self.site is None or stamp != self.everything_stamp:
@@ -286,10 +290,13 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
             return changed
 
         def look_for_new_folders() -> None:
-            # A folder created after the start (say, templates/) is watched from then on.
+            # A folder created after the start (say, templates/) is watched from then on; and an
+            # activity that has just ended moves among the past without waiting for a save.
             while True:
                 time.sleep(0.5)
-                if watch_new_folders():
+                due = preview.next_past
+                if watch_new_folders() or (due is not None and datetime.now(timezone.utc) > due):
+                    preview.next_past = None  # (set again by the update)
                     server.request_rebuild()
 
         watch_new_folders()

@@ -117,6 +117,10 @@ class Publisher:
         """
         current = {spec.path: spec for spec in specs}
         changed = {path for path, spec in current.items() if self._pages.get(path) != spec}
+        if current.keys() != self._pages.keys():
+            # A link to another page's Markdown file (``../b1.md``) becomes that page's address, or a
+            # warning, as the page exists: a page with one follows pages appearing and going.
+            changed |= {path for path, spec in current.items() if ".md" in spec.markdown}
         for path in set(self._pages) - set(current):
             (self.folder / PageSpec(path, "", "").url / "index.html").unlink(missing_ok=True)
             self._warnings.pop(path, None)
@@ -149,6 +153,9 @@ class Publisher:
             if self._files.get(path) != text:
                 self.write_file(path, text)
             self.progress.advance()
+        for gone in self._files.keys() - files.keys():  # a deleted activity's calendar (the preview)
+            (self.folder / gone).unlink(missing_ok=True)
+            self._made.pop(gone.removesuffix("event.ics"), None)
         self._files = files
         return len(files)
 

@@ -136,9 +136,21 @@ def _open(path: Path) -> tuple[int, bool]:
     """The lock file, made if missing; read-only where another user made it (flock needs no more)."""
     flags = os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | flags, 0o644), True
-    except PermissionError:
-        return os.open(path, os.O_RDONLY | flags), False
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | flags, 0o644), True
+        except PermissionError as refused:
+            try:
+                return os.open(path, os.O_RDONLY | flags), False
+            except FileNotFoundError:
+                # No lock file, and no right to make one: the folder beside the site is not ours to
+                # write (nor would the staging folder be).  Said so, not that the file is missing.
+                raise refused from None
+    except OSError as error:
+        if error.errno not in (errno.EISDIR, errno.ELOOP):
+            raise
+        # Never followed nor written into: someone put a folder or a symlink where the lock goes.
+        raise OSError(error.errno, "构建锁不是普通文件，而是文件夹或符号链接；确认不是别人的文件后删除它，再重新构建",
+                      str(path)) from None
 
 
 def _lock(descriptor: int, site: Path, say: Callable[[str], None] | None) -> bool:
@@ -177,6 +189,9 @@ def remove_stale_staging(site: Path) -> list[str]:
     except OSError:
         return removed
     own = os.geteuid()
+    if not os.path.lexists(site):
+        restored = _put_back(site, [name for name in names if pattern.fullmatch(name) and ".old-" in name])
+        names = [name for name in names if name != restored]
     for name in names:
         if not pattern.fullmatch(name):
             continue
@@ -190,6 +205,23 @@ def remove_stale_staging(site: Path) -> list[str]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(name)
     return removed
+
+
+def _put_back(site: Path, olds: list[str]) -> str | None:
+    """The published site, where a build was killed between renaming it to ``.site.old-…`` and its
+    own into its place (a system that cannot swap two folders in one step): renamed back, so that a
+    build failing now leaves it published as it was.  Returns the name it had."""
+    from .publisher import MARKER  # (the publisher takes this module's lock)
+
+    for name in olds:
+        path = site.parent / name
+        if not path.is_symlink() and (path / MARKER).is_file():
+            try:
+                os.rename(path, site)
+            except OSError:
+                return None
+            return name
+    return None
 
 
 def abandoned(site: Path, *, settled: float = 60.0) -> bool:

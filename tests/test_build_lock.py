@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -160,6 +162,7 @@ def test_a_worker_forked_by_a_build_killed_since_does_not_keep_its_lock(tmp_path
 
 HOLD = """
 import sys
+import tempfile
 from pathlib import Path
 from kite.site_lock import site_lock
 with site_lock(Path(sys.argv[1]), say=lambda text: print("waiting", flush=True)):
@@ -193,3 +196,101 @@ def test_a_build_that_waited_holds_the_lock_the_next_one_sees(tmp_path):
         for process in (second, third):
             process.kill()
     assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("squatter", ["folder", "symlink"])
+def test_a_lock_file_that_is_a_folder_or_a_symlink_is_said_in_chinese_and_the_site_is_kept(lessons, tmp_path, squatter):
+    site = tmp_path / "site"
+    assert Build(lessons, site, tmp_path / "first.out").wait() == 0
+    published = identities(site)
+    lock = tmp_path / ".site.kite-lock"
+    if squatter == "folder":
+        lock.mkdir()
+    else:
+        lock.symlink_to(lessons.config)  # a file someone points the lock at must not be written into
+    before = lessons.config.read_bytes()
+    refused = Build(lessons, site, tmp_path / "refused.out")
+    assert refused.wait() == 1
+    said = refused.output()
+    assert f"site_config.yml:1: build: 读写文件失败：{lock}：" in said
+    assert "不是普通文件" in said and "Traceback" not in said
+    assert "Is a directory" not in said and "symbolic links" not in said
+    assert identities(site) == published
+    assert lessons.config.read_bytes() == before and os.path.islink(lock) == (squatter == "symlink")
+
+
+def test_a_site_folder_whose_parent_cannot_be_written_is_said_as_no_permission(tmp_path):
+    # A user who may not write beside the site folder cannot make its lock file: that is what the
+    # editor must read, not that the lock file does not exist.
+    from kite.errors import unexpected_problem
+    from kite.site_lock import site_lock
+
+    shared = Path(tempfile.mkdtemp(prefix="kite-lock-"))  # outside pytest's private folder: another user must reach it
+    try:
+        shared.chmod(0o755)
+        parent = shared / "www"
+        parent.mkdir(mode=0o555)
+        reader, writer = os.pipe()
+        child = os.fork()
+        if child == 0:  # as another user, in a process of its own
+            try:
+                os.close(reader)
+                os.setgid(65534)
+                os.setuid(65534)
+                try:
+                    with site_lock(parent / "site"):
+                        said = "locked"
+                except OSError as error:
+                    said = str(unexpected_problem(error, Path("site_config.yml")))
+                os.write(writer, said.encode("utf-8"))
+            finally:
+                os._exit(0)
+        os.close(writer)
+        with os.fdopen(reader, encoding="utf-8") as answer:
+            said = answer.read()
+        os.waitpid(child, 0)
+        assert said == f"site_config.yml:1: build: 读写文件失败：{parent / '.site.kite-lock'}：没有权限（Permission denied）"
+        assert list(parent.iterdir()) == []
+    finally:
+        shutil.rmtree(shared)
+
+
+def test_a_site_a_killed_build_left_half_swapped_is_put_back_not_removed(lessons, tmp_path):
+    # Where the system cannot swap two folders in one step, a build renames the published site to
+    # .site.old-…, then its own into place: killed between the two, it leaves no site, and the
+    # published one under the old name.  The next build must put it back, even one that then fails.
+    site = tmp_path / "site"
+    assert Build(lessons, site, tmp_path / "first.out").wait() == 0
+    published = identities(site)
+    site.rename(tmp_path / ".site.old-k1ll3d00")
+    new = tmp_path / ".site.new-k1ll3d00"
+    new.mkdir()
+    (new / "index.html").write_text("half written", encoding="utf-8")
+
+    # A build that fails once it holds the lock: a template that fails on a page.
+    lessons.write("templates/lesson.html", "{% extends 'main.html' %}{% block content %}{{ lesson.no_such_name.deeper }}{% endblock %}")
+    failed = Build(lessons, site, tmp_path / "failed.out")
+    assert failed.wait() == 1
+    assert "templates/lesson.html:1: template: 模板出错" in failed.output()
+    assert identities(site) == published
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".site")) == []
+
+
+def test_ctrl_c_while_waiting_for_another_build_ends_the_wait_and_leaves_the_site(lessons, tmp_path):
+    site = tmp_path / "site"
+    assert Build(lessons, site, tmp_path / "first.out").wait() == 0
+    published = identities(site)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(site)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, cwd=REPO)
+    try:
+        assert holder.stdout.readline() == "holding\n"
+        waiting = Build(lessons, site, tmp_path / "waiting.out")
+        wait_for(lambda: "等它完成后再开始本次构建" in waiting.output(), timeout=60, what="the build to wait")
+        waiting.process.send_signal(signal.SIGINT)
+        assert waiting.wait() == 130
+        assert "Traceback" not in waiting.output()
+        assert identities(site) == published
+        assert holder.poll() is None  # the other build goes on
+    finally:
+        holder.kill()
+        holder.wait()

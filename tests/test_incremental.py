@@ -98,3 +98,71 @@ def test_a_lesson_moved_to_another_series_updates_both_series_and_its_neighbour(
     assert "引线第一讲" in text(preview, "lessons/series/安全/index.html")
     assert "引线第一讲" not in text(preview, "lessons/series/引线/index.html")
     assert "引线第一讲" not in text(preview, "lessons/a2/index.html")
+
+
+def _settled(*paths: Path) -> None:
+    """Files saved long enough ago that the preview keeps what it read of them (not "racily clean")."""
+    for path in paths:
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns - 10_000_000_000))
+
+
+def test_a_media_file_replaced_in_a_sub_folder_shows_its_new_size(hub, preview):
+    # Editors keep audio in a folder of its own and copy a re-recorded file over the old one: the
+    # media folder's own time does not change, but the episode page says how big the file is.
+    hub.media("audio/intro.txt", b"x")
+    hub.media("audio/e2.mp3", b"\0" * 10 * 1024)
+    page = hub.episode("e2", """
+        title: 乡音第二期
+        date: 2026-02-03
+        media: audio/e2.mp3
+        """)
+    _settled(page, hub.root / "content/media", hub.root / "content/media/audio")
+    preview.update()
+    assert "10 KB" in text(preview, "episodes/e2/index.html")
+    hub.media("audio/e2.mp3", b"\0" * 30 * 1024)
+    preview.update()
+    assert not preview.problems
+    shown = text(preview, "episodes/e2/index.html")
+    assert "30 KB" in shown and "10 KB" not in shown
+    assert 'length="30720"' in text(preview, "episodes/podcast.xml")
+
+
+def test_a_missing_media_file_added_to_a_sub_folder_clears_the_problem(hub, preview):
+    hub.media("docs/other.txt", b"x")
+    page = hub.lesson("c1", "title: 第三课\ndate: 2026-03-10", body="![图](content/media/docs/later.png)\n")
+    _settled(page, hub.root / "content/media", hub.root / "content/media/docs")
+    preview.update()
+    assert any("content/media/docs/later.png" in problem for problem in preview.problems)
+    hub.media("docs/later.png", b"\x89PNG picture")
+    preview.update()
+    assert not preview.problems
+    assert "media/docs/later.png" in text(preview, "lessons/c1/index.html")
+
+
+def test_a_link_to_a_lessons_file_follows_that_lesson_appearing_and_disappearing(hub, preview):
+    # MkDocs turns a link to another page's Markdown file into that page's address, and warns, only
+    # as the page exists: the linking page, itself unchanged, must follow the other one.
+    page = hub.lesson("c1", "title: 第三课\ndate: 2026-03-10", body="见[下一课](c2.md)。\n")
+    _settled(page)
+    preview.update()
+    assert 'href="c2.md"' in text(preview, "lessons/c1/index.html")
+    assert preview.site.render_warnings == ["lessons/c1.md:5: body: 链接 c2.md 指向的页面或文件不存在"]
+
+    _settled(hub.lesson("c2", "title: 第四课\ndate: 2026-03-11"))
+    preview.update()
+    assert 'href="../c2/"' in text(preview, "lessons/c1/index.html")
+    assert preview.site.render_warnings == []
+
+    (hub.root / "lessons/c2.md").unlink()
+    preview.update()
+    assert 'href="c2.md"' in text(preview, "lessons/c1/index.html")
+    assert preview.site.render_warnings == ["lessons/c1.md:5: body: 链接 c2.md 指向的页面或文件不存在"]
+
+
+def test_a_deleted_activity_takes_its_calendar_file_with_its_page(hub, preview):
+    assert (preview.site_dir / "announcements/n1/event.ics").is_file()
+    (hub.root / "content/announcements/n1.md").unlink()
+    preview.update()
+    assert not (preview.site_dir / "announcements/n1/index.html").exists()
+    assert not (preview.site_dir / "announcements/n1/event.ics").exists()
+    assert "三月集中学习" not in text(preview, "announcements/index.html")

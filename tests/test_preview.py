@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import httpx
@@ -263,3 +264,26 @@ def test_only_workspaces_locked_by_nobody_for_a_while_count_as_abandoned(tmp_pat
     assert _remove_abandoned(tmp_path) == [old]
     wait_for(lambda: not old.exists(), what="the abandoned workspace to be removed")
     assert fresh.exists() and unknown.exists()
+
+
+def test_an_activity_that_ends_while_the_preview_runs_moves_to_the_past_without_an_edit(hub, tmp_path):
+    # The preview renders on a save; an activity ending meanwhile must not stay "upcoming" on its
+    # pages until the editor happens to save something (a build then shows it past).
+    ends = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=20)
+    hub.announcement("soon", f"""
+        title: 马上结束的活动
+        date: {ends:%Y-%m-%d}
+        starts: {(ends - timedelta(hours=1)).isoformat()}
+        ends: {ends.isoformat()}
+        """)
+    preview = Preview(hub, free_port())
+    try:
+        listed = preview.page("announcements/")
+        assert "马上结束的活动" in listed.split('id="past"')[0]  # upcoming
+        assert "马上结束的活动" in preview.page("")
+        wait_for(lambda: 'id="past"' in preview.page("announcements/"), timeout=60, what="the activity among the past")
+        assert "马上结束的活动" in preview.page("announcements/").split('id="past"')[1]
+        assert "马上结束的活动" not in preview.page("")
+        assert datetime.now(timezone.utc) >= ends
+    finally:
+        preview.stop()

@@ -77,11 +77,13 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
             specs = site_pages(hub, now or datetime.now(timezone.utc))
             report = BuildReport(hub, site_dir, pages=len(specs), warnings=[str(w) for w in hub.warnings])
             with Publisher.staged(site_dir, progress=progress, workers=workers) as site:
-                report.warnings += site.render_pages(hub, specs)
+                report.warnings += site.render_pages(hub, specs, for_search=True)
+                # Pagefind reads only the pages, and it is the longest phase: it starts as soon as they
+                # are written, and the rest is written while it runs.
+                site.index_search()
                 report.feeds = site.write_subscriptions(hub, specs)
                 report.media = site.copy_media(hub)
                 site.write_offline_files(hub)
-                site.index_search()
                 site.precompress()
                 site.publish(site_dir)
     except SiteBusy as error:  # a preview's folder

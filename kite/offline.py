@@ -22,7 +22,6 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
-import cairosvg
 from PIL import Image
 
 from .config import SiteConfig
@@ -68,6 +67,11 @@ def logo_of(site: Path) -> bytes:
 
 def icon(svg: bytes, size: int) -> bytes:
     """A square PNG of the logo, ``size`` pixels wide, for the home screen and the app switcher."""
+    # Imported here, not with the module: loading cairo takes a fifth of a second (cairocffi looks
+    # for the library with gcc), which the build would pay before it can start rendering; here it
+    # is paid while Pagefind runs.
+    import cairosvg
+
     try:
         png = cairosvg.svg2png(bytestring=svg, output_width=size, output_height=size)
     except Exception as error:  # CairoSVG raises a variety of parser errors

@@ -27,12 +27,14 @@ def default_workers() -> int:
 
 
 def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData,
-                 on_page: Callable[[], None], workers: int | None = None, previous: str | None = None) -> list[str]:
+                 on_page: Callable[[], None], workers: int | None = None, previous: str | None = None,
+                 marked: str | None = None) -> list[str]:
     """Render every page into an empty ``site_dir``; return the warnings.  A page with the same
-    bytes as in the ``previous`` site is a link to it there (``kite.reuse``)."""
+    bytes as in the ``previous`` site is a link to it there (``kite.reuse``); one that marks something
+    to index is linked into ``marked`` too (``engine.Job``)."""
     workers = default_workers() if workers is None else workers
     if workers <= 1 or len(specs) < SERIAL_BELOW or "fork" not in multiprocessing.get_all_start_methods():
-        return engine.render(hub, specs, site_dir, data, engine.Job(on_page=on_page, previous=previous))
+        return engine.render(hub, specs, site_dir, data, engine.Job(on_page=on_page, previous=previous, marked=marked))
 
     context = multiprocessing.get_context("fork")
     done = context.Value("i", 0)
@@ -40,7 +42,7 @@ def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: Template
     shares = [specs[index::workers] for index in range(workers)]  # interleaved, so list pages spread evenly
     processes = []
     for index, share in enumerate(shares):
-        job = (index, {spec.path for spec in share}, previous)
+        job = (index, {spec.path for spec in share}, previous, marked)
         process = context.Process(target=_work, args=(hub, specs, site_dir, data, job, done, answers), daemon=True)
         process.start()
         processes.append(process)
@@ -81,7 +83,7 @@ def _report(done, reported: int, on_page: Callable[[], None]) -> int:
 
 
 def _work(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData, job: tuple, done, answers) -> None:
-    index, write, previous = job
+    index, write, previous, marked = job
 
     def count() -> None:
         with done.get_lock():
@@ -89,7 +91,7 @@ def _work(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData, j
 
     try:
         # Only the first worker empties the folder, copies the theme's files and writes 404.html.
-        run = engine.Job(write=write, static=index == 0, clean=False, on_page=count, previous=previous)
+        run = engine.Job(write=write, static=index == 0, clean=False, on_page=count, previous=previous, marked=marked)
         answers.put(("ok", engine.render(hub, specs, site_dir, data, run)))
     except RenderFailed as error:  # the editor's template: the message says where
         answers.put(("error", str(error)))

@@ -27,7 +27,7 @@ from .offline import WORKER, OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
-from .search import BUNDLE, Indexing, SearchIndexFailed, start_index
+from .search import BUNDLE, Indexing, SearchIndexFailed, marked_view, new_scratch, start_index
 from .site_lock import site_lock
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
@@ -57,6 +57,7 @@ class Publisher:
         self._files: dict[str, str] = {}  # generated file -> the text in the folder
         self._made: dict[str, tuple[str, object]] = {}  # feed or calendar -> (its inputs, what they made)
         self._search: Indexing | None = None  # the search index being built
+        self._scratch: Path | None = None  # its folder, made before it starts (render_pages(for_search=True))
 
     @classmethod
     @contextmanager
@@ -83,13 +84,18 @@ class Publisher:
 
     # -- pages ---------------------------------------------------------------------------
 
-    def render_pages(self, hub: Hub, specs: list[PageSpec]) -> list[str]:
-        """Empty the folder and render every page, with the theme's files; return warnings."""
+    def render_pages(self, hub: Hub, specs: list[PageSpec], for_search: bool = False) -> list[str]:
+        """Empty the folder and render every page, with the theme's files; return warnings.
+
+        ``for_search``: an ``index_search`` follows, and takes the pages to index as they were written."""
         self.progress.stage("生成页面", len(specs))
         data = template_data(hub, published_media(hub).values())
+        if for_search and self._scratch is None:
+            self._scratch = new_scratch(self.folder)
+        marked = str(marked_view(self._scratch)) if for_search else None
         try:
             warnings = render_pages(hub, specs, self.folder, data, self.progress.advance, self.workers,
-                                    str(self.previous) if self.previous else None)
+                                    str(self.previous) if self.previous else None, marked)
         except engine.RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
         self._pages = {spec.path: spec for spec in specs} if self.incremental else {}
@@ -237,7 +243,8 @@ class Publisher:
         while it runs (Pagefind keeps about one of the cores busy) and waits for it; ``publish``
         waits for it too."""
         self.progress.stage("搜索索引（与预压缩同时进行）")
-        self._search = start_index(self.folder, self.workers)
+        scratch, self._scratch = self._scratch, None
+        self._search = start_index(self.folder, self.workers, scratch=scratch)
         self.progress.advance()
 
     def _finish_search(self) -> None:
@@ -261,6 +268,9 @@ class Publisher:
         search, self._search = self._search, None
         if search is not None:
             search.stop()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def precompress(self) -> int:
         index = str(self.folder / BUNDLE) + os.sep

@@ -47,13 +47,16 @@ class SearchIndexFailed(Exception):
 
 
 def index_search(site: Path, output: Path | None = None, workers: int = 1,
-                 shard_pages: int | None = None, scratch: Path | None = None) -> None:
+                 shard_pages: int | None = None, scratch: Path | None = None, collected: bool = False) -> None:
     """Index ``site`` into ``output`` (default: ``site/pagefind``), in parts of ``shard_pages`` at most.
 
     ``scratch`` holds the work in progress (default: a folder beside the site, removed after).
+    ``collected``: the pages to index are already linked in ``marked_view(scratch)`` (``link_marked``,
+    as they were rendered), so the site's pages need not be read again to find them.
     """
     bundle = output or site / BUNDLE
-    pages = marked_pages(site, workers)
+    collection = marked_view(scratch) if collected and scratch is not None else None
+    pages = listed_pages(collection) if collection is not None else marked_pages(site, workers)
     parts = max(1, math.ceil(len(pages) / (shard_pages or SHARD_PAGES)))
     size = math.ceil(len(pages) / parts) if pages else 0
     at_once = _parts_at_once(workers, parts)
@@ -65,9 +68,12 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
             for number in range(parts):
                 if len(running) == at_once:
                     _finish_pagefind(running.pop(0))
-                view = work / f"view-{number}"
-                for path in pages[number * size:(number + 1) * size]:
-                    _link(site / path, view / path)
+                if parts == 1 and collection is not None:
+                    view = collection  # already exactly the pages to index
+                else:
+                    view = work / f"view-{number}"
+                    for path in pages[number * size:(number + 1) * size]:
+                        _link(site / path, view / path)
                 bundles.append(work / f"bundle-{number}")
                 running.append(_start_pagefind(view if pages else site, bundles[-1]))
             while running:
@@ -110,7 +116,37 @@ def marked_pages(site: Path, workers: int = 1) -> list[str]:
 
 def _marked(chunk: tuple[Path, list[str]]) -> list[str]:
     site, paths = chunk
-    return [path for path in paths if b"data-pagefind-body" in (site / path).read_bytes()]
+    return [path for path in paths if marks_search((site / path).read_bytes())]
+
+
+def marks_search(html: bytes) -> bool:
+    """Whether a page marks something to index; Pagefind indexes only those (when any page does)."""
+    return b"data-pagefind-body" in html
+
+
+def new_scratch(site: Path) -> Path:
+    """A folder for the index's work, beside ``site``: hard links need the same disk, and the site
+    must not index its own views.  ``Indexing`` removes it."""
+    return Path(tempfile.mkdtemp(prefix=".kite-pagefind-", dir=site.parent))
+
+
+def marked_view(scratch: Path) -> Path:
+    """Where a build collects links to the pages to index as it writes them (``link_marked``)."""
+    return scratch / "marked"
+
+
+def link_marked(page: str, site: str, view: str) -> None:
+    """Link the written ``page`` (inside ``site``) into ``view`` at the same place."""
+    _link(Path(page), Path(view, os.path.relpath(page, site)))
+
+
+def listed_pages(view: Path) -> list[str]:
+    """The view-relative paths of the pages in ``view``, in ``marked_pages``'s order."""
+    found = []
+    for folder, _, names in os.walk(view):
+        found.extend(os.path.relpath(os.path.join(folder, name), view) for name in names)
+    found.sort()
+    return found
 
 
 def _remove(bundle: Path, patterns: tuple[str, ...]) -> None:
@@ -174,14 +210,19 @@ def _finish_pagefind(started: tuple[subprocess.Popen, IO[str]]) -> None:
             raise SearchIndexFailed(f"搜索索引生成失败：{errors.read().strip()}")
 
 
-def start_index(site: Path, workers: int = 1, output: Path | None = None, background: bool = False) -> Indexing:
+def start_index(site: Path, workers: int = 1, output: Path | None = None, background: bool = False,
+                scratch: Path | None = None) -> Indexing:
     """``index_search`` in a process of its own, so that the build can compress meanwhile
     (Pagefind keeps about one core busy) and the preview's pages need not wait for the GIL;
     ``Indexing.finish`` waits for it.  ``background``: the process and its Pagefind at low priority, so that
-    the preview's page rebuilds come first."""
-    # Beside the site, made here: whatever happens to the process, ``stop`` can remove it.
-    scratch = Path(tempfile.mkdtemp(prefix=".kite-pagefind-", dir=site.parent))
+    the preview's page rebuilds come first.  ``scratch``: a ``new_scratch`` whose ``marked_view`` holds
+    the pages to index, collected as they were written; it becomes the index's (removed with it)."""
+    collected = scratch is not None
+    # Beside the site, made before the process: whatever happens to it, ``stop`` can remove it.
+    scratch = scratch or new_scratch(site)
     command = [sys.executable, "-m", "kite.search", str(site), "--workers", str(workers), "--scratch", str(scratch)]
+    if collected:
+        command.append("--collected")
     if output is not None:
         command += ["--output", str(output)]
     # The build's index gets a session of its own, so that ``stop`` ends its Pagefind with it; the
@@ -272,16 +313,18 @@ def reindex_search(site: Path, started: Callable[[Indexing], None] | None = None
 
 
 def main(arguments: list[str]) -> int:
-    """``python -m kite.search SITE [--workers N] [--scratch FOLDER] [--output FOLDER]``: what
-    ``start_index`` runs."""
+    """``python -m kite.search SITE [--workers N] [--scratch FOLDER] [--output FOLDER] [--collected]``:
+    what ``start_index`` runs."""
     parser = argparse.ArgumentParser(prog="python -m kite.search")
     parser.add_argument("site", type=Path)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--scratch", type=Path)
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--collected", action="store_true")
     options = parser.parse_args(arguments)
     try:
-        index_search(options.site, output=options.output, workers=options.workers, scratch=options.scratch)
+        index_search(options.site, output=options.output, workers=options.workers, scratch=options.scratch,
+                     collected=options.collected)
     except SearchIndexFailed as error:
         print(error, file=sys.stderr)
         return 1

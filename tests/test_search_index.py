@@ -124,3 +124,42 @@ def test_a_server_short_of_memory_indexes_one_part_at_a_time(monkeypatch):
     monkeypatch.setattr(search, "PART_MEMORY", 1)
     assert search._parts_at_once(workers=2, parts=4) == 2
     assert search._parts_at_once(workers=4, parts=3) == 3
+
+
+def test_the_pages_collected_while_rendering_are_those_a_scan_finds(tmp_path):
+    # A build hands Pagefind the pages that mark something to index as it writes them, instead of
+    # reading every page back to find them: the same pages (a hub's own 404.html that marks itself
+    # too), so the same index.
+    from helpers import REPO
+
+    from kite import search
+    from kite.build import build
+
+    hub = tmp_path / "hub"
+    shutil.copytree(REPO, hub, ignore=shutil.ignore_patterns(".*", "site", "tests", "bench", "kite*", "docs", "scripts"))
+    (hub / "templates").mkdir(exist_ok=True)
+    (hub / "templates" / "404.html").write_text(
+        '{% extends "main.html" %}\n{% block content %}<div data-pagefind-body><h1>找不到这个页面</h1>'
+        "<p>迷路的风筝</p></div>{% endblock %}\n", encoding="utf-8")
+    site = tmp_path / "site"
+    build(hub / "site_config.yml", site)
+    scanned = tmp_path / "scanned"
+    search.index_search(site, output=scanned)
+    assert "404.html" in search.marked_pages(site)
+    built = {name: data for name, data in bundle_files(site / "pagefind").items() if not name.endswith((".gz", ".br"))}
+    assert built == bundle_files(scanned)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["hub", "scanned", "site"]  # no scratch left
+
+
+def test_collected_pages_are_indexed_in_parts_as_scanned_ones(sample_site, tmp_path):
+    from kite import search
+
+    site = tmp_path / "site"
+    shutil.copytree(sample_site, site)
+    scratch = search.new_scratch(site)
+    for path in search.marked_pages(site):
+        search.link_marked(str(site / path), str(site), str(search.marked_view(scratch)))
+    search.index_search(site, output=tmp_path / "collected", shard_pages=5, scratch=scratch, collected=True)
+    search.index_search(site, output=tmp_path / "scanned", shard_pages=5)
+    assert len([name for name in bundle_files(tmp_path / "collected") if name.startswith("merge/")]) > 10
+    assert bundle_files(tmp_path / "collected") == bundle_files(tmp_path / "scanned")

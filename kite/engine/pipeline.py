@@ -13,6 +13,7 @@ It uses two private names of MkDocs and one of Python-Markdown, here and nowhere
 
 from __future__ import annotations
 
+import os
 from typing import Callable, Iterable
 
 import markdown
@@ -29,7 +30,7 @@ from mkdocs.structure.nav import get_navigation
 from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import get_toc
 
-from .. import reuse
+from .. import reuse, search
 
 # What this module borrows from MkDocs's and Python-Markdown's internals: (owner, name).
 PRIVATE_NAMES = (
@@ -98,12 +99,14 @@ class Converter:
 
 
 def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], theme_files: bool = True,
-          previous: str | None = None) -> None:
+          previous: str | None = None, marked: str | None = None) -> None:
     """Run MkDocs's build steps and plugin events; render and write the pages ``writes`` accepts.
 
     ``theme_files``: list the theme's static files, for a run that copies them.  (The listing
     walks every file of Material's theme: a fifth of a second of each save in the preview.)
     ``previous``: the published site, whose unchanged pages are linked rather than written (``kite.reuse``).
+    ``marked``: a folder where each written page that marks something to index is linked, found in
+    the bytes at hand (the search index would otherwise read every page back to find them).
     """
     check_private_names()
     config = config.plugins.on_config(config)
@@ -122,6 +125,11 @@ def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], 
     files.copy_static_files(dirty=not clean)
     for template in config.theme.static_templates:
         mkdocs_build._build_theme_template(template, env, files, config, nav)
+        written = os.path.join(config.site_dir, template)
+        if marked is not None and os.path.isfile(written):  # a hub's own 404.html may mark itself too
+            with open(written, "rb") as page:
+                if search.marks_search(page.read()):
+                    search.link_marked(written, config.site_dir, marked)
 
     converter = Converter(config, files)
     doc_files = files.documentation_pages()
@@ -132,7 +140,7 @@ def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], 
         config._current_page = page
         try:
             _convert(page, config, files, converter)
-            _write(page, config, doc_files, nav, env, previous)
+            _write(page, config, doc_files, nav, env, previous, marked)
         finally:
             config._current_page = None
             page.active = False
@@ -149,7 +157,8 @@ def _convert(page: Page, config: MkDocsConfig, files: Files, converter: Converte
     page.content = config.plugins.on_page_content(page.content, page=page, config=config, files=files)
 
 
-def _write(page: Page, config: MkDocsConfig, doc_files: Iterable, nav, env, previous: str | None) -> None:
+def _write(page: Page, config: MkDocsConfig, doc_files: Iterable, nav, env, previous: str | None,
+           marked: str | None) -> None:
     page.active = True
     context = get_context(nav, doc_files, config, page)
     template = env.get_template(page.meta.get("template", "main.html"))
@@ -158,5 +167,7 @@ def _write(page: Page, config: MkDocsConfig, doc_files: Iterable, nav, env, prev
     output = config.plugins.on_post_page(output, page=page, config=config)
     if output.strip():
         target = page.file.abs_dest_path
-        reuse.write(output.encode("utf-8", errors="xmlcharrefreplace"), target,
-                    reuse.counterpart(target, config.site_dir, previous))
+        data = output.encode("utf-8", errors="xmlcharrefreplace")
+        reuse.write(data, target, reuse.counterpart(target, config.site_dir, previous))
+        if marked is not None and search.marks_search(data):
+            search.link_marked(target, config.site_dir, marked)

@@ -65,6 +65,7 @@ class Job:
     static: bool = True  # copy the theme's files and write 404.html
     clean: bool = True  # empty the site folder first
     previous: str | None = None  # the published site: a page unchanged since is linked from there
+    marked: str | None = None  # a folder where each written page that marks something to index is linked
     on_page: Callable[[], None] = lambda: None
 
 
@@ -186,7 +187,8 @@ def render(hub: Hub, specs: Sequence[PageSpec], site_dir: Path, data: TemplateDa
     try:
         with tempfile.TemporaryDirectory(prefix="kite-docs-") as docs_dir:
             pipeline.build(mkdocs_config(hub, plugin, site_dir, Path(docs_dir), job.static), clean=job.clean,
-                           writes=plugin.writes, theme_files=job.static, previous=job.previous)
+                           writes=plugin.writes, theme_files=job.static, previous=job.previous,
+                           marked=job.marked)
     except TemplateError as error:
         raise RenderFailed(_template_problem(error, hub.root)) from error
     except Exception as error:

@@ -378,7 +378,7 @@ def _remove(folder: Path) -> None:
     ended the preview does not end it too.
     """
     try:
-        subprocess.Popen([sys.executable, "-c", _REMOVE, str(folder)], stdin=subprocess.DEVNULL,
+        subprocess.Popen([sys.executable, "-I", "-c", _REMOVE, str(folder)], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     except OSError:  # no process to be had: remove it here
         shutil.rmtree(folder, ignore_errors=True)

@@ -287,3 +287,18 @@ def test_an_activity_that_ends_while_the_preview_runs_moves_to_the_past_without_
         assert datetime.now(timezone.utc) >= ends
     finally:
         preview.stop()
+
+
+def test_the_workspace_remover_imports_nothing_from_the_folder_the_preview_was_started_in(tmp_path, monkeypatch):
+    # The editor starts the preview in the hub's folder; a shutil.py (or os.py) there is not the remover's.
+    from kite.preview import _remove
+
+    started_in = tmp_path / "hub"
+    started_in.mkdir()
+    (started_in / "shutil.py").write_text(f"open({str(tmp_path / 'imported')!r}, 'w').close()\n", encoding="utf-8")
+    workspace = tmp_path / "kite-preview-x"
+    (workspace / "site").mkdir(parents=True)
+    monkeypatch.chdir(started_in)
+    _remove(workspace)
+    wait_for(lambda: not workspace.exists(), what="the workspace to be removed")
+    assert not (tmp_path / "imported").exists()

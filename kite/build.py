@@ -7,6 +7,7 @@ succeeded, so a failed build leaves the published site exactly as it was.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -95,9 +96,17 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
 
 
 def refuse_unsafe_target(site_dir: Path, hub: Hub) -> None:
-    """Never replace the hub itself, or a folder holding something other than a Kite site."""
+    """Never replace the hub itself, or a folder holding something other than a Kite site; and say at once,
+    before any work, that a mount point cannot be replaced."""
     root = hub.root.resolve()
     target = site_dir.resolve()
+    if os.path.ismount(target):
+        # A Docker volume or a disk of its own: the new site is made beside the folder and swapped in
+        # for it in one step, and a mount point can be neither swapped nor renamed (EBUSY, after all the work).
+        raise ContentErrors([Problem(hub.config_path.name, 1, "site_dir",
+                                     f"输出目录 {site_dir} 是一个挂载点（例如 Docker 的卷或单独的磁盘）：Kite 在它旁边生成新站点、"
+                                     f"再一步换上去，挂载点本身换不了。请把输出目录设为挂载点里面的一个子文件夹，"
+                                     f"例如 {site_dir / 'site'}，并让网站服务器指向那里")])
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).exists():
         raise ContentErrors([Problem(hub.config_path.name, 1, "site_dir",
                                      f"输出目录 {site_dir} 里已有别的文件，不是 Kite 生成的站点；为免误删，请换一个空目录，或先把它清空")])

@@ -158,6 +158,7 @@ _REASONS = {
     errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOENT: "文件或文件夹不存在",
     errno.EIO: "磁盘读写出错", errno.ENAMETOOLONG: "路径太长", errno.EEXIST: "已有同名的文件",
     errno.ENOTDIR: "路径上有一个文件挡住了文件夹",
+    errno.EBUSY: "正被占用（例如是一个挂载点）", errno.EXDEV: "不能在两个磁盘之间改名",
 }
 
 _WRITING = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}

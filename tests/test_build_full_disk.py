@@ -106,3 +106,27 @@ def test_the_indexer_says_a_failed_write_in_chinese_not_as_a_traceback(tmp_path)
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 1
     assert result.stderr.strip() == f"搜索索引生成失败：读写文件失败：{tmp_path / 'taken'}：已有同名的文件（File exists）"
+
+
+def test_a_mount_point_as_the_site_folder_is_refused_before_any_work_with_the_way_out(lessons, disk):
+    # A Docker volume mounted where the site goes: the new site is made beside the folder and swapped
+    # in for it, which a mount point refuses (EBUSY) -- it used to say so in English after the whole build.
+    (disk / "notes.txt").write_text("运维留下的文件\n", encoding="utf-8")
+    result = run_cli("build", "-d", str(disk), cwd=lessons.root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        f"site_config.yml:1: site_dir: 输出目录 {disk} 是一个挂载点（例如 Docker 的卷或单独的磁盘）：Kite 在它旁边生成新站点、"
+        f"再一步换上去，挂载点本身换不了。请把输出目录设为挂载点里面的一个子文件夹，例如 {disk}/site，并让网站服务器指向那里")
+    assert "生成页面" not in result.stdout + result.stderr  # refused before rendering anything
+    assert os.listdir(disk) == ["notes.txt"]
+    assert not [name for name in os.listdir(disk.parent) if name.startswith(".disk.")]
+    # The way out it names works, on the same disk.
+    assert run_cli("build", "-d", str(disk / "site"), cwd=lessons.root).returncode == 0
+    assert (disk / "site" / "index.html").is_file()
+
+
+def test_a_busy_folder_and_a_move_across_disks_are_said_in_chinese():
+    busy = OSError(16, "Device or resource busy", "/srv/site", None, "/srv/.site.old-x")
+    assert os_error_message(busy) == "读写文件失败：/srv/site → /srv/.site.old-x：正被占用（例如是一个挂载点）（Device or resource busy）"
+    across = OSError(18, "Invalid cross-device link", "/srv/site")
+    assert os_error_message(across) == "读写文件失败：/srv/site：不能在两个磁盘之间改名（Invalid cross-device link）"

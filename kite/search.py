@@ -56,6 +56,8 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
     ``collected``: the pages to index are already listed in ``marked_lists(scratch)`` (``record_marked``,
     as they were rendered), so the site's pages need not be read again to find them.
     """
+    # Each Pagefind runs in a working folder of its own (``_start_pagefind``), not the caller's.
+    site, scratch = Path(os.path.abspath(site)), scratch and Path(os.path.abspath(scratch))
     bundle = output or site / BUNDLE
     pages = listed_pages(marked_lists(scratch)) if collected and scratch is not None else marked_pages(site, workers)
     parts = max(1, math.ceil(len(pages) / (shard_pages or SHARD_PAGES)))

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -231,3 +232,15 @@ def test_a_page_is_indexed_once_whatever_its_folder_is_called(tmp_path, monkeypa
     search.index_search(site, output=tmp_path / "viewed", shard_pages=3, workers=2)
     assert bundle_files(tmp_path / "globbed-3") == bundle_files(tmp_path / "viewed")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["globbed-1", "globbed-1000", "globbed-3", "site", "viewed"]
+
+
+def test_a_site_named_relative_to_the_working_folder_is_indexed(sample_site, tmp_path, monkeypatch):
+    # Pagefind runs in a folder of its own (where its configuration is), not in the caller's.
+    from kite import search
+
+    shutil.copytree(sample_site, tmp_path / "site")
+    monkeypatch.chdir(tmp_path)
+    search.index_search(Path("site"), output=Path("relative"), shard_pages=5, workers=2)
+    search.index_search(tmp_path / "site", output=tmp_path / "absolute", shard_pages=5, workers=2)
+    assert len(indexed_urls(tmp_path / "relative")) == len(search.marked_pages(tmp_path / "site"))
+    assert bundle_files(tmp_path / "relative") == bundle_files(tmp_path / "absolute")

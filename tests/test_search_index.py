@@ -244,3 +244,20 @@ def test_a_site_named_relative_to_the_working_folder_is_indexed(sample_site, tmp
     search.index_search(tmp_path / "site", output=tmp_path / "absolute", shard_pages=5, workers=2)
     assert len(indexed_urls(tmp_path / "relative")) == len(search.marked_pages(tmp_path / "site"))
     assert bundle_files(tmp_path / "relative") == bundle_files(tmp_path / "absolute")
+
+
+def test_the_preview_reindex_takes_in_a_page_added_since(sample_site, tmp_path):
+    # The preview re-indexes the site it serves after each edit: by reading the site for the marked
+    # pages (none are listed for it), a new one included, and swapping the new index in whole.
+    from kite import search
+
+    site = tmp_path / "site"
+    shutil.copytree(sample_site, site)
+    before = indexed_urls(site / "pagefind")
+    (site / "lessons" / "新的[一课]").mkdir()
+    (site / "lessons" / "新的[一课]" / "index.html").write_text(
+        "<html lang=zh><body><main data-pagefind-body><h1>新的一课</h1><p>风筝飞过工地</p></main></body></html>",
+        encoding="utf-8")
+    search.reindex_search(site)
+    assert indexed_urls(site / "pagefind") == sorted(before + ["/lessons/新的[一课]/"])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["site"]

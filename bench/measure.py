@@ -26,6 +26,7 @@ class Run:
     largest_process: int  # bytes
     peaks: dict[int, tuple[str, int]] = field(default_factory=dict)  # pid -> (role, bytes)
     stderr: str = ""
+    system: float = 0.0  # the part of ``cpu`` spent in the kernel
 
     def largest(self, role: str) -> int:
         """The largest peak of the main process (``main``) or of the others (``child``)."""
@@ -116,7 +117,7 @@ def measure(command: list[str], **kwargs) -> Run:
     text = stderr.decode(errors="replace")
     if process.returncode != 0:
         raise SystemExit(f"{command[:4]} 失败：\n{text[-2000:]}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, peaks, text)
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, peaks, text, usage.ru_stime)
 
 
 def run_measured(command: list[str], **kwargs) -> int:

@@ -7,15 +7,18 @@ the medians, of wall time and of CPU time (user + system, the build and every pr
 it started): on a shared machine the CPU time moves much less with the load.  Each version
 builds into a folder of its own: its first build into an empty one, each later one over the
 site its last build left, with nothing changed (so it links every unchanged file: see
-kite/reuse.py; bench/build_bench.py measures first builds and rebuilds after an edit apart).
+kite/reuse.py; bench/build_bench.py measures first builds and rebuilds after an edit apart);
+with ``--first``, every build is a first build: its output is removed just before it, as
+bench/build_bench.py does (the removal is not timed).
 
-    .venv/bin/python bench/side_by_side.py [--against HEAD~1] [--runs 3] [--lessons 1566 ...]
+    .venv/bin/python bench/side_by_side.py [--against HEAD~1] [--runs 3] [--first] [--lessons 1566 ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -56,11 +59,14 @@ def tree_env(tree: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tree)}
 
 
-def build_once(tree: Path, hub: Path, site: Path) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds, largest process in bytes) of one full build."""
+def build_once(tree: Path, hub: Path, site: Path, first: bool = False) -> tuple[float, float, int, float]:
+    """(wall seconds, CPU seconds, largest process in bytes, kernel CPU seconds) of one full build;
+    ``first``: into an empty folder (the last build's output removed first, untimed)."""
+    if first:
+        shutil.rmtree(site, ignore_errors=True)
     run = measure([sys.executable, str(tree / "build.py"), "build", "-f", str(hub / "site_config.yml"), "-d", str(site)],
                   env=tree_env(tree), cwd=tree)
-    return run.wall, run.cpu, run.largest_process
+    return run.wall, run.cpu, run.largest_process, run.system
 
 
 def comparison(description: str, against: str) -> argparse.ArgumentParser:
@@ -88,18 +94,19 @@ def compared(arguments: argparse.Namespace, prefix: str) -> Iterator[tuple[Path,
 def main() -> int:
     parser = comparison(__doc__.splitlines()[0], "HEAD~1")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--first", action="store_true", help="每次构建前删掉上一次的输出（都是首次构建）")
     arguments = parser.parse_args()
 
     with compared(arguments, "kite-side-by-side-") as (work, trees, hub):
         print(f"生成的站点：{arguments.lessons} 篇党课、{arguments.episodes} 期节目、{arguments.announcements} 条活动通知")
 
-        builds: dict[str, list[tuple[float, float, int]]] = {label: [] for label in trees}
+        builds: dict[str, list[tuple[float, float, int, float]]] = {label: [] for label in trees}
         for run in range(arguments.runs):
             for index, (label, tree) in enumerate(trees.items()):
-                builds[label].append(build_once(tree, hub, work / f"site-{index}"))
-                seconds, cpu, peak = builds[label][-1]
-                print(f"  第 {run + 1} 轮 {label}：{seconds:.1f} 秒（CPU {cpu:.1f} 秒），最大单进程内存 {peak / 2**20:.0f} MB，"
-                      f"load average {os.getloadavg()[0]:.1f}", flush=True)
+                builds[label].append(build_once(tree, hub, work / f"site-{index}", arguments.first))
+                seconds, cpu, peak, system = builds[label][-1]
+                print(f"  第 {run + 1} 轮 {label}：{seconds:.1f} 秒（CPU {cpu:.1f} 秒，其中内核 {system:.1f} 秒），"
+                      f"最大单进程内存 {peak / 2**20:.0f} MB，load average {os.getloadavg()[0]:.1f}", flush=True)
 
         previews: dict[str, list[float]] = {}
         for label, tree in trees.items():
@@ -109,13 +116,16 @@ def main() -> int:
 
         print()
         for label in trees:
-            seconds = [t for t, _, _ in builds[label]]
-            cpu = [c for _, c, _ in builds[label]]
-            peak = max(p for _, _, p in builds[label])
+            seconds = [t for t, _, _, _ in builds[label]]
+            cpu = [c for _, c, _, _ in builds[label]]
+            system = [s for _, _, _, s in builds[label]]
+            peak = max(p for _, _, p, _ in builds[label])
             latency = previews[label]
             print(f"{label}")
             print(f"  完整构建：中位数 {statistics.median(seconds):.1f} 秒（{', '.join(f'{t:.1f}' for t in seconds)}），"
-                  f"CPU 中位数 {statistics.median(cpu):.1f} 秒（{', '.join(f'{c:.1f}' for c in cpu)}），最大单进程内存 {peak / 2**20:.0f} MB")
+                  f"CPU 中位数 {statistics.median(cpu):.1f} 秒（{', '.join(f'{c:.1f}' for c in cpu)}），"
+                  f"其中内核中位数 {statistics.median(system):.1f} 秒（{', '.join(f'{s:.1f}' for s in system)}），"
+                  f"最大单进程内存 {peak / 2**20:.0f} MB")
             print(f"  保存到预览更新：中位数 {statistics.median(latency):.2f} 秒（{', '.join(f'{t:.2f}' for t in latency)}）")
     return 0
 

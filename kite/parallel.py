@@ -31,7 +31,7 @@ def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: Template
                  marked: str | None = None) -> list[str]:
     """Render every page into an empty ``site_dir``; return the warnings.  A page with the same
     bytes as in the ``previous`` site is a link to it there (``kite.reuse``); one that marks something
-    to index is linked into ``marked`` too (``engine.Job``)."""
+    to index is listed in ``marked`` too (``engine.Job``)."""
     workers = default_workers() if workers is None else workers
     if workers <= 1 or len(specs) < SERIAL_BELOW or "fork" not in multiprocessing.get_all_start_methods():
         return engine.render(hub, specs, site_dir, data, engine.Job(on_page=on_page, previous=previous, marked=marked))

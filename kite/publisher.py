@@ -27,7 +27,7 @@ from .offline import WORKER, OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
-from .search import BUNDLE, Indexing, SearchIndexFailed, marked_view, new_scratch, start_index
+from .search import BUNDLE, Indexing, SearchIndexFailed, marked_lists, new_scratch, start_index
 from .site_lock import site_lock
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
@@ -92,7 +92,7 @@ class Publisher:
         data = template_data(hub, published_media(hub).values())
         if for_search and self._scratch is None:
             self._scratch = new_scratch(self.folder)
-        marked = str(marked_view(self._scratch)) if for_search else None
+        marked = str(marked_lists(self._scratch)) if for_search else None
         try:
             warnings = render_pages(hub, specs, self.folder, data, self.progress.advance, self.workers,
                                     str(self.previous) if self.previous else None, marked)

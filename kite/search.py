@@ -5,9 +5,11 @@ page, 2.5 GB for a hub of 10,000 lessons.  So a big hub is indexed in parts of a
 ``SHARD_PAGES`` pages, one Pagefind run each: the first part is the bundle under
 ``pagefind/``, the others go under ``pagefind/merge/N/``, and ``pagefind/kite-shards.json``
 lists them for the search page, which merges them into one search (Pagefind's
-``mergeIndex``: one WebAssembly module for all).  Each run sees only the pages that mark
-something to index (``data-pagefind-body``), through a folder of hard links to them.  Parts
-are indexed one per core at once where the memory allows.
+``mergeIndex``: one WebAssembly module for all).  Each run reads the site itself, but only
+its part's pages that mark something to index (``data-pagefind-body``), named one by one
+in a glob (``page_glob``); a folder of hard links to them, one folder made and removed per
+page, is the fallback for a page path a glob cannot name.  Parts are indexed one per core at
+once where the memory allows.
 """
 
 from __future__ import annotations
@@ -51,16 +53,17 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
     """Index ``site`` into ``output`` (default: ``site/pagefind``), in parts of ``shard_pages`` at most.
 
     ``scratch`` holds the work in progress (default: a folder beside the site, removed after).
-    ``collected``: the pages to index are already linked in ``marked_view(scratch)`` (``link_marked``,
+    ``collected``: the pages to index are already listed in ``marked_lists(scratch)`` (``record_marked``,
     as they were rendered), so the site's pages need not be read again to find them.
     """
+    # Each Pagefind runs in a working folder of its own (``_start_pagefind``), not the caller's.
+    site, scratch = Path(os.path.abspath(site)), scratch and Path(os.path.abspath(scratch))
     bundle = output or site / BUNDLE
-    collection = marked_view(scratch) if collected and scratch is not None else None
-    pages = listed_pages(collection) if collection is not None else marked_pages(site, workers)
+    pages = listed_pages(marked_lists(scratch)) if collected and scratch is not None else marked_pages(site, workers)
     parts = max(1, math.ceil(len(pages) / (shard_pages or SHARD_PAGES)))
     size = math.ceil(len(pages) / parts) if pages else 0
     at_once = _parts_at_once(workers, parts)
-    # Beside the site: hard links need the same disk, and the site must not index its own views.
+    # Beside the site: a fallback view's hard links need the same disk, and the site must not index it.
     with tempfile.TemporaryDirectory(prefix=".kite-pagefind-", dir=scratch or site.parent) as folder:
         work = Path(folder)
         bundles, running = [], []
@@ -68,22 +71,18 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
             for number in range(parts):
                 if len(running) == at_once:
                     _finish_pagefind(running.pop(0))
-                if parts == 1 and collection is not None:
-                    view = collection  # already exactly the pages to index
-                else:
-                    view = work / f"view-{number}"
-                    for path in pages[number * size:(number + 1) * size]:
-                        _link(site / path, view / path)
                 bundles.append(work / f"bundle-{number}")
-                running.append(_start_pagefind(view if pages else site, bundles[-1]))
+                part = work / f"part-{number}"
+                part.mkdir()
+                running.append(_start_pagefind(site, bundles[-1], part, pages[number * size:(number + 1) * size]))
             while running:
                 _finish_pagefind(running.pop(0))
         except BaseException:
             # A part failed: the others, still running, must not go on writing into a folder being removed.
-            for process, errors in running:
-                process.kill()
-                process.wait()
-                errors.close()
+            for started in running:
+                started.process.kill()
+                started.process.wait()
+                started.errors.close()
             raise
         if bundle.exists():
             shutil.rmtree(bundle)
@@ -125,28 +124,47 @@ def marks_search(html: bytes) -> bool:
 
 
 def new_scratch(site: Path) -> Path:
-    """A folder for the index's work, beside ``site``: hard links need the same disk, and the site
-    must not index its own views.  ``Indexing`` removes it."""
+    """A folder for the index's work, beside ``site``: a fallback view's hard links need the same disk,
+    and the site must not index it.  ``Indexing`` removes it."""
     return Path(tempfile.mkdtemp(prefix=".kite-pagefind-", dir=site.parent))
 
 
-def marked_view(scratch: Path) -> Path:
-    """Where a build collects links to the pages to index as it writes them (``link_marked``)."""
+def marked_lists(scratch: Path) -> Path:
+    """Where a build lists the pages to index as it writes them (``record_marked``)."""
     return scratch / "marked"
 
 
-def link_marked(page: str, site: str, view: str) -> None:
-    """Link the written ``page`` (inside ``site``) into ``view`` at the same place."""
-    _link(Path(page), Path(view, os.path.relpath(page, site)))
+def record_marked(pages: list[str], folder: str) -> None:
+    """List ``pages`` (site-relative paths) in a file of their own in ``folder``: one per render
+    process, so that processes writing at once need no lock."""
+    os.makedirs(folder, exist_ok=True)
+    handle, _ = tempfile.mkstemp(prefix="pages-", dir=folder)
+    with open(handle, "w", encoding="utf-8") as listing:
+        listing.write("".join(f"{page}\0" for page in pages))  # NUL: the one character no path holds
 
 
-def listed_pages(view: Path) -> list[str]:
-    """The view-relative paths of the pages in ``view``, in ``marked_pages``'s order."""
+def listed_pages(folder: Path) -> list[str]:
+    """The pages listed in ``folder`` by ``record_marked``, in ``marked_pages``'s order."""
     found = []
-    for folder, _, names in os.walk(view):
-        found.extend(os.path.relpath(os.path.join(folder, name), view) for name in names)
+    for listing in folder.iterdir() if folder.is_dir() else ():
+        found.extend(listing.read_text(encoding="utf-8").split("\0")[:-1])
     found.sort()
     return found
+
+
+# What a glob (Pagefind's, the wax crate's) reads as other than itself: each is escaped with a
+# backslash.  A backslash itself cannot be escaped there (nor a control character be trusted to
+# pass), so a page whose path holds one is indexed through a view of hard links instead.
+_GLOB_SPECIAL = frozenset("?*$:<>()[]{},")
+_NOT_IN_GLOB = frozenset("\\" + "".join(map(chr, range(32))) + "\x7f")
+
+
+def page_glob(pages: list[str]) -> str | None:
+    """A glob that matches exactly ``pages`` (site-relative paths) and nothing else; None when one
+    of them cannot be written in a glob."""
+    if any(not _NOT_IN_GLOB.isdisjoint(page) for page in pages):
+        return None
+    return "{" + ",".join("".join(f"\\{c}" if c in _GLOB_SPECIAL else c for c in page) for page in pages) + "}"
 
 
 def _remove(bundle: Path, patterns: tuple[str, ...]) -> None:
@@ -194,20 +212,42 @@ def _parts_at_once(workers: int, parts: int) -> int:
     return max(1, min(workers, parts, available // PART_MEMORY))
 
 
-def _start_pagefind(site: Path, output: Path) -> tuple[subprocess.Popen, IO[str]]:
+@dataclasses.dataclass
+class _Started:
+    """A running Pagefind: its process, where its output goes, and its view to remove after it (if any)."""
+
+    process: subprocess.Popen
+    errors: IO[str]
+    view: Path | None
+
+
+def _start_pagefind(site: Path, output: Path, folder: Path, pages: list[str]) -> _Started:
+    """Pagefind on ``site``, indexing ``pages`` alone (none: the whole site, as Pagefind chooses);
+    ``folder``: an empty folder of the run's own, its working folder."""
     command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(output), "--silent"]
+    view, glob = None, page_glob(pages) if pages else None
+    if glob is not None:
+        # In Pagefind's configuration file (read from the working folder), not the command line:
+        # a part's glob holds thousands of paths, more than one argument may (128 KB on Linux).
+        (folder / "pagefind.json").write_text(json.dumps({"glob": glob}), encoding="utf-8")
+    elif pages:
+        view = folder / "view"
+        for path in pages:
+            _link(site / path, view / path)
+        command[command.index("--site") + 1] = str(view)
     errors = tempfile.TemporaryFile("w+", encoding="utf-8")  # not a pipe: two runs at once cannot block on it
-    process = subprocess.Popen(command, stdout=errors, stderr=subprocess.STDOUT, text=True,
+    process = subprocess.Popen(command, stdout=errors, stderr=subprocess.STDOUT, text=True, cwd=folder,
                                env={**os.environ, **PAGEFIND_ENVIRONMENT}, preexec_fn=_with_parent())
-    return process, errors
+    return _Started(process, errors, view)
 
 
-def _finish_pagefind(started: tuple[subprocess.Popen, IO[str]]) -> None:
-    process, errors = started
-    with errors:
-        if process.wait() != 0:
+def _finish_pagefind(started: _Started) -> None:
+    with started.errors as errors:
+        if started.process.wait() != 0:
             errors.seek(0)
             raise SearchIndexFailed(f"搜索索引生成失败：{errors.read().strip()}")
+    if started.view is not None:  # now, while the other parts still run, rather than all at the end
+        shutil.rmtree(started.view)
 
 
 def start_index(site: Path, workers: int = 1, output: Path | None = None, background: bool = False,
@@ -215,8 +255,8 @@ def start_index(site: Path, workers: int = 1, output: Path | None = None, backgr
     """``index_search`` in a process of its own, so that the build can compress meanwhile
     (Pagefind keeps about one core busy) and the preview's pages need not wait for the GIL;
     ``Indexing.finish`` waits for it.  ``background``: the process and its Pagefind at low priority, so that
-    the preview's page rebuilds come first.  ``scratch``: a ``new_scratch`` whose ``marked_view`` holds
-    the pages to index, collected as they were written; it becomes the index's (removed with it)."""
+    the preview's page rebuilds come first.  ``scratch``: a ``new_scratch`` whose ``marked_lists`` hold
+    the pages to index, listed as they were written; it becomes the index's (removed with it)."""
     collected = scratch is not None
     # Beside the site, made before the process: whatever happens to it, ``stop`` can remove it.
     scratch = scratch or new_scratch(site)

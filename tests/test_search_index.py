@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -126,10 +129,27 @@ def test_a_server_short_of_memory_indexes_one_part_at_a_time(monkeypatch):
     assert search._parts_at_once(workers=4, parts=3) == 3
 
 
-def test_the_pages_collected_while_rendering_are_those_a_scan_finds(tmp_path):
-    # A build hands Pagefind the pages that mark something to index as it writes them, instead of
-    # reading every page back to find them: the same pages (a hub's own 404.html that marks itself
-    # too), so the same index.
+def indexed_urls(bundle) -> list[str]:
+    """The address of each page in the index, its parts' included, as many times as it is there."""
+    found = []
+    for fragment in sorted(bundle.rglob("*.pf_fragment")):
+        data = gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd")
+        found.append(json.loads(data)["url"])
+    return sorted(found)
+
+
+def viewed(monkeypatch):
+    """Index as before globs: each part through a folder of hard links to its pages."""
+    from kite import search
+
+    monkeypatch.setattr(search, "page_glob", lambda pages: None)
+
+
+def test_the_pages_collected_while_rendering_are_those_a_scan_finds(tmp_path, monkeypatch):
+    # A build lists the pages that mark something to index as it writes them, instead of reading
+    # every page back to find them: the same pages, also those the hub's own templates mark (its
+    # 404.html, its home page, a tag's page, none of which Kite's own templates mark), so the same
+    # index, byte for byte; and the same as Pagefind makes from a folder of links to them alone.
     from helpers import REPO
 
     from kite import search
@@ -141,25 +161,103 @@ def test_the_pages_collected_while_rendering_are_those_a_scan_finds(tmp_path):
     (hub / "templates" / "404.html").write_text(
         '{% extends "main.html" %}\n{% block content %}<div data-pagefind-body><h1>找不到这个页面</h1>'
         "<p>迷路的风筝</p></div>{% endblock %}\n", encoding="utf-8")
+    (hub / "templates" / "home.html").write_text(
+        '{% extends "main.html" %}\n{% block content %}<div data-pagefind-body><h1>首页</h1>'
+        "<p>风筝之家欢迎你</p></div>{% endblock %}\n", encoding="utf-8")
+    (hub / "templates" / "lesson_list.html").write_text(
+        '{% extends "main.html" %}\n{% block content %}<h1>{{ spec.title }}</h1>'
+        '{% if term_kind == "tags" %}<div data-pagefind-body><p>标签 {{ term.name }}</p></div>{% endif %}'
+        "{% endblock %}\n", encoding="utf-8")
     site = tmp_path / "site"
     build(hub / "site_config.yml", site)
-    scanned = tmp_path / "scanned"
-    search.index_search(site, output=scanned)
-    assert "404.html" in search.marked_pages(site)
+    marked = search.marked_pages(site)
+    assert {"404.html", "index.html"} <= set(marked)
+    tag_pages = [page for page in marked if page.startswith("lessons/tags/")]
+    assert tag_pages and not [page for page in marked if page.startswith("lessons/series/")]
     built = {name: data for name, data in bundle_files(site / "pagefind").items() if not name.endswith((".gz", ".br"))}
-    assert built == bundle_files(scanned)
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["hub", "scanned", "site"]  # no scratch left
+    urls = indexed_urls(site / "pagefind")
+    assert "/" in urls and "/404.html" in urls and len(urls) == len(set(urls)) == len(marked)
+    assert set(urls) >= {"/" + page.removesuffix("index.html") for page in tag_pages}
+    search.index_search(site, output=tmp_path / "scanned")
+    viewed(monkeypatch)
+    search.index_search(site, output=tmp_path / "viewed")
+    assert built == bundle_files(tmp_path / "scanned") == bundle_files(tmp_path / "viewed")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["hub", "scanned", "site", "viewed"]  # no scratch left
 
 
-def test_collected_pages_are_indexed_in_parts_as_scanned_ones(sample_site, tmp_path):
+def test_collected_pages_are_indexed_in_parts_as_scanned_ones(sample_site, tmp_path, monkeypatch):
     from kite import search
 
     site = tmp_path / "site"
     shutil.copytree(sample_site, site)
     scratch = search.new_scratch(site)
-    for path in search.marked_pages(site):
-        search.link_marked(str(site / path), str(site), str(search.marked_view(scratch)))
+    pages = search.marked_pages(site)
+    search.record_marked(pages[::2], str(search.marked_lists(scratch)))  # as two render processes list them
+    search.record_marked(pages[1::2], str(search.marked_lists(scratch)))
     search.index_search(site, output=tmp_path / "collected", shard_pages=5, scratch=scratch, collected=True)
     search.index_search(site, output=tmp_path / "scanned", shard_pages=5)
+    viewed(monkeypatch)
+    search.index_search(site, output=tmp_path / "viewed", shard_pages=5)
     assert len([name for name in bundle_files(tmp_path / "collected") if name.startswith("merge/")]) > 10
-    assert bundle_files(tmp_path / "collected") == bundle_files(tmp_path / "scanned")
+    assert bundle_files(tmp_path / "collected") == bundle_files(tmp_path / "scanned") == bundle_files(tmp_path / "viewed")
+
+
+# Folder names a glob would read as a pattern, beside the names the pattern would match: a page
+# named in a glob without care would be indexed twice (by its part and by its neighbour's) or not at all.
+AWKWARD = ["a[1]", "a1", "b]", "c{d}", "cd", "e,f", "e", "f", "g*h", "gxh", "i?j", "ixj", "!k", "k", "-l", "l",
+           "$m", "mm", "n(o)", "no", "p<q:r>", "pq", "s~t#u", "x y", "中文[目录]", "中文目", "风筝-2026", "back\\slash"]
+
+
+def test_a_page_is_indexed_once_whatever_its_folder_is_called(tmp_path, monkeypatch):
+    from kite import search
+
+    site = tmp_path / "site"
+    for name in AWKWARD + ["unmarked"]:
+        (site / name).mkdir(parents=True)
+        body = "" if name == "unmarked" else " data-pagefind-body"
+        (site / name / "index.html").write_text(f"<html lang=zh><body><main{body}><p>风筝 {name}</p></main></body></html>",
+                                                 encoding="utf-8")
+    (site / "deep" / "中文[目录]").mkdir(parents=True)
+    (site / "deep" / "中文[目录]" / "a,b.html").write_text("<html lang=zh><body><main data-pagefind-body><p>风筝</p></main>"
+                                                           "</body></html>", encoding="utf-8")
+    pages = search.marked_pages(site)
+    assert len(pages) == len(AWKWARD) + 1
+    assert search.page_glob(pages) is None  # the backslash: that part goes through a folder of links
+    assert search.page_glob([page for page in pages if "\\" not in page]) is not None
+    for shard_pages in (1, 3, 1000):  # each page a part of its own: any stray match is a second copy
+        search.index_search(site, output=tmp_path / f"globbed-{shard_pages}", shard_pages=shard_pages, workers=2)
+        urls = indexed_urls(tmp_path / f"globbed-{shard_pages}")
+        assert len(urls) == len(set(urls)) == len(pages), shard_pages
+    viewed(monkeypatch)
+    search.index_search(site, output=tmp_path / "viewed", shard_pages=3, workers=2)
+    assert bundle_files(tmp_path / "globbed-3") == bundle_files(tmp_path / "viewed")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["globbed-1", "globbed-1000", "globbed-3", "site", "viewed"]
+
+
+def test_a_site_named_relative_to_the_working_folder_is_indexed(sample_site, tmp_path, monkeypatch):
+    # Pagefind runs in a folder of its own (where its configuration is), not in the caller's.
+    from kite import search
+
+    shutil.copytree(sample_site, tmp_path / "site")
+    monkeypatch.chdir(tmp_path)
+    search.index_search(Path("site"), output=Path("relative"), shard_pages=5, workers=2)
+    search.index_search(tmp_path / "site", output=tmp_path / "absolute", shard_pages=5, workers=2)
+    assert len(indexed_urls(tmp_path / "relative")) == len(search.marked_pages(tmp_path / "site"))
+    assert bundle_files(tmp_path / "relative") == bundle_files(tmp_path / "absolute")
+
+
+def test_the_preview_reindex_takes_in_a_page_added_since(sample_site, tmp_path):
+    # The preview re-indexes the site it serves after each edit: by reading the site for the marked
+    # pages (none are listed for it), a new one included, and swapping the new index in whole.
+    from kite import search
+
+    site = tmp_path / "site"
+    shutil.copytree(sample_site, site)
+    before = indexed_urls(site / "pagefind")
+    (site / "lessons" / "新的[一课]").mkdir()
+    (site / "lessons" / "新的[一课]" / "index.html").write_text(
+        "<html lang=zh><body><main data-pagefind-body><h1>新的一课</h1><p>风筝飞过工地</p></main></body></html>",
+        encoding="utf-8")
+    search.reindex_search(site)
+    assert indexed_urls(site / "pagefind") == sorted(before + ["/lessons/新的[一课]/"])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["site"]

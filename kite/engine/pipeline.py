@@ -105,7 +105,7 @@ def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], 
     ``theme_files``: list the theme's static files, for a run that copies them.  (The listing
     walks every file of Material's theme: a fifth of a second of each save in the preview.)
     ``previous``: the published site, whose unchanged pages are linked rather than written (``kite.reuse``).
-    ``marked``: a folder where each written page that marks something to index is linked, found in
+    ``marked``: a folder where the written pages that mark something to index are listed, found in
     the bytes at hand (the search index would otherwise read every page back to find them).
     """
     check_private_names()
@@ -123,13 +123,14 @@ def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], 
     nav = config.plugins.on_nav(nav, config=config, files=files)
     env = config.plugins.on_env(env, config=config, files=files)
     files.copy_static_files(dirty=not clean)
+    found: list[str] | None = [] if marked is not None else None  # the pages to index, for ``marked``
     for template in config.theme.static_templates:
         mkdocs_build._build_theme_template(template, env, files, config, nav)
         written = os.path.join(config.site_dir, template)
-        if marked is not None and os.path.isfile(written):  # a hub's own 404.html may mark itself too
+        if found is not None and os.path.isfile(written):  # a hub's own 404.html may mark itself too
             with open(written, "rb") as page:
                 if search.marks_search(page.read()):
-                    search.link_marked(written, config.site_dir, marked)
+                    found.append(template)
 
     converter = Converter(config, files)
     doc_files = files.documentation_pages()
@@ -140,12 +141,14 @@ def build(config: MkDocsConfig, *, clean: bool, writes: Callable[[Page], bool], 
         config._current_page = page
         try:
             _convert(page, config, files, converter)
-            _write(page, config, doc_files, nav, env, previous, marked)
+            _write(page, config, doc_files, nav, env, previous, found)
         finally:
             config._current_page = None
             page.active = False
             # What the next pages need of this one is its title and URL; its HTML can go.
             page.content, page.markdown, page.toc = None, "", get_toc([])
+    if found is not None:
+        search.record_marked(found, marked)
     config.plugins.on_post_build(config=config)
 
 
@@ -158,7 +161,7 @@ def _convert(page: Page, config: MkDocsConfig, files: Files, converter: Converte
 
 
 def _write(page: Page, config: MkDocsConfig, doc_files: Iterable, nav, env, previous: str | None,
-           marked: str | None) -> None:
+           found: list[str] | None) -> None:
     page.active = True
     context = get_context(nav, doc_files, config, page)
     template = env.get_template(page.meta.get("template", "main.html"))
@@ -169,5 +172,5 @@ def _write(page: Page, config: MkDocsConfig, doc_files: Iterable, nav, env, prev
         target = page.file.abs_dest_path
         data = output.encode("utf-8", errors="xmlcharrefreplace")
         reuse.write(data, target, reuse.counterpart(target, config.site_dir, previous))
-        if marked is not None and search.marks_search(data):
-            search.link_marked(target, config.site_dir, marked)
+        if found is not None and search.marks_search(data):
+            found.append(page.file.dest_path.replace(os.sep, "/"))

@@ -65,7 +65,7 @@ class Job:
     static: bool = True  # copy the theme's files and write 404.html
     clean: bool = True  # empty the site folder first
     previous: str | None = None  # the published site: a page unchanged since is linked from there
-    marked: str | None = None  # a folder where each written page that marks something to index is linked
+    marked: str | None = None  # a folder where the written pages that mark something to index are listed
     on_page: Callable[[], None] = lambda: None
 
 

@@ -44,6 +44,14 @@ _MERGED_UNUSED = ("pagefind.js", "pagefind-worker.js", "wasm.*.pagefind")
 PAGEFIND_ENVIRONMENT = {"PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE": "1000"}
 
 
+def pagefind_environment() -> dict[str, str]:
+    """The environment Pagefind runs in: Kite's settings, and none of the editor's own.  Pagefind
+    takes every option from a ``PAGEFIND_`` variable too, ahead of its configuration file: one left
+    set in a shell (``PAGEFIND_GLOB``, ``PAGEFIND_SITE``) would index other pages than Kite names."""
+    own = {name: value for name, value in os.environ.items() if not name.startswith("PAGEFIND_")}
+    return {**own, **PAGEFIND_ENVIRONMENT}
+
+
 class SearchIndexFailed(Exception):
     """Pagefind could not index the site; the message says why."""
 
@@ -237,7 +245,7 @@ def _start_pagefind(site: Path, output: Path, folder: Path, pages: list[str]) ->
         command[command.index("--site") + 1] = str(view)
     errors = tempfile.TemporaryFile("w+", encoding="utf-8")  # not a pipe: two runs at once cannot block on it
     process = subprocess.Popen(command, stdout=errors, stderr=subprocess.STDOUT, text=True, cwd=folder,
-                               env={**os.environ, **PAGEFIND_ENVIRONMENT}, preexec_fn=_with_parent())
+                               env=pagefind_environment(), preexec_fn=_with_parent())
     return _Started(process, errors, view)
 
 

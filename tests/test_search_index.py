@@ -246,6 +246,18 @@ def test_a_site_named_relative_to_the_working_folder_is_indexed(sample_site, tmp
     assert bundle_files(tmp_path / "relative") == bundle_files(tmp_path / "absolute")
 
 
+def test_pagefind_settings_left_in_the_shell_do_not_change_the_index(sample_site, tmp_path, monkeypatch):
+    # Pagefind reads each option from a PAGEFIND_ variable as well, ahead of the glob Kite gives it.
+    from kite import search
+
+    shutil.copytree(sample_site, tmp_path / "site")
+    search.index_search(tmp_path / "site", output=tmp_path / "clean", shard_pages=5, workers=2)
+    monkeypatch.setenv("PAGEFIND_GLOB", "index.html")
+    monkeypatch.setenv("PAGEFIND_EXCLUDE_SELECTORS", "p")
+    search.index_search(tmp_path / "site", output=tmp_path / "shell", shard_pages=5, workers=2)
+    assert bundle_files(tmp_path / "shell") == bundle_files(tmp_path / "clean")
+
+
 def test_the_preview_reindex_takes_in_a_page_added_since(sample_site, tmp_path):
     # The preview re-indexes the site it serves after each edit: by reading the site for the marked
     # pages (none are listed for it), a new one included, and swapping the new index in whole.

@@ -1,0 +1,73 @@
+"""A rebuild into a published site equals a fresh build of the same content into an empty folder.
+
+A rebuild links every unchanged file to the published one, keeps compressed copies that still
+unpack to their page, and swaps MkDocs's and Pagefind's own files for the published ones when
+equal (``kite.reuse``).  Each edit below is applied to a copy of one built hub, the copy is
+rebuilt into (a copy of) its published site, and every file is compared with a fresh build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kite.build import build
+from kite.errors import ContentErrors
+
+from helpers import HubFolder
+from same_as_fresh import EDITS, NOW, copy_site, differences, files, lesson, make_hub
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    """The hub and its site, built once for the module."""
+    root = tmp_path_factory.mktemp("base")
+    hub = make_hub(root / "hub")
+    build(hub.config, root / "site", now=NOW)
+    return root
+
+
+@pytest.fixture
+def published(base, tmp_path):
+    """A copy of the base hub and of its published site, for one test to edit and rebuild."""
+    shutil.copytree(base / "hub", tmp_path / "hub")
+    copy_site(base / "site", tmp_path / "site")
+    return tmp_path
+
+
+@pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
+def test_a_rebuild_after_an_edit_equals_a_fresh_build(published, edit):
+    hub = HubFolder(published / "hub")
+    now = edit(hub)
+    build(hub.config, published / "site", now=now)
+    build(hub.config, published / "fresh", now=now)
+    assert differences(published / "site", published / "fresh") == []
+
+
+def test_the_same_build_twice_keeps_every_file(tmp_path):
+    # Built here rather than copied: a copy would give the media new inodes, where a build links
+    # them to the hub's own files.
+    hub = make_hub(tmp_path / "hub")
+    build(hub.config, tmp_path / "site", now=NOW)
+    before = {path: os.stat(file).st_ino for path, file in files(tmp_path / "site").items()}
+    build(hub.config, tmp_path / "site", now=NOW)
+    after = {path: os.stat(file).st_ino for path, file in files(tmp_path / "site").items()}
+    assert after.keys() == before.keys()
+    assert [path for path in after if after[path] != before[path]] == []
+
+
+def test_a_failed_build_leaves_the_last_good_site_and_the_fixed_rebuild_equals_fresh(published):
+    hub = HubFolder(published / "hub")
+    site = published / "site"
+    good = {path: file.read_bytes() for path, file in files(site).items()}
+    lesson(hub, "a3", "风筝的线", "三月三日")  # not a date
+    with pytest.raises(ContentErrors):
+        build(hub.config, site, now=NOW)
+    assert {path: file.read_bytes() for path, file in files(site).items()} == good
+    lesson(hub, "a3", "风筝的线", "2026-03-03", body="改好的正文。\n")
+    build(hub.config, site, now=NOW)
+    build(hub.config, published / "fresh", now=NOW)
+    assert differences(site, published / "fresh") == []

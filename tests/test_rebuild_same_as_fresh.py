@@ -71,3 +71,15 @@ def test_a_failed_build_leaves_the_last_good_site_and_the_fixed_rebuild_equals_f
     build(hub.config, site, now=NOW)
     build(hub.config, published / "fresh", now=NOW)
     assert differences(site, published / "fresh") == []
+
+
+def test_a_build_shared_among_processes_equals_one_made_in_one(published, monkeypatch):
+    # Big hubs are rendered by several processes, each writing a share of the pages: a page's link
+    # to another's Markdown file (a1.md links a2.md) must resolve when the other is another's share.
+    import kite.parallel
+
+    hub = HubFolder(published / "hub")
+    build(hub.config, published / "one", now=NOW, workers=1)
+    monkeypatch.setattr(kite.parallel, "SERIAL_BELOW", 10)  # this small hub, shared as a big one is
+    build(hub.config, published / "shared", now=NOW, workers=2)
+    assert differences(published / "shared", published / "one") == []

@@ -99,6 +99,31 @@ def tags(hub):
     return NOW
 
 
+def attendance_on(hub):
+    _replace(_lesson_file(hub, "a5"), "summary: 引线第5讲的摘要", "summary: 引线第5讲的摘要\nattendance: true")
+    return NOW
+
+
+def activity_moved(hub):
+    _replace(hub.root / "content/announcements/later.md", "2026-05-20T", "2026-05-22T")
+    return NOW
+
+
+def episode_edited(hub):
+    path = hub.root / "content/episodes/e1.md"
+    _replace(path, "title: 乡音第一期", "title: 乡音第一期（修订）")
+    _replace(path, "duration: '03:20'", "duration: '04:05'")
+    return NOW
+
+
+def burst(hub):
+    """Several files saved at once (an editor's "save all", a git pull)."""
+    _replace(_lesson_file(hub, "a6"), "title: 引线第6讲", "title: 一起改的第六讲")
+    (hub.root / "lessons/a7.md").unlink()
+    lesson(hub, "b1", "一起加的一讲", "2026-03-15", series="引线", body="见[第五讲](a5.md)。\n")
+    return NOW
+
+
 def rename(hub):
     _lesson_file(hub).rename(_lesson_file(hub, "a3-renamed"))
     return NOW
@@ -175,7 +200,7 @@ def nothing(hub):
 
 
 EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
-    body, title, date, series, tags, rename, delete, delete_activity, newest, site_title, site_url_path, zone,
+    body, title, date, series, tags, attendance_on, activity_moved, episode_edited, burst, rename, delete, delete_activity, newest, site_title, site_url_path, zone,
     branch_name, template_added, template_changed, template_removed, media_replaced, time_passes, published,
     nothing)}
 

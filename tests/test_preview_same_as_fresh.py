@@ -34,15 +34,19 @@ PREVIEW_ONLY = {
     "endpoint": "check-in forms post to the preview's own endpoint on loopback, not attendance.endpoint",
     "no worker": "sw.js is not written: a worker would show an editor a page as it was before a save",
     "not compressed": "no .gz/.br copies: the preview's server does not serve them",
+    "problem banner": "while the content has an error, every page shows it at the bottom (the last good "
+                      "site is served: compared with the last fresh build)",
     "drafts": "while a draft exists the preview shows it in pages and lists, marked 草稿; then only the "
               "feeds, calendars and sitemap (never showing drafts) are compared",
 }
 INJECTED = re.compile(rb'<script>\s*var livereload = function\(epoch, requestId\).*?</script>'
                       rb'<script>window\.kitePreview = true;</script>(?=</body>)', re.DOTALL)
+BANNER = re.compile(rb'<div role="alert" style="[^"]*"><strong>[^<]*</strong><ul [^>]*>.*?</ul></div>(?=</body>)',
+                    re.DOTALL)
 SUBSCRIPTIONS = re.compile(r"(\.xml|\.ics)$")
 
 
-def served(preview: Preview, workspace: Path, base: str, endpoint: str) -> dict[str, bytes]:
+def served(client: httpx.Client, workspace: Path, base: str, endpoint: str, problems: bool = False) -> dict[str, bytes]:
     """Every file the preview's site holds, as its server answers for it, normalised."""
     site = next(workspace.glob("kite-preview-*/site"))
     found = {}
@@ -50,14 +54,17 @@ def served(preview: Preview, workspace: Path, base: str, endpoint: str) -> dict[
         if path.endswith(".kite-new"):
             continue  # a file being replaced this moment; the next poll sees it in place
         address = base + quote(path.removesuffix("index.html"))
-        response = httpx.get(address)
+        response = client.get(address)
         if response.status_code == 404:
             continue  # removed between listing and asking
         assert response.status_code == 200, (address, response.status_code)
         content = response.content
         if path.endswith(".html"):
+            if problems:
+                content, shown = BANNER.subn(b"", content)  # PREVIEW_ONLY["problem banner"]
+                assert shown == 1, f"no problem banner on {path}"
             content, injected = INJECTED.subn(b"", content)  # PREVIEW_ONLY["live reload"]
-            assert injected == 1, path
+            assert injected == 1, f"no live-reload script on {path}"
             assert b'role="alert"' not in content, path  # no problem banner
             content = content.replace(endpoint.encode(), b"https://example.org/checkin")  # PREVIEW_ONLY["endpoint"]
         found[path] = content
@@ -101,23 +108,33 @@ def test_the_preview_serves_what_a_fresh_build_makes_after_every_edit(tmp_path):
     workspace.mkdir()
     # The preview's workspace goes where the test can list its site.
     preview = Preview(hub, free_port(), env={**os.environ, "TMPDIR": str(workspace)})
+    client = httpx.Client()
     try:
         endpoint = preview.endpoint()
         base = preview.base
         fresh_dir = tmp_path / "fresh"
         failures: dict[str, list[str]] = {}
+        want: dict[str, bytes] = {}
 
-        def same(step: str, *, at: datetime | None = None, drafts: bool = False, timeout: float = 40) -> None:
-            build(hub.config, fresh_dir, now=at or datetime.now(timezone.utc))
-            want = expected(fresh_dir)
+        def same(step: str, *, at: datetime | None = None, drafts: bool = False, problems: bool = False,
+                 timeout: float = 40) -> None:
+            nonlocal want
+            started = time.monotonic()
+            if not problems:  # (with problems: the last good build)
+                build(hub.config, fresh_dir, now=at or datetime.now(timezone.utc))
+                want = expected(fresh_dir)
             deadline = time.monotonic() + timeout
             while True:
-                found = compare(served(preview, workspace, base, endpoint), want, drafts=drafts)
+                try:
+                    found = compare(served(client, workspace, base, endpoint, problems), want, drafts=drafts)
+                except AssertionError as error:  # (the banner not yet shown, or still shown)
+                    found = [f"{error}"]
                 if not found or time.monotonic() > deadline:
                     break
                 time.sleep(0.2)
             if found:
                 failures[step] = found
+            print(f"{step}: {time.monotonic() - started:.1f} s", flush=True)
 
         same("start")
         for name, edit in EDITS.items():
@@ -127,6 +144,12 @@ def test_the_preview_serves_what_a_fresh_build_makes_after_every_edit(tmp_path):
             if name == "site_url_path":
                 base = base.replace("/hub/", "/other/")  # the preview moves with site_url's path
             same(name)
+
+        # A content error: the last good site stays, with the problem shown; then the fix.
+        broken = lesson(hub, "broken", "写到一半", "三月一日")
+        same("content error", problems=True)
+        broken.unlink()
+        same("content error fixed")
 
         # A draft appears: drafts shown; then published.
         lesson(hub, "草稿", "还没写完的课", "2026-04-01", extra="draft: true")
@@ -145,4 +168,5 @@ def test_the_preview_serves_what_a_fresh_build_makes_after_every_edit(tmp_path):
         same("nothing")
         assert failures == {}, "\n".join(f"after {step}:\n  " + "\n  ".join(found) for step, found in failures.items())
     finally:
+        client.close()
         preview.stop()

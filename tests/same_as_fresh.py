@@ -40,7 +40,7 @@ def make_hub(root: Path, *, now: datetime = NOW) -> HubFolder:
     for number in range(1, 9):
         lesson(hub, f"a{number}", f"引线第{number}讲", f"2026-03-{number:02d}", "引线" if number % 2 else "安全",
                "家乡, 工地" if number % 3 else "工地", body=f"第{number}讲正文。见[下一讲](a{number + 1}.md)。\n")
-    lesson(hub, "pic", "图里的风筝", "2026-02-01", body="![风筝](content/media/pics/kite.png)\n")
+    lesson(hub, "pic", "图里的风筝", "2026-02-01", tags="图片", body="![风筝](content/media/pics/kite.png)\n")
     lesson(hub, "草稿", "还没写完的课", "2026-04-01", extra="draft: true")
     hub.episode("e1", "title: 乡音第一期\ndate: 2026-02-02\nmedia: e1.mp3\nduration: '03:20'")
     hub.episode("e2", "title: 乡音第二期\ndate: 2026-02-09\nmedia: https://example.org/e2.mp3")
@@ -96,6 +96,19 @@ def series(hub):
 
 def tags(hub):
     _replace(_lesson_file(hub, "a4"), "tags: [家乡, 工地]", "tags: [工地, 新标签]")
+    return NOW
+
+
+def tag_removed(hub):
+    """The only lesson with this tag drops it: the tag's page goes."""
+    _replace(_lesson_file(hub, "pic"), "tags: [图片]", "tags: [家乡]")
+    return NOW
+
+
+def media_unused(hub):
+    """No page uses these files any more: they leave the site."""
+    _replace(_lesson_file(hub, "pic"), "![风筝](content/media/pics/kite.png)", "图片先撤下。")
+    _replace(hub.root / "content/episodes/e1.md", "media: e1.mp3", "media: https://example.org/e1.mp3")
     return NOW
 
 
@@ -200,9 +213,9 @@ def nothing(hub):
 
 
 EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
-    body, title, date, series, tags, attendance_on, activity_moved, episode_edited, burst, rename, delete, delete_activity, newest, site_title, site_url_path, zone,
-    branch_name, template_added, template_changed, template_removed, media_replaced, time_passes, published,
-    nothing)}
+    body, title, date, series, tags, tag_removed, attendance_on, activity_moved, episode_edited, burst, rename,
+    delete, delete_activity, newest, site_title, site_url_path, zone, branch_name, template_added,
+    template_changed, template_removed, media_replaced, media_unused, time_passes, published, nothing)}
 
 
 # -- comparing sites ---------------------------------------------------------------------------

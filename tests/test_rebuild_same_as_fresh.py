@@ -44,7 +44,8 @@ def test_a_rebuild_after_an_edit_equals_a_fresh_build(published, edit):
     now = edit(hub)
     build(hub.config, published / "site", now=now)
     build(hub.config, published / "fresh", now=now)
-    assert differences(published / "site", published / "fresh") == []
+    found = differences(published / "site", published / "fresh")
+    assert not found, "\n".join(found)
 
 
 def test_the_same_build_twice_keeps_every_file(tmp_path):

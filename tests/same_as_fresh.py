@@ -157,6 +157,13 @@ def newest(hub):
     return NOW
 
 
+def same_day(hub):
+    """A new lesson on the day of another, named to sort before it: the order of equals is the fresh build's."""
+    lesson(hub, "0-same-day", "同一天的另一讲", "2026-03-05", series="引线")
+    hub.announcement("0-same-time", "title: 同时开始的学习\ndate: 2026-01-05\nstarts: 2026-01-20T19:30:00+08:00")
+    return NOW
+
+
 def site_title(hub):
     _replace(hub.config, "site_name: 测试云课堂", "site_name: 改名的云课堂")
     return NOW
@@ -214,7 +221,7 @@ def nothing(hub):
 
 EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
     body, title, date, series, tags, tag_removed, attendance_on, activity_moved, episode_edited, burst, rename,
-    delete, delete_activity, newest, site_title, site_url_path, zone, branch_name, template_added,
+    delete, delete_activity, newest, same_day, site_title, site_url_path, zone, branch_name, template_added,
     template_changed, template_removed, media_replaced, media_unused, time_passes, published, nothing)}
 
 

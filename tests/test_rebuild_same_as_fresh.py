@@ -16,9 +16,10 @@ import pytest
 
 from kite.build import build
 from kite.errors import ContentErrors
+from kite.publisher import BuildFailed
 
 from helpers import HubFolder
-from same_as_fresh import EDITS, NOW, copy_site, differences, files, lesson, make_hub
+from same_as_fresh import EDITS, NOW, TEMPLATE, copy_site, differences, files, lesson, make_hub
 
 
 @pytest.fixture(scope="module")
@@ -60,18 +61,30 @@ def test_the_same_build_twice_keeps_every_file(tmp_path):
     assert [path for path in after if after[path] != before[path]] == []
 
 
-def test_a_failed_build_leaves_the_last_good_site_and_the_fixed_rebuild_equals_fresh(published):
+BREAKAGES = {
+    # Found while loading: nothing is staged.
+    "content": (lambda hub: lesson(hub, "a3", "风筝的线", "三月三日"), ContentErrors),  # not a date
+    # Found while rendering, with the new site half staged (and half linked to the published one).
+    "template": (lambda hub: hub.write(TEMPLATE, "<p>{{ 1 / 0 }}</p>\n"), BuildFailed),
+}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES.values(), ids=BREAKAGES.keys())
+def test_a_failed_build_leaves_the_last_good_site_and_the_fixed_rebuild_equals_fresh(published, breakage):
     hub = HubFolder(published / "hub")
     site = published / "site"
-    good = {path: file.read_bytes() for path, file in files(site).items()}
-    lesson(hub, "a3", "风筝的线", "三月三日")  # not a date
-    with pytest.raises(ContentErrors):
+    good = {path: (file.read_bytes(), file.stat().st_ino) for path, file in files(site).items()}
+    breakage[0](hub)
+    with pytest.raises(breakage[1]):
         build(hub.config, site, now=NOW)
-    assert {path: file.read_bytes() for path, file in files(site).items()} == good
+    assert {path: (file.read_bytes(), file.stat().st_ino) for path, file in files(site).items()} == good
+    assert sorted(path.name for path in published.iterdir()) == ["hub", "site"]  # no staging folder left
     lesson(hub, "a3", "风筝的线", "2026-03-03", body="改好的正文。\n")
+    hub.write(TEMPLATE, "<p>海安市委组织部 主办</p>\n")
     build(hub.config, site, now=NOW)
     build(hub.config, published / "fresh", now=NOW)
-    assert differences(site, published / "fresh") == []
+    found = differences(site, published / "fresh")
+    assert not found, "\n".join(found)
 
 
 def test_a_build_shared_among_processes_equals_one_made_in_one(published, monkeypatch):

@@ -99,11 +99,11 @@ def iso(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat()
 
 
+@pytest.mark.timeout(900)  # 30 steps, each a fresh build and the preview's update: 80 s on a quiet machine
 def test_the_preview_serves_what_a_fresh_build_makes_after_every_edit(tmp_path):
     now = datetime.now(timezone.utc)
     hub = make_hub(tmp_path / "hub", now=now)
     (hub.root / "lessons/草稿.md").unlink()  # comes back as a step
-    draft = hub.root / "lessons/草稿.md"
     workspace = tmp_path / "temp"
     workspace.mkdir()
     # The preview's workspace goes where the test can list its site.
@@ -157,11 +157,12 @@ def test_the_preview_serves_what_a_fresh_build_makes_after_every_edit(tmp_path):
         EDITS["published"](hub)
         same("published")
 
-        # An activity ends a few seconds from now: the preview moves it among the past by itself.
-        ends = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=15)
+        # An activity ends half a minute from now: the preview moves it among the past by itself.
+        # (Far enough ahead that its step is compared before it ends, on a busy machine too.)
+        ends = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=30)
         hub.announcement("ending", f"title: 马上结束的学习\ndate: 2026-04-04\nstarts: {iso(ends - timedelta(hours=1))}\n"
                                    f"ends: {iso(ends)}")
-        same("activity added", at=ends - timedelta(seconds=14))
+        same("activity added", at=ends - timedelta(seconds=29))
         while datetime.now(timezone.utc) <= ends + timedelta(seconds=1):
             time.sleep(0.2)
         same("activity ended")

@@ -56,6 +56,7 @@ class Publisher:
         self._warnings: dict[str, list[str]] = {}
         self._files: dict[str, str] = {}  # generated file -> the text in the folder
         self._made: dict[str, tuple[str, object]] = {}  # feed or calendar -> (its inputs, what they made)
+        self._media: set[str] = set()  # the names under media/ that ``copy_media`` put there
         self._search: Indexing | None = None  # the search index being built
         self._scratch: Path | None = None  # its folder, made before it starts (render_pages(for_search=True))
 
@@ -219,6 +220,10 @@ class Publisher:
                 _link_or_copy(source, fresh)
                 os.replace(fresh, target)
             self.progress.advance()
+        # A file no page uses any more (the preview, after an edit) leaves the site, as from a new build.
+        for gone in self._media - set(files.values()):
+            (self.folder / "media" / gone).unlink(missing_ok=True)
+        self._media = set(files.values())
         return len(files)
 
     def write_offline_files(self, hub: Hub, *, worker: bool = True) -> int:

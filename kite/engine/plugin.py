@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 from jinja2 import FileSystemBytecodeCache
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.plugins import BasePlugin
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
 
 from ..errors import Problem
 from ..media import point_media_links
@@ -61,9 +61,10 @@ def drop_unused_toggles(html: str) -> str:
 
 class KitePlugin(BasePlugin):
     def __init__(self, specs: Iterable[PageSpec], data: TemplateData, write: set[str] | None,
-                 on_page: Callable[[], None], *, static_files: bool):
+                 on_page: Callable[[], None], *, static_files: bool, elsewhere: Iterable[str] = ()):
         super().__init__()
         self.specs = {spec.path: spec for spec in specs}
+        self.elsewhere = elsewhere  # pages this run neither renders nor writes, known for links to them
         self.data = data
         self.write = write
         self.page_written = on_page  # (not on_*: MkDocs would take it for an event)
@@ -92,6 +93,9 @@ class KitePlugin(BasePlugin):
                     files.append(File.generated(config, file.src_uri, content=text.replace(*_STYLESHEET_ADDRESSES)))
         for path in self.specs:
             files.append(File.generated(config, path, content=""))
+        for path in self.elsewhere:
+            # Excluded: links to it resolve, but MkDocs makes no page of it.
+            files.append(File.generated(config, path, content="", inclusion=InclusionLevel.EXCLUDED))
         # MkDocs only needs to know media exist, so that links to them resolve relative to each page.
         for name in self.data.media:
             files.append(_PlacedElsewhere.generated(config, f"media/{name}", content=b""))

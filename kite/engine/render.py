@@ -177,7 +177,12 @@ def render(hub: Hub, specs: Sequence[PageSpec], site_dir: Path, data: TemplateDa
     """
     job = job or Job()
     given = list(specs) if job.write is None else [s for s in specs if s.path in job.write or s.path in NAV_SOURCES]
-    plugin = KitePlugin(given, data, job.write, job.on_page, static_files=job.static)
+    # A link to another page's Markdown file (``../b1.md``) becomes that page's address only where
+    # MkDocs knows the page: where a written page has such a link, the pages not written in this run
+    # (the preview's unchanged ones, another worker's share) are known too, and never rendered.
+    elsewhere = () if job.write is None or not any(".md" in spec.markdown for spec in given) else tuple(
+        spec.path for spec in specs if spec.path not in job.write and spec.path not in NAV_SOURCES)
+    plugin = KitePlugin(given, data, job.write, job.on_page, static_files=job.static, elsewhere=elsewhere)
     caught = _Warnings()
     logger = logging.getLogger("mkdocs")
     before = (logger.level, logger.propagate)

@@ -47,8 +47,10 @@ PAGEFIND_ENVIRONMENT = {"PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE": "1000"}
 def pagefind_environment() -> dict[str, str]:
     """The environment Pagefind runs in: Kite's settings, and none of the editor's own.  Pagefind
     takes every option from a ``PAGEFIND_`` variable too, ahead of its configuration file: one left
-    set in a shell (``PAGEFIND_GLOB``, ``PAGEFIND_SITE``) would index other pages than Kite names."""
-    own = {name: value for name, value in os.environ.items() if not name.startswith("PAGEFIND_")}
+    set in a shell (``PAGEFIND_GLOB``, ``PAGEFIND_SITE``) would index other pages than Kite names.
+    ``PAGEFIND_BINARY_PATH`` stays: it is the Python package's, naming which Pagefind to run."""
+    own = {name: value for name, value in os.environ.items()
+           if not name.startswith("PAGEFIND_") or name == "PAGEFIND_BINARY_PATH"}
     return {**own, **PAGEFIND_ENVIRONMENT}
 
 

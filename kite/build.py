@@ -30,6 +30,7 @@ class BuildReport:
     hub: Hub
     site_dir: Path
     pages: int = 0
+    rendered: int = 0  # pages rendered anew; the others were unchanged since the last build (kite.rendered)
     feeds: int = 0
     media: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -77,8 +78,9 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
                 refuse_unsafe_target(site_dir, hub)
             specs = site_pages(hub, now or datetime.now(timezone.utc))
             report = BuildReport(hub, site_dir, pages=len(specs), warnings=[str(w) for w in hub.warnings])
-            with Publisher.staged(site_dir, progress=progress, workers=workers) as site:
+            with Publisher.staged(site_dir, progress=progress, workers=workers, recorded=True) as site:
                 report.warnings += site.render_pages(hub, specs, for_search=True)
+                report.rendered = site.rendered
                 # Pagefind reads only the pages, and it is the longest phase: it starts as soon as they
                 # are written, and the rest is written while it runs.
                 site.index_search()

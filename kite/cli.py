@@ -141,8 +141,10 @@ def _build(arguments: argparse.Namespace) -> int:
 
 
 def summary(report) -> str:
+    unchanged = report.pages - report.rendered
+    kept = f"（{unchanged} 个和上次构建相同，直接沿用）" if unchanged else ""
     return (
-        f"已生成站点 {report.site_dir}：{report.pages} 个页面，{report.feeds} 个订阅和日历文件，"
+        f"已生成站点 {report.site_dir}：{report.pages} 个页面{kept}，{report.feeds} 个订阅和日历文件，"
         f"{report.media} 个媒体文件，{len(report.warnings)} 条警告，用时 {report.seconds:.1f} 秒"
     )
 

@@ -28,18 +28,21 @@ def default_workers() -> int:
 
 def render_pages(hub: Hub, specs: list[PageSpec], site_dir: Path, data: TemplateData,
                  on_page: Callable[[], None], workers: int | None = None, previous: str | None = None,
-                 marked: str | None = None) -> list[str]:
-    """Render every page into an empty ``site_dir``; return the warnings.  A page with the same
-    bytes as in the ``previous`` site is a link to it there (``kite.reuse``); one that marks something
-    to index is listed in ``marked`` too (``engine.Job``)."""
+                 marked: str | None = None, write: set[str] | None = None) -> list[str]:
+    """Render every page into an empty ``site_dir``, or only those in ``write`` (the folder holds the
+    others already); return the warnings.  A page with the same bytes as in the ``previous`` site is a
+    link to it there (``kite.reuse``); one that marks something to index is listed in ``marked`` too
+    (``engine.Job``)."""
     workers = default_workers() if workers is None else workers
-    if workers <= 1 or len(specs) < SERIAL_BELOW or "fork" not in multiprocessing.get_all_start_methods():
-        return engine.render(hub, specs, site_dir, data, engine.Job(on_page=on_page, previous=previous, marked=marked))
+    chosen = specs if write is None else [spec for spec in specs if spec.path in write]
+    if workers <= 1 or len(chosen) < SERIAL_BELOW or "fork" not in multiprocessing.get_all_start_methods():
+        job = engine.Job(write=write, clean=write is None, on_page=on_page, previous=previous, marked=marked)
+        return engine.render(hub, specs, site_dir, data, job)
 
     context = multiprocessing.get_context("fork")
     done = context.Value("i", 0)
     answers = context.Queue()
-    shares = [specs[index::workers] for index in range(workers)]  # interleaved, so list pages spread evenly
+    shares = [chosen[index::workers] for index in range(workers)]  # interleaved, so list pages spread evenly
     processes = []
     for index, share in enumerate(shares):
         job = (index, {spec.path for spec in share}, previous, marked)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import quote
 
-from . import engine, feeds, ics, reuse
+from . import engine, feeds, ics, rendered, reuse
 from .compress import precompress, text_files
 from .media import MEDIA_DIR
 from .models import Hub
@@ -27,7 +27,7 @@ from .offline import WORKER, OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
-from .search import BUNDLE, Indexing, SearchIndexFailed, marked_lists, new_scratch, start_index
+from .search import BUNDLE, Indexing, SearchIndexFailed, listed_pages, marked_lists, new_scratch, record_marked, start_index
 from .site_lock import site_lock
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
@@ -39,10 +39,12 @@ class BuildFailed(Exception):
 
 class Publisher:
     """``incremental``: remember what each page was made of, so that ``update`` can render
-    only what an edit changed (the preview); a one-off build need not pay for that."""
+    only what an edit changed (the preview); a one-off build need not pay for that.
+    ``recorded``: render only the pages changed since the build that published ``previous``, and
+    record what was published for the next build (``kite.rendered``; the build's, not the preview's)."""
 
     def __init__(self, folder: Path, *, progress: Progress | None = None, workers: int | None = None,
-                 incremental: bool = False, previous: Path | None = None):
+                 incremental: bool = False, previous: Path | None = None, recorded: bool = False):
         self.folder = Path(folder)
         # The published site this folder will replace: what is unchanged is linked from it (kite.reuse).
         self.previous = previous
@@ -59,6 +61,12 @@ class Publisher:
         self._media: set[str] = set()  # the names under media/ that ``copy_media`` put there
         self._search: Indexing | None = None  # the search index being built
         self._scratch: Path | None = None  # its folder, made before it starts (render_pages(for_search=True))
+        self.recorded = recorded
+        self.rendered = 0  # pages rendered by the last render_pages; the others were linked unchanged
+        # What to record once published (``recorded``): the key, and each page's spec, warnings and
+        # whether it marks something to index; ``publish`` adds the files.
+        self._record: tuple[str, dict[str, tuple[PageSpec, tuple[str, ...], bool]]] | None = None
+        self._compressed: set[str] = set()  # pages whose compressed copies were linked with them
 
     @classmethod
     @contextmanager
@@ -88,23 +96,76 @@ class Publisher:
     def render_pages(self, hub: Hub, specs: list[PageSpec], for_search: bool = False) -> list[str]:
         """Empty the folder and render every page, with the theme's files; return warnings.
 
-        ``for_search``: an ``index_search`` follows, and takes the pages to index as they were written."""
+        ``for_search``: an ``index_search`` follows, and takes the pages to index as they were written.
+        ``recorded`` (with ``for_search``): a page whose spec is as the last build recorded is linked
+        from the published site instead (``kite.rendered``)."""
         self.progress.stage("生成页面", len(specs))
         data = template_data(hub, published_media(hub).values())
         if for_search and self._scratch is None:
             self._scratch = new_scratch(self.folder)
         marked = str(marked_lists(self._scratch)) if for_search else None
+        key = rendered.rendering_key(hub, data.media) if self.recorded and for_search else None
+        last = rendered.load(self.previous, key) if key and self.previous else None
+        kept = self._link_unchanged(specs, last) if last else {}
+        write = {spec.path for spec in specs if spec.path not in kept} if last else None
+        self.rendered = len(specs) - len(kept)
         try:
             warnings = render_pages(hub, specs, self.folder, data, self.progress.advance, self.workers,
-                                    str(self.previous) if self.previous else None, marked)
+                                    str(self.previous) if self.previous else None, marked, write)
         except engine.RenderFailed as error:
             raise BuildFailed(f"生成页面时出错：{error}")
+        if key is not None:
+            warnings = self._remember(key, specs, kept, warnings, marked)
         self._pages = {spec.path: spec for spec in specs} if self.incremental else {}
         self._warnings = _by_page(specs, warnings) if self.incremental else {}
-        self._files, self._made = {}, {}  # the folder was emptied; templates or config may differ
+        self._files = {}  # the folder was emptied
+        # Templates or config may differ; the last build's feeds and calendars serve if they did not.
+        self._made = dict(last.made) if last else {}
         # The files MkDocs writes itself: the 404 and offline pages and the theme's assets.
         self._keep_unchanged("404.html", "offline.html", "assets")
         return warnings
+
+    def _link_unchanged(self, specs: list[PageSpec], last: rendered.Record) -> dict[str, rendered.Page]:
+        """Link into the folder the published files of each page whose spec is as ``last`` recorded
+        it, each file checked to be the one recorded; return those pages, by path."""
+        # As in ``render_changed_pages``: a link to another page's Markdown file follows pages coming and going.
+        moved = {spec.path for spec in specs} != last.pages.keys()
+        same = [page for spec in specs if (page := last.pages.get(spec.path)) is not None and page.spec == spec
+                and not (moved and ".md" in spec.markdown)]
+        previous, folder = str(self.previous), str(self.folder)
+
+        def link(page: rendered.Page) -> tuple[bool, bool]:
+            """Whether the page was linked, and its compressed copies with it."""
+            html = rendered.page_file(page.spec)
+            if not _link_recorded(previous, folder, html, page.files):
+                return False, False
+            copies = [html + suffix for suffix in rendered.COMPRESSED if html + suffix in page.files]
+            return True, all(_link_recorded(previous, folder, name, page.files) for name in copies)
+
+        kept = {}
+        # (One thread: with four, 2,850 pages took as long; the time is the kernel's, making folders.)
+        for page in same:
+            linked, compressed = link(page)
+            if linked:
+                kept[page.spec.path] = page
+                self.progress.advance()
+            if compressed:
+                self._compressed.add(os.path.join(folder, rendered.page_file(page.spec)))
+        return kept
+
+    def _remember(self, key: str, specs: list[PageSpec], kept: dict[str, rendered.Page], warnings: list[str],
+                  marked: str | None) -> list[str]:
+        """List the kept pages that mark something to index, as rendering listed the others; keep
+        what to record once the folder is published; return the warnings of all pages, the kept
+        ones' as recorded, in page order (MkDocs's own, which name no page, last)."""
+        if marked is not None:
+            record_marked([rendered.page_file(page.spec) for page in kept.values() if page.marked], marked)
+        found = _by_page([spec for spec in specs if spec.path not in kept], warnings)
+        listed = set(listed_pages(Path(marked))) if marked is not None else set()
+        pages = {spec.path: (spec, kept[spec.path].warnings if spec.path in kept else tuple(found.get(spec.path, ())),
+                             rendered.page_file(spec) in listed) for spec in specs}
+        self._record = key, pages
+        return [warning for spec, page_warnings, _ in pages.values() for warning in page_warnings] + found.get("", [])
 
     @property
     def render_warnings(self) -> list[str]:
@@ -279,7 +340,8 @@ class Publisher:
 
     def precompress(self) -> int:
         index = str(self.folder / BUNDLE) + os.sep
-        texts = [path for path in text_files(self.folder) if not str(path).startswith(index)]
+        texts = [path for path in text_files(self.folder)
+                 if not str(path).startswith(index) and str(path) not in self._compressed]
         self.progress.stage("预压缩", len(texts) + 1)
         count = precompress(texts, self.progress.advance, self.workers, self.folder, self.previous)
         self._finish_search()  # then the index's own scripts and lists
@@ -297,7 +359,22 @@ class Publisher:
         _swap(self.folder, site_dir)
         self.folder = site_dir
         self.previous = None  # the folder is the published site now: nothing to link from (the preview)
+        if self._record is not None:
+            (key, pages), self._record = self._record, None
+            rendered.save(site_dir, rendered.Record(key, {
+                path: rendered.Page(spec, warnings, marked, rendered.published_files(site_dir, spec))
+                for path, (spec, warnings, marked) in pages.items()}, self._made))
         self.progress.advance()
+
+
+def _link_recorded(previous: str, folder: str, name: str, files: dict[str, tuple[int, int]]) -> bool:
+    """Link the published file ``name`` into ``folder`` if it is the very file recorded in ``files``."""
+    target = os.path.join(folder, name)
+    source = reuse.counterpart(target, folder, previous)
+    if name not in files or source is None:
+        return False
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    return reuse.link_if_same(source, target, lambda status: rendered.identity(status) == files[name])
 
 
 def _by_page(specs: list[PageSpec], warnings: list[str]) -> dict[str, list[str]]:

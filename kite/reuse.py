@@ -92,17 +92,30 @@ def link_if(source: str | None, target: str | None, accept: Callable[[bytes], bo
     """Make ``target`` a hard link to ``source`` if that is a file of ours whose bytes ``accept``
     (and, given ``size``, of that size); False otherwise, or where the disk cannot (then write it).
     ``target`` None: only whether it would."""
+    def check(descriptor: int, status: os.stat_result) -> bool:
+        if size is not None and status.st_size != size:
+            return False
+        try:
+            return accept(_read(descriptor, status.st_size))
+        except OSError:
+            return False
+
+    return _link_checked(source, target, check)
+
+
+def link_if_same(source: str | None, target: str, same: Callable[[os.stat_result], bool]) -> bool:
+    """Make ``target`` a hard link to ``source`` if that is a file of ours whose status ``same``
+    accepts (the very file a build recorded, ``kite.rendered``), without reading it."""
+    return _link_checked(source, target, lambda descriptor, status: same(status))
+
+
+def _link_checked(source: str | None, target: str | None, check: Callable[[int, os.stat_result], bool]) -> bool:
     descriptor = None if source is None else _open_own(source)
     if descriptor is None:
         return False
     try:
         status = os.fstat(descriptor)
-        if size is not None and status.st_size != size:
-            return False
-        try:
-            if not accept(_read(descriptor, status.st_size)):
-                return False
-        except OSError:
+        if not check(descriptor, status):
             return False
         if target is None:
             return True

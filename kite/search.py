@@ -148,9 +148,14 @@ def record_marked(pages: list[str], folder: str) -> None:
     """List ``pages`` (site-relative paths) in a file of their own in ``folder``: one per render
     process, so that processes writing at once need no lock."""
     os.makedirs(folder, exist_ok=True)
-    handle, _ = tempfile.mkstemp(prefix="pages-", dir=folder)
-    with open(handle, "w", encoding="utf-8") as listing:
-        listing.write("".join(f"{page}\0" for page in pages))  # NUL: the one character no path holds
+    handle, name = tempfile.mkstemp(prefix="pages-", dir=folder)
+    try:
+        with open(handle, "w", encoding="utf-8") as listing:
+            listing.write("".join(f"{page}\0" for page in pages))  # NUL: the one character no path holds
+    except OSError as error:
+        if not error.filename:  # a full disk fails the write without a name: the editor is told which file
+            error.filename = name
+        raise
 
 
 def listed_pages(folder: Path) -> list[str]:

@@ -16,6 +16,8 @@ from typing import Callable
 
 import brotli
 
+from kite.rendered import record_file
+
 from helpers import CONFIG, REPO, HubFolder
 
 NOW = datetime(2026, 4, 10, 4, 0, tzinfo=timezone.utc)
@@ -264,5 +266,8 @@ def differences(site: Path, fresh: Path) -> list[str]:
 
 
 def copy_site(source: Path, target: Path) -> None:
-    """A published site as a build left it (modes kept: a rebuild links only files of the mode it makes)."""
+    """A published site as a build left it (modes and times kept: a rebuild links only files of the
+    mode it makes, and the files ``kite.rendered`` recorded), with its record of what was rendered."""
     shutil.copytree(source, target, symlinks=True, copy_function=shutil.copy2)
+    if record_file(source).exists():
+        shutil.copy2(record_file(source), record_file(target))

@@ -206,7 +206,7 @@ def test_a_failed_build_leaves_the_site_exactly_as_it_was(small_hub, tmp_path):
         "lessons/third.md:2: titl: 未知字段。是不是想写 title？可用的字段有：title, date, slug, summary, draft, speaker, series, tags, attendance",
     ]
     assert tree(site) == before
-    assert {p.name for p in tmp_path.iterdir()} == {"hub", "site"}
+    assert {p.name for p in tmp_path.iterdir()} == {"hub", "site", ".site.kite-pages"}  # and the record (kite.rendered)
 
 
 def test_a_failure_while_rendering_also_leaves_the_site_alone(small_hub, tmp_path):
@@ -218,7 +218,7 @@ def test_a_failure_while_rendering_also_leaves_the_site_alone(small_hub, tmp_pat
     with pytest.raises(BuildFailed, match="no_such_name"):
         build(small_hub.config, site)
     assert tree(site) == before
-    assert {p.name for p in tmp_path.iterdir()} == {"hub", "site"}
+    assert {p.name for p in tmp_path.iterdir()} == {"hub", "site", ".site.kite-pages"}  # and the record (kite.rendered)
 
 
 def test_a_successful_rebuild_replaces_the_site(small_hub, tmp_path):
@@ -334,7 +334,7 @@ def test_a_failing_search_index_leaves_the_site_alone(small_hub, tmp_path, monke
     with pytest.raises(BuildFailed, match="^搜索索引生成失败"):
         build(small_hub.config, site)
     assert tree(site) == before
-    assert {p.name for p in tmp_path.iterdir()} == {"hub", "site"}
+    assert {p.name for p in tmp_path.iterdir()} == {"hub", "site", ".site.kite-pages"}  # and the record (kite.rendered)
 
 
 def test_every_text_file_has_compressed_copies_of_itself(hub, tmp_path, monkeypatch):

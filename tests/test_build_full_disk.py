@@ -55,7 +55,7 @@ def test_a_full_disk_names_the_file_it_could_not_write_and_leaves_the_site(lesso
     assert re.fullmatch(rf"site_config\.yml:1: build: 读写文件失败：{re.escape(str(disk))}/\.site\.new-\w{{8}}/\S+"
                         r"：磁盘已满（No space left on device）", line), line
     assert published(site) == before
-    assert sorted(os.listdir(disk)) == ["filler", "site"]
+    assert sorted(os.listdir(disk)) == [".site.kite-pages", "filler", "site"]
 
 
 def test_a_render_worker_on_a_full_disk_is_said_as_one_line_too(lessons, disk, monkeypatch):

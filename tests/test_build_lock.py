@@ -87,7 +87,7 @@ def test_a_second_build_waits_for_the_first_then_publishes_the_content_as_it_is_
     assert link.is_symlink() and link.resolve() == site
     assert (site / ".kite-site").is_file() and (site / "pagefind").is_dir()
     assert sorted(path.name for path in tmp_path.iterdir()) == [
-        "first.out", "gate", "hub", "second.out", "site", "www"]
+        ".site.kite-pages", "first.out", "gate", "hub", "second.out", "site", "www"]
 
 
 def test_a_killed_build_blocks_nothing_and_the_next_build_removes_what_it_left(lessons, tmp_path, gate):
@@ -273,7 +273,7 @@ def test_a_site_a_killed_build_left_half_swapped_is_put_back_not_removed(lessons
     assert failed.wait() == 1
     assert "templates/lesson.html:1: template: 模板出错" in failed.output()
     assert identities(site) == published
-    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".site")) == []
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".site")) == [".site.kite-pages"]
 
 
 def test_ctrl_c_while_waiting_for_another_build_ends_the_wait_and_leaves_the_site(lessons, tmp_path):

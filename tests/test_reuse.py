@@ -91,7 +91,7 @@ def test_a_failed_rebuild_leaves_the_linked_files_as_they_were(lessons, tmp_path
     with pytest.raises(BuildFailed):
         build(lessons.config, site, workers=2)
     assert {path: (identity, (site / path).read_bytes()) for path, identity in identities(site).items()} == before
-    assert {path.name for path in tmp_path.iterdir()} == {"hub", "site"}
+    assert {path.name for path in tmp_path.iterdir()} == {"hub", "site", ".site.kite-pages"}
 
 
 def test_writing_over_a_linked_file_leaves_the_published_one_alone(tmp_path):

@@ -120,7 +120,7 @@ def test_a_rebuild_failing_in_any_phase_leaves_every_published_file_as_it_was(le
     with pytest.raises(BuildFailed, match={"template": "生成页面", "offline": "kite.svg", "search": "搜索索引"}[phase]):
         build(lessons.config, site, workers=2)
     assert snapshot(site) == before
-    assert {path.name for path in tmp_path.iterdir()} == {"hub", "site"}
+    assert {path.name for path in tmp_path.iterdir()} == {"hub", "site", ".site.kite-pages"}
 
 
 def test_a_folder_of_the_published_site_replaced_by_a_symlink_leads_nowhere(tmp_path):
@@ -235,4 +235,4 @@ def test_a_site_folder_named_through_a_symlink_is_replaced_where_it_is(lessons, 
     assert after["lessons/第0课/index.html"] == before["lessons/第0课/index.html"]  # linked, as always
     assert_copies_match(real)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["hub", "releases", "site"]
-    assert sorted(path.name for path in (tmp_path / "releases").iterdir()) == ["site"]
+    assert sorted(path.name for path in (tmp_path / "releases").iterdir()) == [".site.kite-pages", "site"]  # the record beside the real folder

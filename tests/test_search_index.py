@@ -182,7 +182,7 @@ def test_the_pages_collected_while_rendering_are_those_a_scan_finds(tmp_path, mo
     viewed(monkeypatch)
     search.index_search(site, output=tmp_path / "viewed")
     assert built == bundle_files(tmp_path / "scanned") == bundle_files(tmp_path / "viewed")
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["hub", "scanned", "site", "viewed"]  # no scratch left
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".site.kite-pages", "hub", "scanned", "site", "viewed"]  # no scratch left
 
 
 def test_collected_pages_are_indexed_in_parts_as_scanned_ones(sample_site, tmp_path, monkeypatch):

@@ -272,13 +272,13 @@ class Publisher:
             target = self.folder / "media" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             if not os.path.lexists(target):
-                _link_or_copy(source, target)
+                reuse.link_or_copy(source, target)
             elif not _same_file(source, target):  # (updated in place: already the same file)
                 # The preview serves this folder: the new file is put beside and renamed over the old,
                 # so that a request for it meanwhile gets the old file or the new, never a 404.
                 fresh = target.with_name(f"{target.name}.kite-new")
                 fresh.unlink(missing_ok=True)
-                _link_or_copy(source, fresh)
+                reuse.link_or_copy(source, fresh)
                 os.replace(fresh, target)
             self.progress.advance()
         # A file no page uses any more (the preview, after an edit) leaves the site, as from a new build.
@@ -399,14 +399,6 @@ def _same_file(source: Path, target: Path) -> bool:
         return os.path.samefile(source, target)
     except OSError:
         return False
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        # Audio and video are large; a hard link costs no copying where the disk allows it.
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
 
 
 def published_media(hub: Hub) -> dict[Path, str]:

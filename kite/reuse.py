@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import stat
 from typing import Callable
 
@@ -144,6 +145,15 @@ def link(source: str, target: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Put ``source`` at ``target`` (which is not there yet): a hard link where the disk allows it,
+    costing no copying (audio and video are large), else a copy with its times."""
+    try:
+        os.link(source, target)
+    except OSError:  # a disk without hard links, or another disk
+        shutil.copy2(source, target)
 
 
 def keep_unchanged(paths: list[str], site: str, previous: str | None) -> int:

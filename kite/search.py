@@ -29,6 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Callable
 
+from . import reuse
+
 BUNDLE = "pagefind"
 SHARDS = "kite-shards.json"  # in the bundle: the other bundles, relative to it
 SHARD_PAGES = 3000  # pages per Pagefind run: about 700 MB at most
@@ -208,14 +210,6 @@ def _own_origin(bundle: Path) -> None:
         script.write_text(text, encoding="utf-8")
 
 
-def _link(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:  # a disk without hard links
-        shutil.copyfile(source, target)
-
-
 def _parts_at_once(workers: int, parts: int) -> int:
     """How many parts to index at once: one per worker, where the memory allows (each Pagefind run
     takes up to ``PART_MEMORY``; a small server indexes one part after another, as before)."""
@@ -248,7 +242,8 @@ def _start_pagefind(site: Path, output: Path, folder: Path, pages: list[str]) ->
     elif pages:
         view = folder / "view"
         for path in pages:
-            _link(site / path, view / path)
+            (view / path).parent.mkdir(parents=True, exist_ok=True)
+            reuse.link_or_copy(site / path, view / path)
         command[command.index("--site") + 1] = str(view)
     errors = tempfile.TemporaryFile("w+", encoding="utf-8")  # not a pipe: two runs at once cannot block on it
     process = subprocess.Popen(command, stdout=errors, stderr=subprocess.STDOUT, text=True, cwd=folder,

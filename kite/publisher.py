@@ -9,6 +9,7 @@ publisher for its folder and calls ``update`` after every edit.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import sys
@@ -27,7 +28,8 @@ from .offline import WORKER, OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
-from .search import BUNDLE, Indexing, SearchIndexFailed, listed_pages, marked_lists, new_scratch, record_marked, start_index
+from .search import (BUNDLE, PUBLISHED_PARTS, Indexing, SearchIndexFailed, bundle_identities, listed_pages, marked_lists,
+                     new_scratch, record_marked, start_index)
 from .site_lock import site_lock
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
@@ -67,6 +69,8 @@ class Publisher:
         # whether it marks something to index; ``publish`` adds the files.
         self._record: tuple[str, dict[str, tuple[PageSpec, tuple[str, ...], bool]]] | None = None
         self._compressed: set[str] = set()  # pages whose compressed copies were linked with them
+        self._published_search: dict | None = None  # what the last build recorded of the index it published
+        self._search_parts: list[str] | None = None  # this index's parts' digests (kite.search.part_digest)
 
     @classmethod
     @contextmanager
@@ -107,6 +111,7 @@ class Publisher:
         key = rendered.rendering_key(hub, data.media) if self.recorded and for_search else None
         last = rendered.load(self.previous, key) if key and self.previous else None
         kept = self._link_unchanged(specs, last) if last else {}
+        self._published_search = last.search if last else None
         write = {spec.path for spec in specs if spec.path not in kept} if last else None
         self.rendered = len(specs) - len(kept)
         try:
@@ -310,6 +315,10 @@ class Publisher:
         waits for it too."""
         self.progress.stage("搜索索引（与预压缩同时进行）")
         scratch, self._scratch = self._scratch, None
+        if scratch is not None and self._published_search is not None:
+            # The published index's parts, for those made from the same pages to be linked (kite.search).
+            handed = {"site": str(self.previous), **self._published_search}
+            (scratch / PUBLISHED_PARTS).write_text(json.dumps(handed), encoding="utf-8")
         self._search = start_index(self.folder, self.workers, scratch=scratch)
         self.progress.advance()
 
@@ -317,7 +326,7 @@ class Publisher:
         search, self._search = self._search, None
         if search is not None:
             try:
-                search.finish()
+                self._search_parts = search.finish()
             except SearchIndexFailed as error:
                 raise BuildFailed(str(error))
             self._keep_unchanged(BUNDLE)  # Pagefind writes every file anew
@@ -361,9 +370,10 @@ class Publisher:
         self.previous = None  # the folder is the published site now: nothing to link from (the preview)
         if self._record is not None:
             (key, pages), self._record = self._record, None
+            index = {"parts": self._search_parts, "files": bundle_identities(site_dir / BUNDLE)} if self._search_parts else None
             rendered.save(site_dir, rendered.Record(key, {
                 path: rendered.Page(spec, warnings, marked, rendered.published_files(site_dir, spec))
-                for path, (spec, warnings, marked) in pages.items()}, self._made))
+                for path, (spec, warnings, marked) in pages.items()}, self._made, index))
         self.progress.advance()
 
 

@@ -5,7 +5,8 @@ nearly all of them byte for byte as published (``kite.reuse`` then linked them).
 keeps, beside the site (``.site.kite-pages``, never inside it: the web server must not serve
 drafts' specs), each page's spec (what it is made of, ``kite.pages``), the warnings rendering
 gave for it, whether it marks something to index, and the size and modification time of each
-file published for it; and what each feed and calendar was made from, with its text.  The next build renders a page only if its spec no longer compares equal,
+file published for it; what each feed and calendar was made from, with its text; and what each
+part of the search index was made from, with its files (``kite.search``).  The next build renders a page only if its spec no longer compares equal,
 as the preview does (``Publisher.render_changed_pages``), and links the published files of the
 others, each checked to be the file recorded: a page changed on the server is rendered afresh.
 
@@ -32,7 +33,7 @@ from .models import Hub
 from .pages import PageSpec
 
 COMPRESSED = (".gz", ".br")  # the copies ``kite.compress`` puts beside a page
-_FORMAT = 1  # bumped when what is recorded changes shape
+_FORMAT = 2  # bumped when what is recorded changes shape
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Record:
     pages: dict[str, Page] = field(default_factory=dict)  # by spec path
     # Feeds, calendars and the sitemap: by name, the inputs and the text they made (``Publisher._once``).
     made: dict[str, tuple[object, object]] = field(default_factory=dict)
+    # The search index: each part's digest (``search.part_digest``) and its files as published.
+    search: dict | None = None
 
 
 def record_file(site: Path) -> Path:

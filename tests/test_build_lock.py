@@ -68,6 +68,8 @@ def test_a_second_build_waits_for_the_first_then_publishes_the_content_as_it_is_
     site, link = tmp_path / "site", tmp_path / "www"
     build(lessons.config, site)
     link.symlink_to(site)  # the first build names the folder through a symlink, the second by its path
+    # A page to index again: an index made from unchanged pages is linked, with no Pagefind to wait at.
+    lessons.lesson("第0课", "title: 第0课\ndate: 2026-01-01", "改过的正文。\n" * 20)
     first = Build(lessons, link, tmp_path / "first.out", pagefind=gate / "pagefind")
     wait_for(lambda: (gate / "started").exists(), timeout=60, what="the first build to reach its search index")
     published = identities(site)
@@ -100,6 +102,7 @@ def test_a_killed_build_blocks_nothing_and_the_next_build_removes_what_it_left(l
         folder.mkdir()
         (folder / "keep").write_text("别人的", encoding="utf-8")
 
+    lessons.lesson("第0课", "title: 第0课\ndate: 2026-01-01", "改过的正文。\n" * 20)  # a page to index again
     killed = Build(lessons, site, tmp_path / "killed.out", pagefind=gate / "pagefind")
     wait_for(lambda: (gate / "started").exists(), timeout=60, what="the build to reach its search index")
     left = [path for path in tmp_path.iterdir() if path.name.startswith(".site.new-") and path not in others]

@@ -184,3 +184,64 @@ def test_the_record_is_beside_the_site_and_private(published):
         _, kept = pickle.load(saved)
     assert not [path for path, page in kept.pages.items() if page.spec.draft]
     assert not [name for name in os.listdir(site) if "kite-pages" in name]
+
+
+# -- the search index's parts ---------------------------------------------------------------------
+
+@pytest.fixture
+def parted(tmp_path, monkeypatch) -> tuple[HubFolder, Path, Path]:
+    """A hub indexed in parts of four pages, built once, with every Pagefind run logged."""
+    import pagefind_bin_extended
+
+    real = Path(pagefind_bin_extended.__file__).parent / "pagefind_extended"
+    log = tmp_path / "runs.log"
+    wrapper = tmp_path / "pagefind.sh"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(wrapper))
+    monkeypatch.setenv("KITE_SEARCH_PART_PAGES", "4")
+    hub = make_hub(tmp_path / "hub")
+    build(hub.config, tmp_path / "site", now=NOW)
+    return hub, tmp_path / "site", log
+
+
+def runs(log: Path) -> list[str]:
+    """The parts Pagefind made since the log was last read (by their output folder)."""
+    text = log.read_text(encoding="utf-8") if log.exists() else ""
+    log.write_text("", encoding="utf-8")
+    return sorted(word.rsplit("/", 1)[-1] for line in text.splitlines() for word in line.split() if "/bundle-" in word)
+
+
+def test_an_edit_re_indexes_only_the_part_that_holds_the_page(parted):
+    hub, site, log = parted
+    made = runs(log)
+    assert len(made) >= 4  # a part each four of the 20-odd pages to index
+    # a3 is in one part; the others are linked from the published site, checked file by file.
+    lesson(hub, "a3", "引线第3讲", "2026-03-03", "引线", "家乡, 工地", body="第3讲正文，改过了，讲风筝的线。见[下一讲](a4.md)。\n")
+    build(hub.config, site, now=NOW)
+    assert len(runs(log)) == 1
+    assert_same_as_fresh(site.parent, hub)  # (the fresh build indexes every part again)
+    assert len(runs(log)) == len(made)
+    build(hub.config, site, now=NOW)  # nothing changed: no part is made again
+    assert runs(log) == []
+
+
+def test_a_part_changed_on_the_server_is_made_again(parted):
+    hub, site, log = parted
+    runs(log)
+    meta = next((site / "pagefind/merge/1").glob("*.pf_meta"))
+    meta.write_bytes(meta.read_bytes() + b"\0")  # someone's hand, or a disk's error
+    build(hub.config, site, now=NOW)
+    assert runs(log) == ["bundle-1"]
+    assert_same_as_fresh(site.parent, hub)
+
+
+def test_a_new_page_re_indexes_the_parts_from_where_it_goes(parted):
+    # Parts are slices of the pages in order: a new page moves the slices after it.
+    hub, site, log = parted
+    made = runs(log)
+    lesson(hub, "a99", "引线第99讲", "2026-03-30", "引线", "家乡", body="新的一讲。\n")
+    build(hub.config, site, now=NOW)
+    again = runs(log)
+    assert 1 <= len(again) <= len(made) + 1
+    assert_same_as_fresh(site.parent, hub)

@@ -133,7 +133,15 @@ def rendering_key(hub: Hub, media: tuple[str, ...], code: Path | None = None) ->
 
 
 def _digest_folder(digest, folder: Path) -> None:
-    for parent, folders, names in os.walk(folder):
+    # Through symlinks, as Jinja reads templates (a hub's partials/ may link a shared folder); each
+    # folder once, so that a link to a folder above ends.
+    seen = set()
+    for parent, folders, names in os.walk(folder, followlinks=True):
+        status = os.stat(parent)
+        if (status.st_dev, status.st_ino) in seen:
+            folders[:] = []
+            continue
+        seen.add((status.st_dev, status.st_ino))
         folders[:] = sorted(name for name in folders if name != "__pycache__")
         for name in sorted(names):
             path = os.path.join(parent, name)

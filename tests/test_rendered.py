@@ -130,6 +130,30 @@ def test_a_template_change_renders_every_page(published):
     assert_same_as_fresh(published, hub)
 
 
+def test_a_change_in_a_template_folder_linked_into_the_hub_renders_every_page(published, tmp_path):
+    # Jinja follows a symlinked folder of partials; so must the key.
+    hub, site = HubFolder(published / "hub"), published / "site"
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "footer_extra.html").write_text("<p>共用的页脚</p>\n", encoding="utf-8")
+    footer = hub.root / "templates/partials/kite/footer_extra.html"
+    footer.unlink()
+    footer.parent.rmdir()
+    footer.parent.symlink_to(shared)
+    (shared / "loop").symlink_to(shared)  # a link to a folder above: the walk must end
+    assert build(hub.config, site, now=NOW).rendered == report_pages(site)
+    (shared / "footer_extra.html").write_text("<p>共用的页脚（改过）</p>\n", encoding="utf-8")
+    assert build(hub.config, site, now=NOW).rendered == report_pages(site)
+    assert "共用的页脚（改过）" in (site / "index.html").read_text(encoding="utf-8")
+    assert_same_as_fresh(published, hub)
+
+
+def report_pages(site: Path) -> int:
+    """How many pages the last build published, by its record."""
+    with open(rendered.record_file(site), "rb") as saved:
+        return len(pickle.load(saved)[1].pages)
+
+
 def test_the_key_covers_kite_s_own_code_and_theme(published, tmp_path):
     # Kite's own templates, styles and code shape every page: a change there renders every page.
     from kite.loader import load_hub

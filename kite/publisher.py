@@ -138,24 +138,17 @@ class Publisher:
         same = [page for spec in specs if (page := last.pages.get(spec.path)) is not None and page.spec == spec
                 and not (moved and ".md" in spec.markdown)]
         previous, folder = str(self.previous), str(self.folder)
-
-        def link(page: rendered.Page) -> tuple[bool, bool]:
-            """Whether the page was linked, and its compressed copies with it."""
-            html = rendered.page_file(page.spec)
-            if not _link_recorded(previous, folder, html, page.files):
-                return False, False
-            copies = [html + suffix for suffix in rendered.COMPRESSED if html + suffix in page.files]
-            return True, all(_link_recorded(previous, folder, name, page.files) for name in copies)
-
         kept = {}
         # (One thread: with four, 2,850 pages took as long; the time is the kernel's, making folders.)
         for page in same:
-            linked, compressed = link(page)
-            if linked:
-                kept[page.spec.path] = page
-                self.progress.advance()
-            if compressed:
-                self._compressed.add(os.path.join(folder, rendered.page_file(page.spec)))
+            html = rendered.page_file(page.spec)
+            if not _link_recorded(previous, folder, html, page.files):
+                continue
+            kept[page.spec.path] = page
+            self.progress.advance()
+            copies = [html + suffix for suffix in rendered.COMPRESSED if html + suffix in page.files]
+            if all(_link_recorded(previous, folder, name, page.files) for name in copies):
+                self._compressed.add(os.path.join(folder, html))  # ``precompress`` leaves it alone
         return kept
 
     def _remember(self, key: str, specs: list[PageSpec], kept: dict[str, rendered.Page], warnings: list[str],
@@ -384,7 +377,7 @@ def _link_recorded(previous: str, folder: str, name: str, files: dict[str, tuple
     if name not in files or source is None:
         return False
     os.makedirs(os.path.dirname(target), exist_ok=True)
-    return reuse.link_if_same(source, target, lambda status: rendered.identity(status) == files[name])
+    return reuse.link_if_same(source, target, lambda status: reuse.identity(status) == files[name])
 
 
 def _by_page(specs: list[PageSpec], warnings: list[str]) -> dict[str, list[str]]:

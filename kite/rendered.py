@@ -3,12 +3,13 @@
 A rebuild after one edit used to render every page (2,850 on the benchmark hub) only to find
 nearly all of them byte for byte as published (``kite.reuse`` then linked them).  Now the build
 keeps, beside the site (``.site.kite-pages``, never inside it: the web server must not serve
-drafts' specs), each page's spec (what it is made of, ``kite.pages``), the warnings rendering
+every page's Markdown and the editors' warnings), each page's spec (what it is made of, ``kite.pages``), the warnings rendering
 gave for it, whether it marks something to index, and the size and modification time of each
 file published for it; what each feed and calendar was made from, with its text; and what each
-part of the search index was made from, with its files (``kite.search``).  The next build renders a page only if its spec no longer compares equal,
-as the preview does (``Publisher.render_changed_pages``), and links the published files of the
-others, each checked to be the file recorded: a page changed on the server is rendered afresh.
+part of the search index was made from, with its files (``kite.search``).  The next build renders
+a page only if its spec no longer compares equal, as the preview does
+(``Publisher.render_changed_pages``), and links the published files of the others, each checked
+to be the file recorded: a page changed on the server is rendered afresh.
 
 What every page depends on besides its spec goes into one key (``rendering_key``): the config,
 the media pages may link to, the hub's templates, Kite's own code and theme, the installed
@@ -29,6 +30,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import reuse
 from .models import Hub
 from .pages import PageSpec
 
@@ -65,10 +67,6 @@ def record_file(site: Path) -> Path:
 def page_file(spec: PageSpec) -> str:
     """The site-relative HTML file a page is written to."""
     return f"{spec.url}index.html"
-
-
-def identity(status: os.stat_result) -> tuple[int, int]:
-    return status.st_size, status.st_mtime_ns
 
 
 def load(site: Path, key: str) -> Record | None:
@@ -115,7 +113,7 @@ def published_files(site: Path, spec: PageSpec) -> dict[str, tuple[int, int]]:
     page = page_file(spec)
     for name in (page, *(page + suffix for suffix in COMPRESSED)):
         try:
-            found[name] = identity(os.lstat(os.path.join(site, name)))
+            found[name] = reuse.identity(os.lstat(os.path.join(site, name)))
         except OSError:
             pass
     return found

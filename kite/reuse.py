@@ -147,6 +147,12 @@ def link(source: str, target: str) -> bool:
     return True
 
 
+def identity(status: os.stat_result) -> tuple[int, int]:
+    """What a build records of a file it published (``kite.rendered``): its size and modification
+    time, which any change to it in place alters; a copy made with its times (rsync -a) keeps them."""
+    return status.st_size, status.st_mtime_ns
+
+
 def link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
     """Put ``source`` at ``target`` (which is not there yet): a hard link where the disk allows it,
     costing no copying (audio and video are large), else a copy with its times."""

@@ -173,8 +173,7 @@ def bundle_identities(bundle: Path) -> dict[str, tuple[int, int]]:
         for name in names:
             if not name.endswith(_COMPRESSED):
                 path = os.path.join(folder, name)
-                status = os.lstat(path)
-                found[os.path.relpath(path, bundle).replace(os.sep, "/")] = (status.st_size, status.st_mtime_ns)
+                found[os.path.relpath(path, bundle).replace(os.sep, "/")] = reuse.identity(os.lstat(path))
     return found
 
 
@@ -198,7 +197,8 @@ def _reuse_part(known: dict, number: int, digest: str, target: Path) -> bool:
     for name in part_files(sorted(files), number):
         source, destination = str(published / name), target / name[len(prefix):]
         destination.parent.mkdir(parents=True, exist_ok=True)
-        if not reuse.link_if_same(source, str(destination), lambda status, name=name: (status.st_size, status.st_mtime_ns) == tuple(files[name])):
+        recorded = tuple(files[name])
+        if not reuse.link_if_same(source, str(destination), lambda status: reuse.identity(status) == recorded):
             shutil.rmtree(target, ignore_errors=True)
             return False
     return target.is_dir()

@@ -98,7 +98,7 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
                 share = pages[number * size:(number + 1) * size]
                 digests.append(part_digest(site, share))
                 bundles.append(work / f"bundle-{number}")
-                if known is not None and _reuse_part(known, number, digests[-1], bundles[-1]):
+                if known is not None and _reuse_part(known, site, number, digests[-1], bundles[-1]):
                     continue
                 if len(running) == at_once:
                     _finish_pagefind(running.pop(0))
@@ -186,19 +186,20 @@ def _published_parts(scratch: Path | None) -> dict | None:
         return None
 
 
-def _reuse_part(known: dict, number: int, digest: str, target: Path) -> bool:
+def _reuse_part(known: dict, site: Path, number: int, digest: str, target: Path) -> bool:
     """Link the published part ``number`` into ``target`` if it was made from the same pages; False
-    (and nothing left at ``target``) if not, or if any of its files is not the one recorded."""
+    (and nothing left at ``target``) if not, or if any of its files is not the one recorded, or is
+    reached through a symlink (``reuse.counterpart``: it would put a file from outside into the site)."""
     if number >= len(known["parts"]) or known["parts"][number] != digest:
         return False
-    published = Path(known["site"]) / BUNDLE
     prefix = f"merge/{number}/" if number else ""
     files = known["files"]
     for name in part_files(sorted(files), number):
-        source, destination = str(published / name), target / name[len(prefix):]
+        source = reuse.counterpart(str(site / BUNDLE / name), str(site), known["site"])
+        destination = target / name[len(prefix):]
         destination.parent.mkdir(parents=True, exist_ok=True)
         recorded = tuple(files[name])
-        if not reuse.link_if_same(source, str(destination), lambda status: reuse.identity(status) == recorded):
+        if source is None or not reuse.link_if_same(source, str(destination), lambda status: reuse.identity(status) == recorded):
             shutil.rmtree(target, ignore_errors=True)
             return False
     return target.is_dir()

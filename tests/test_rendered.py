@@ -269,3 +269,20 @@ def test_a_new_page_re_indexes_the_parts_from_where_it_goes(parted):
     again = runs(log)
     assert 1 <= len(again) <= len(made) + 1
     assert_same_as_fresh(site.parent, hub)
+
+
+def test_a_part_reached_through_a_symlink_is_made_again_not_linked(parted, tmp_path):
+    # A folder of the published index replaced by a symlink: linking from it would put files from
+    # outside into the site (reuse.counterpart refuses a path through one).
+    hub, site, log = parted
+    runs(log)
+    moved = tmp_path / "elsewhere"
+    (site / "pagefind/merge/1").rename(moved)
+    (site / "pagefind/merge/1").symlink_to(moved)
+    outside = {(path.stat().st_dev, path.stat().st_ino) for path in moved.rglob("*") if path.is_file()}
+    build(hub.config, site, now=NOW)
+    assert runs(log) == ["bundle-1"]
+    assert not (site / "pagefind/merge/1").is_symlink()
+    inside = {(path.stat().st_dev, path.stat().st_ino) for path in (site / "pagefind").rglob("*") if path.is_file()}
+    assert not outside & inside
+    assert_same_as_fresh(site.parent, hub)

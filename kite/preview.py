@@ -77,6 +77,8 @@ class Preview:
         # The index being built in the background, where ``close`` can stop it.
         self._lock = threading.Lock()
         self._indexing: Indexing | None = None
+        # What the last re-index made, so that the next links the parts made from unchanged pages.
+        self._index_parts: dict | None = None
         self._closed = False
         self._idle = threading.Event()
         self._idle.set()
@@ -176,7 +178,7 @@ class Preview:
             return
         self._idle.clear()
         try:
-            reindex_search(site, started=self._keep)
+            self._index_parts = reindex_search(site, started=self._keep, last=self._index_parts)
         except SearchIndexFailed:
             if self._closed or self._indexing.process.returncode in (-signal.SIGINT, -signal.SIGKILL):
                 return  # Ctrl+C in the terminal reached the indexer too, or the preview is stopping

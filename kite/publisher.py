@@ -9,7 +9,6 @@ publisher for its folder and calls ``update`` after every edit.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import shutil
 import sys
@@ -28,7 +27,7 @@ from .offline import WORKER, OfflineFilesFailed, offline_files
 from .pages import PageSpec, template_data
 from .parallel import default_workers, render_pages
 from .progress import Progress
-from .search import (BUNDLE, PUBLISHED_PARTS, Indexing, SearchIndexFailed, bundle_identities, listed_pages, marked_lists,
+from .search import (BUNDLE, Indexing, SearchIndexFailed, bundle_identities, listed_pages, marked_lists,
                      new_scratch, record_marked, start_index)
 from .site_lock import site_lock
 
@@ -308,11 +307,9 @@ class Publisher:
         waits for it too."""
         self.progress.stage("搜索索引（与预压缩同时进行）")
         scratch, self._scratch = self._scratch, None
-        if scratch is not None and self._published_search is not None:
-            # The published index's parts, for those made from the same pages to be linked (kite.search).
-            handed = {"site": str(self.previous), **self._published_search}
-            (scratch / PUBLISHED_PARTS).write_text(json.dumps(handed), encoding="utf-8")
-        self._search = start_index(self.folder, self.workers, scratch=scratch)
+        # The published index's parts, for those made from the same pages to be linked (kite.search).
+        published = {"site": str(self.previous), **self._published_search} if self._published_search else None
+        self._search = start_index(self.folder, self.workers, scratch=scratch, published=published)
         self.progress.advance()
 
     def _finish_search(self) -> None:

@@ -360,15 +360,19 @@ def _finish_pagefind(started: _Started) -> None:
 
 
 def start_index(site: Path, workers: int = 1, output: Path | None = None, background: bool = False,
-                scratch: Path | None = None) -> Indexing:
+                scratch: Path | None = None, published: dict | None = None) -> Indexing:
     """``index_search`` in a process of its own, so that the build can compress meanwhile
     (Pagefind keeps about one core busy) and the preview's pages need not wait for the GIL;
     ``Indexing.finish`` waits for it.  ``background``: the process and its Pagefind at low priority, so that
     the preview's page rebuilds come first.  ``scratch``: a ``new_scratch`` whose ``marked_lists`` hold
-    the pages to index, listed as they were written; it becomes the index's (removed with it)."""
+    the pages to index, listed as they were written; it becomes the index's (removed with it).
+    ``published``: the index now published, to link its parts made from the same pages from: the
+    site it is in (``site``), and what ``Indexing.finish`` and ``bundle_identities`` said of it."""
     collected = scratch is not None
     # Beside the site, made before the process: whatever happens to it, ``stop`` can remove it.
     scratch = scratch or new_scratch(site)
+    if published is not None:
+        (scratch / PUBLISHED_PARTS).write_text(json.dumps(published), encoding="utf-8")
     command = [sys.executable, "-m", "kite.search", str(site), "--workers", str(workers), "--scratch", str(scratch)]
     if collected:
         command.append("--collected")
@@ -447,24 +451,29 @@ class Indexing:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def reindex_search(site: Path, started: Callable[[Indexing], None] | None = None) -> None:
+def reindex_search(site: Path, started: Callable[[Indexing], None] | None = None,
+                   last: dict | None = None) -> dict | None:
     """Index a site that is being served: into a new folder, swapped in when complete.
 
     ``started`` is handed the running indexer, for a caller that may have to stop it (the preview,
-    stopping, must not leave it writing into a folder being removed).
+    stopping, must not leave it writing into a folder being removed).  ``last``: what the last call
+    returned; the parts of the index made from pages unchanged since are linked, not made again
+    (a page the preview did not render again is the same file).  Returns what to give the next call.
     """
     work = Path(tempfile.mkdtemp(prefix=".kite-search-", dir=site.parent))  # same disk: renames are moves
     try:
-        indexing = start_index(site, output=work / BUNDLE, background=True)
+        indexing = start_index(site, output=work / BUNDLE, background=True,
+                               published={"site": str(site), **last} if last else None)
         if started is not None:
             started(indexing)
-        indexing.finish()
+        parts = indexing.finish()
         target = site / BUNDLE
         if target.exists():
             target.rename(work / "old")
         (work / BUNDLE).rename(target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return {"parts": parts, "files": bundle_identities(target)} if parts else None
 
 
 def main(arguments: list[str]) -> int:

@@ -107,3 +107,24 @@ def kept_text(page, url: str) -> str:
       }
       return "";
     }""", url)
+
+
+def logged_pagefind(folder: Path, monkeypatch) -> Path:
+    """Make Kite run Pagefind through a script that logs each run, then runs the real one; return
+    the log (read it with ``pagefind_runs``)."""
+    import pagefind_bin_extended
+
+    real = Path(pagefind_bin_extended.__file__).parent / "pagefind_extended"
+    log = folder / "pagefind-runs.log"
+    wrapper = folder / "pagefind-logged.sh"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(wrapper))
+    return log
+
+
+def pagefind_runs(log: Path) -> list[str]:
+    """The index parts Pagefind made since the log was last read (by their output folder's name)."""
+    text = log.read_text(encoding="utf-8") if log.exists() else ""
+    log.write_text("", encoding="utf-8")
+    return sorted(word.rsplit("/", 1)[-1] for line in text.splitlines() for word in line.split() if "/bundle-" in word)

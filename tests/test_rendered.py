@@ -17,7 +17,7 @@ from kite import rendered
 from kite.build import BuildFailed, build
 from kite.cli import summary
 
-from helpers import HubFolder
+from helpers import HubFolder, logged_pagefind, pagefind_runs
 from test_build import run_cli
 from same_as_fresh import NOW, copy_site, differences, lesson, make_hub
 
@@ -215,58 +215,44 @@ def test_the_record_is_beside_the_site_and_private(published):
 @pytest.fixture
 def parted(tmp_path, monkeypatch) -> tuple[HubFolder, Path, Path]:
     """A hub indexed in parts of four pages, built once, with every Pagefind run logged."""
-    import pagefind_bin_extended
-
-    real = Path(pagefind_bin_extended.__file__).parent / "pagefind_extended"
-    log = tmp_path / "runs.log"
-    wrapper = tmp_path / "pagefind.sh"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n', encoding="utf-8")
-    wrapper.chmod(0o755)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(wrapper))
+    log = logged_pagefind(tmp_path, monkeypatch)
     monkeypatch.setenv("KITE_SEARCH_PART_PAGES", "4")
     hub = make_hub(tmp_path / "hub")
     build(hub.config, tmp_path / "site", now=NOW)
     return hub, tmp_path / "site", log
 
 
-def runs(log: Path) -> list[str]:
-    """The parts Pagefind made since the log was last read (by their output folder)."""
-    text = log.read_text(encoding="utf-8") if log.exists() else ""
-    log.write_text("", encoding="utf-8")
-    return sorted(word.rsplit("/", 1)[-1] for line in text.splitlines() for word in line.split() if "/bundle-" in word)
-
-
 def test_an_edit_re_indexes_only_the_part_that_holds_the_page(parted):
     hub, site, log = parted
-    made = runs(log)
+    made = pagefind_runs(log)
     assert len(made) >= 4  # a part each four of the 20-odd pages to index
     # a3 is in one part; the others are linked from the published site, checked file by file.
     lesson(hub, "a3", "引线第3讲", "2026-03-03", "引线", "家乡, 工地", body="第3讲正文，改过了，讲风筝的线。见[下一讲](a4.md)。\n")
     build(hub.config, site, now=NOW)
-    assert len(runs(log)) == 1
+    assert len(pagefind_runs(log)) == 1
     assert_same_as_fresh(site.parent, hub)  # (the fresh build indexes every part again)
-    assert len(runs(log)) == len(made)
+    assert len(pagefind_runs(log)) == len(made)
     build(hub.config, site, now=NOW)  # nothing changed: no part is made again
-    assert runs(log) == []
+    assert pagefind_runs(log) == []
 
 
 def test_a_part_changed_on_the_server_is_made_again(parted):
     hub, site, log = parted
-    runs(log)
+    pagefind_runs(log)
     meta = next((site / "pagefind/merge/1").glob("*.pf_meta"))
     meta.write_bytes(meta.read_bytes() + b"\0")  # someone's hand, or a disk's error
     build(hub.config, site, now=NOW)
-    assert runs(log) == ["bundle-1"]
+    assert pagefind_runs(log) == ["bundle-1"]
     assert_same_as_fresh(site.parent, hub)
 
 
 def test_a_new_page_re_indexes_the_parts_from_where_it_goes(parted):
     # Parts are slices of the pages in order: a new page moves the slices after it.
     hub, site, log = parted
-    made = runs(log)
+    made = pagefind_runs(log)
     lesson(hub, "a99", "引线第99讲", "2026-03-30", "引线", "家乡", body="新的一讲。\n")
     build(hub.config, site, now=NOW)
-    again = runs(log)
+    again = pagefind_runs(log)
     assert 1 <= len(again) <= len(made) + 1
     assert_same_as_fresh(site.parent, hub)
 
@@ -275,13 +261,13 @@ def test_a_part_reached_through_a_symlink_is_made_again_not_linked(parted, tmp_p
     # A folder of the published index replaced by a symlink: linking from it would put files from
     # outside into the site (reuse.counterpart refuses a path through one).
     hub, site, log = parted
-    runs(log)
+    pagefind_runs(log)
     moved = tmp_path / "elsewhere"
     (site / "pagefind/merge/1").rename(moved)
     (site / "pagefind/merge/1").symlink_to(moved)
     outside = {(path.stat().st_dev, path.stat().st_ino) for path in moved.rglob("*") if path.is_file()}
     build(hub.config, site, now=NOW)
-    assert runs(log) == ["bundle-1"]
+    assert pagefind_runs(log) == ["bundle-1"]
     assert not (site / "pagefind/merge/1").is_symlink()
     inside = {(path.stat().st_dev, path.stat().st_ino) for path in (site / "pagefind").rglob("*") if path.is_file()}
     assert not outside & inside

@@ -273,3 +273,33 @@ def test_the_preview_reindex_takes_in_a_page_added_since(sample_site, tmp_path):
     search.reindex_search(site)
     assert indexed_urls(site / "pagefind") == sorted(before + ["/lessons/新的[一课]/"])
     assert sorted(path.name for path in tmp_path.iterdir()) == ["site"]
+
+
+def test_the_preview_reindex_links_the_parts_made_from_unchanged_pages(sample_site, tmp_path, monkeypatch):
+    # The preview re-indexes after every burst of saves; a page it did not render again is the same
+    # file, so only the part holding an edited page is made again, and the index is as a full one.
+    from kite import search
+
+    from helpers import logged_pagefind, pagefind_runs
+
+    log = logged_pagefind(tmp_path, monkeypatch)
+    monkeypatch.setenv("KITE_SEARCH_PART_PAGES", "4")
+    site = tmp_path / "site"
+    shutil.copytree(sample_site, site)
+    first = search.reindex_search(site)
+    parts = pagefind_runs(log)
+    assert len(parts) >= 3 and first is not None and len(first["parts"]) == len(parts)
+    second = search.reindex_search(site, last=first)
+    assert pagefind_runs(log) == []
+    assert bundle_files(site / "pagefind") and second["parts"] == first["parts"]
+
+    page = site / search.marked_pages(site)[0]
+    edited = page.with_name("index.html.new")
+    edited.write_text(page.read_text(encoding="utf-8").replace("</h1>", "</h1><p>风筝线又加长了一段</p>", 1), encoding="utf-8")
+    edited.replace(page)  # as the preview writes a page: beside, then renamed over
+    search.reindex_search(site, last=second)
+    assert pagefind_runs(log) == ["bundle-0"]
+    whole = tmp_path / "whole"
+    shutil.copytree(site, whole)
+    search.reindex_search(whole)
+    assert bundle_files(site / "pagefind") == bundle_files(whole / "pagefind")

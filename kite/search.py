@@ -178,7 +178,7 @@ def bundle_identities(bundle: Path) -> dict[str, tuple[int, int]]:
 
 
 def _published_parts(scratch: Path | None) -> dict | None:
-    """What the build recorded of the published site's index, if it handed it over (``Publisher.index_search``)."""
+    """What was recorded of the published index, if the caller handed it over (``start_index``'s ``published``)."""
     try:
         with open(scratch / PUBLISHED_PARTS, encoding="utf-8") as handed:
             return json.load(handed)
@@ -194,7 +194,7 @@ def _reuse_part(known: dict, site: Path, number: int, digest: str, target: Path)
         return False
     prefix = f"merge/{number}/" if number else ""
     files = known["files"]
-    for name in part_files(sorted(files), number):
+    for name in part_files(list(files), number):
         source = reuse.counterpart(str(site / BUNDLE / name), str(site), known["site"])
         destination = target / name[len(prefix):]
         destination.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,8 @@ from .site_lock import SiteBusy, site_lock
 
 __all__ = ["BuildFailed", "BuildReport", "build", "check"]
 
+YIELDING = 10  # niceness the build takes on while Pagefind runs (``yield_to_index``)
+
 
 @dataclass
 class BuildReport:
@@ -53,10 +55,14 @@ def compiled(hub: Hub) -> Hub:
 
 
 def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, progress: Progress | None = None,
-          workers: int | None = None) -> BuildReport:
+          workers: int | None = None, yield_to_index: bool = False) -> BuildReport:
     """Build the site into ``site_dir``; ``now`` decides which activities are upcoming.
 
     One build at a time into a folder (``kite.site_lock``): a second one waits for the first.
+    ``yield_to_index``: once the search index has started, the calling thread (and the processes it
+    starts) runs at a lower priority, so that Pagefind, which the build then waits for, gets the CPU
+    first; the rest fits in the time it leaves a core idle.  For a caller that ends with the build
+    (the command line): the thread's priority cannot be raised again.
     """
     started = time.monotonic()
     progress = progress or Progress.silent()
@@ -84,6 +90,8 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
                 # Pagefind reads only the pages, and it is the longest phase: it starts as soon as they
                 # are written, and the rest is written while it runs.
                 site.index_search()
+                if yield_to_index:
+                    os.nice(YIELDING)
                 report.feeds = site.write_subscriptions(hub, specs)
                 report.media = site.copy_media(hub)
                 site.write_offline_files(hub)

@@ -126,7 +126,7 @@ def _build(arguments: argparse.Namespace) -> int:
     config = Path(arguments.config_file)
     site_dir = Path(arguments.site_dir)
     try:
-        report = build(config, site_dir, progress=Progress.for_terminal())
+        report = build(config, site_dir, progress=Progress.for_terminal(), yield_to_index=True)
     except BuildFailed as error:
         problem = template_failure(error, config)
         if problem:

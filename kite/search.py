@@ -378,11 +378,14 @@ def start_index(site: Path, workers: int = 1, output: Path | None = None, backgr
         command.append("--collected")
     if output is not None:
         command += ["--output", str(output)]
-    # The build's index gets a session of its own, so that ``stop`` ends its Pagefind with it; the
-    # preview's stays in the preview's, so that Ctrl+C in the terminal ends it with the preview.
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               start_new_session=not background, preexec_fn=_with_parent(lower=background))
-    return Indexing(process, scratch, own_session=not background)
+    # The build's index gets a process group of its own, so that ``stop`` ends its Pagefind with it; the
+    # preview's stays in the preview's, so that Ctrl+C in the terminal ends it with the preview.  A group,
+    # not a session: Linux shares the CPU between sessions first (autogroups), and in a session of its own
+    # Pagefind got one core of two while the build compressed, however low the compression's priority.
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, process_group=None if background else 0,
+                               preexec_fn=_with_parent(lower=background))
+    return Indexing(process, scratch, own_group=not background)
 
 
 def _with_parent(lower: bool = False) -> Callable[[], None] | None:
@@ -418,7 +421,7 @@ class Indexing:
 
     process: subprocess.Popen
     scratch: Path
-    own_session: bool = True
+    own_group: bool = True
 
     def finish(self) -> list[str] | None:
         """Wait for the index; return its parts' digests (``part_digest``), for the build's record."""
@@ -441,7 +444,7 @@ class Indexing:
     def stop(self) -> None:
         """A failed build: end the indexer and Pagefind, and remove their work."""
         try:
-            if self.own_session:
+            if self.own_group:
                 os.killpg(self.process.pid, signal.SIGKILL)
             else:
                 self.process.kill()

@@ -22,7 +22,7 @@ def test_a_stopped_index_leaves_no_process_and_no_files(sample_site, tmp_path):
     indexing = start_index(site)
     indexing.stop()
     assert indexing.process.returncode is not None
-    with pytest.raises(ProcessLookupError):  # the whole session is gone: Pagefind too
+    with pytest.raises(ProcessLookupError):  # the whole process group is gone: Pagefind too
         os.killpg(indexing.process.pid, 0)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["site"]
     assert not (site / "pagefind").exists()
@@ -303,3 +303,42 @@ def test_the_preview_reindex_links_the_parts_made_from_unchanged_pages(sample_si
     shutil.copytree(site, whole)
     search.reindex_search(whole)
     assert bundle_files(site / "pagefind") == bundle_files(whole / "pagefind")
+
+
+def test_the_build_waits_for_pagefind_at_its_own_priority(tmp_path):
+    # Linux shares the CPU between sessions first: an indexer in a session of its own got one core
+    # of two while the build compressed, so the build's index is only a process group of its own
+    # (for ``stop`` to end it with its Pagefind).  Once it has started, the command-line build lowers
+    # its own priority: Pagefind, which it then waits for, comes first.
+    import pagefind_bin_extended
+
+    from helpers import REPO
+
+    real = Path(pagefind_bin_extended.__file__).parent / "pagefind_extended"
+    log = tmp_path / "seen.json"
+    wrapper = tmp_path / "pagefind-watched"
+    wrapper.write_text(f"""#!{sys.executable}
+import json, os, sys, time
+
+def stat(pid):
+    fields = open(f"/proc/{{pid}}/stat").read().rsplit(")", 1)[1].split()
+    return {{"parent": int(fields[1]), "group": int(fields[2]), "session": int(fields[3]), "nice": int(fields[16])}}
+
+me = stat(os.getpid())
+build = stat(me["parent"])["parent"]  # Pagefind <- python -m kite.search <- the build
+deadline = time.monotonic() + 20
+while stat(build)["nice"] == me["nice"] and time.monotonic() < deadline:
+    time.sleep(0.02)
+json.dump({{"pagefind": me, "build": {{**stat(build), "pid": build}}}}, open({str(log)!r}, "w"))
+os.execv({str(real)!r}, [{str(real)!r}, *sys.argv[1:]])
+""", encoding="utf-8")
+    wrapper.chmod(0o755)
+    result = subprocess.run([sys.executable, str(REPO / "build.py"), "build", "-d", str(tmp_path / "site")],
+                            cwd=REPO, capture_output=True, text=True, env={**os.environ, "PAGEFIND_BINARY_PATH": str(wrapper)})
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(log.read_text(encoding="utf-8"))
+    pagefind, build = seen["pagefind"], seen["build"]
+    assert pagefind["session"] == build["session"] == os.getsid(0)
+    assert pagefind["group"] not in (build["group"], os.getpgid(0))
+    assert pagefind["nice"] == os.nice(0)
+    assert build["nice"] > pagefind["nice"]

@@ -8,8 +8,8 @@ it started): on a shared machine the CPU time moves much less with the load.  Ea
 builds into a folder of its own: its first build into an empty one, each later one over the
 site its last build left, with nothing changed (so it links every unchanged file: see
 kite/reuse.py; bench/build_bench.py measures first builds and rebuilds after an edit apart);
-with ``--first``, every build is a first build: its output is removed just before it, as
-bench/build_bench.py does (the removal is not timed).
+with ``--first``, every build is a first build, into a new folder, as bench/build_bench.py
+does (the earlier ones are removed at the end: see there why).
 
     .venv/bin/python bench/side_by_side.py [--against HEAD~1] [--runs 3] [--first] [--lessons 1566 ...]
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -59,11 +58,8 @@ def tree_env(tree: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tree)}
 
 
-def build_once(tree: Path, hub: Path, site: Path, first: bool = False) -> tuple[float, float, int, float]:
-    """(wall seconds, CPU seconds, largest process in bytes, kernel CPU seconds) of one full build;
-    ``first``: into an empty folder (the last build's output removed first, untimed)."""
-    if first:
-        shutil.rmtree(site, ignore_errors=True)
+def build_once(tree: Path, hub: Path, site: Path) -> tuple[float, float, int, float]:
+    """(wall seconds, CPU seconds, largest process in bytes, kernel CPU seconds) of one full build."""
     run = measure([sys.executable, str(tree / "build.py"), "build", "-f", str(hub / "site_config.yml"), "-d", str(site)],
                   env=tree_env(tree), cwd=tree)
     return run.wall, run.cpu, run.largest_process, run.system
@@ -94,7 +90,7 @@ def compared(arguments: argparse.Namespace, prefix: str) -> Iterator[tuple[Path,
 def main() -> int:
     parser = comparison(__doc__.splitlines()[0], "HEAD~1")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--first", action="store_true", help="每次构建前删掉上一次的输出（都是首次构建）")
+    parser.add_argument("--first", action="store_true", help="每次都构建到一个新的空文件夹（都是首次构建）")
     arguments = parser.parse_args()
 
     with compared(arguments, "kite-side-by-side-") as (work, trees, hub):
@@ -103,7 +99,8 @@ def main() -> int:
         builds: dict[str, list[tuple[float, float, int, float]]] = {label: [] for label in trees}
         for run in range(arguments.runs):
             for index, (label, tree) in enumerate(trees.items()):
-                builds[label].append(build_once(tree, hub, work / f"site-{index}", arguments.first))
+                site = work / (f"site-{index}-{run}" if arguments.first else f"site-{index}")
+                builds[label].append(build_once(tree, hub, site))
                 seconds, cpu, peak, system = builds[label][-1]
                 print(f"  第 {run + 1} 轮 {label}：{seconds:.1f} 秒（CPU {cpu:.1f} 秒，其中内核 {system:.1f} 秒），"
                       f"最大单进程内存 {peak / 2**20:.0f} MB，load average {os.getloadavg()[0]:.1f}", flush=True)

@@ -7,13 +7,15 @@ which costs about as much as converting a lesson.  This module runs the same ste
 the same plugin events, but takes each page from Markdown to a written file before the
 next one, with one converter for the run; the output is the same.
 
-It uses two private names of MkDocs and one of Python-Markdown, here and nowhere else;
-``check_private_names`` says loudly when an upgrade removed one (tests/test_engine.py runs it).
+It uses two private names of MkDocs and one of Python-Markdown, here and nowhere else, and
+Python's own parser of regular expressions (in ``kite.engine.mandatory``); ``check_private_names``
+says loudly when an upgrade removed one (tests/test_engine.py runs it).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Callable, Iterable
 
 import markdown
@@ -31,12 +33,14 @@ from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import get_toc
 
 from .. import reuse, search
+from .mandatory import mandatory_characters
 
 # What this module borrows from MkDocs's and Python-Markdown's internals: (owner, name).
 PRIVATE_NAMES = (
     (mkdocs_build, "_build_theme_template"),  # (name, env, files, config, nav): writes 404.html and the like
     (mkdocs_pages, "_RelativePathTreeprocessor"),  # (file, files, config), ._register(md): rewrites links per page
     (InlineProcessor, "_InlineProcessor__handleInline"),  # (self, text, pattern index) -> text with placeholders
+    (re, "_parser"),  # .parse(pattern, flags): kite.engine.mandatory reads the inline patterns with it
 )
 
 
@@ -58,19 +62,37 @@ class QuickInline(InlineProcessor):
     the conversion of a Chinese lesson, whose paragraphs hold no `*`, `[`, `<` or address at all.
     When no pattern's expression finds anything in the text, the processor would return the text
     unchanged; this finds that out with the expressions alone, and otherwise hands the text on.
+    First, one search for the characters some pattern cannot match without (``mandatory``)
+    answers for all those patterns at once: a piece without any of them goes on to none of them.
     """
 
     def __init__(self, md: markdown.Markdown):
         super().__init__(md)
         self._tests: list | None = None
+        self._needed: Callable[[str], object] | None = None  # finds a character some pattern needs
+        self._unknown: list = []  # the tests of patterns that need no particular character
+
+    def _prepare(self) -> None:
+        # Once the extensions have registered their patterns: what __applyPattern runs.
+        self._tests, needed = [], set()
+        for pattern in self.inlinePatterns:
+            compiled = pattern.getCompiledRegExp()
+            test = compiled.search if isinstance(pattern, inlinepatterns.InlineProcessor) else compiled.match
+            self._tests.append(test)
+            characters = mandatory_characters(compiled)
+            if characters is None:
+                self._unknown.append(test)
+            else:
+                needed |= characters
+        if needed:
+            self._needed = re.compile("[" + "".join(re.escape(c) for c in sorted(needed)) + "]").search
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
         if patternIndex == 0 and not isinstance(data, AtomicString):
             if self._tests is None:
-                # Built once the extensions have registered their patterns: what __applyPattern runs.
-                self._tests = [pattern.getCompiledRegExp().search if isinstance(pattern, inlinepatterns.InlineProcessor)
-                               else pattern.getCompiledRegExp().match for pattern in self.inlinePatterns]
-            if not any(test(data) for test in self._tests):
+                self._prepare()
+            tests = self._tests if self._needed is None or self._needed(data) else self._unknown
+            if not any(test(data) for test in tests):
                 return data
         return InlineProcessor._InlineProcessor__handleInline(self, data, patternIndex)
 

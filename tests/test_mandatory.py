@@ -91,3 +91,13 @@ def test_the_characters_found(expression, needed):
 ])
 def test_what_is_not_certain_is_not_claimed(expression):
     assert mandatory_characters(re.compile(expression)) is None
+
+
+def test_without_pythons_parser_every_pattern_is_tried(monkeypatch):
+    # re._parser is not a public interface: if a Python goes without it, pages still convert alike.
+    from kite.engine import mandatory
+
+    monkeypatch.setattr(mandatory, "_parser", None)
+    assert mandatory_characters(PATTERNS[0]) is None
+    body = "正文[乙](b.md)，**加粗**，见 https://example.org/a 与 cd@example.org。\n\n只有中文的一段。"
+    assert converter(True).convert(body) == converter(False).convert(body)

@@ -12,14 +12,20 @@ and that pattern is always tried.
 from __future__ import annotations
 
 import re
-from re import _constants as sre
-from re import _parser
+
+try:  # Python's own parser of regular expressions: not a public interface, so it may go
+    from re import _constants as sre
+    from re import _parser
+except ImportError:  # then every pattern is tried on every piece, as Python-Markdown does
+    _parser = None
 
 RANGE_LIMIT = 128  # a wider class ([a-z] is 26) counts as "any character"
 
 
 def mandatory_characters(pattern: re.Pattern) -> frozenset[str] | None:
     """A set of characters every match of ``pattern`` holds at least one of; None if not known."""
+    if _parser is None:
+        return None
     try:
         parsed = _parser.parse(pattern.pattern, pattern.flags)
     except Exception:  # a form this parser does not know (bytes, a newer syntax): not known

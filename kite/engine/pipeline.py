@@ -7,9 +7,8 @@ which costs about as much as converting a lesson.  This module runs the same ste
 the same plugin events, but takes each page from Markdown to a written file before the
 next one, with one converter for the run; the output is the same.
 
-It uses two private names of MkDocs and one of Python-Markdown, here and nowhere else, and
-Python's own parser of regular expressions (in ``kite.engine.mandatory``); ``check_private_names``
-says loudly when an upgrade removed one (tests/test_engine.py runs it).
+It uses two private names of MkDocs and one of Python-Markdown, here and nowhere else;
+``check_private_names`` says loudly when an upgrade removed one (tests/test_engine.py runs it).
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ PRIVATE_NAMES = (
     (mkdocs_build, "_build_theme_template"),  # (name, env, files, config, nav): writes 404.html and the like
     (mkdocs_pages, "_RelativePathTreeprocessor"),  # (file, files, config), ._register(md): rewrites links per page
     (InlineProcessor, "_InlineProcessor__handleInline"),  # (self, text, pattern index) -> text with placeholders
-    (re, "_parser"),  # .parse(pattern, flags): kite.engine.mandatory reads the inline patterns with it
 )
 
 

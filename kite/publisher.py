@@ -45,8 +45,10 @@ class Publisher:
     record what was published for the next build (``kite.rendered``; the build's, not the preview's)."""
 
     def __init__(self, folder: Path, *, progress: Progress | None = None, workers: int | None = None,
-                 incremental: bool = False, previous: Path | None = None, recorded: bool = False):
+                 incremental: bool = False, previous: Path | None = None, recorded: bool = False,
+                 site: Path | None = None):
         self.folder = Path(folder)
+        self.site_name = Path(site or folder).name  # the site folder this one becomes (``staged``)
         # The published site this folder will replace: what is unchanged is linked from it (kite.reuse).
         self.previous = previous
         self.progress = progress or Progress.silent()
@@ -86,7 +88,7 @@ class Publisher:
             staging.chmod(0o777 & ~_umask())
             reuse.fresh_mode.cache_clear()  # a file of the published site is linked only if its mode is what the umask gives now
             previous = site_dir if (site_dir / MARKER).is_file() else None
-            publisher = cls(staging, previous=previous, **options)
+            publisher = cls(staging, previous=previous, site=site_dir, **options)
             try:
                 yield publisher
             except BaseException:
@@ -105,7 +107,7 @@ class Publisher:
         self.progress.stage("生成页面", len(specs))
         data = template_data(hub, published_media(hub).values())
         if for_search and self._scratch is None:
-            self._scratch = new_scratch(self.folder)
+            self._scratch = new_scratch(self.folder, self.site_name)
         marked = str(marked_lists(self._scratch)) if for_search else None
         key = rendered.rendering_key(hub, data.media) if self.recorded and for_search else None
         last = rendered.load(self.previous, key) if key and self.previous else None

@@ -231,10 +231,12 @@ def marks_search(html: bytes) -> bool:
     return b"data-pagefind-body" in html
 
 
-def new_scratch(site: Path) -> Path:
+def new_scratch(site: Path, name: str | None = None) -> Path:
     """A folder for the index's work, beside ``site``: a fallback view's hard links need the same disk,
-    and the site must not index it.  ``Indexing`` removes it."""
-    return Path(tempfile.mkdtemp(prefix=".kite-pagefind-", dir=site.parent))
+    and the site must not index it.  ``Indexing`` removes it.  Named after the site folder the work
+    is for (``name``, default ``site``'s own: a build's staging folder passes the published one's),
+    ``.site.index-…``, so that the next build into it removes one a killed build left (``kite.site_lock``)."""
+    return Path(tempfile.mkdtemp(prefix=f".{name or site.name}.index-", dir=site.parent))
 
 
 def marked_lists(scratch: Path) -> Path:

@@ -48,8 +48,9 @@ def lock_file(site: Path) -> Path:
 
 def staging_name(site: Path) -> re.Pattern[str]:
     """The names of the folders a build of ``site`` writes beside it (``tempfile.mkdtemp``'s eight
-    random characters after ``.site.new-``, or ``.site.old-`` while swapping without renameat2)."""
-    return re.compile(rf"\.{re.escape(site.name)}\.(new|old)-[a-z0-9_]{{8}}")
+    random characters after ``.site.new-``, ``.site.index-`` for the search index's work, or
+    ``.site.old-`` while swapping without renameat2)."""
+    return re.compile(rf"\.{re.escape(site.name)}\.(new|old|index)-[a-z0-9_]{{8}}")
 
 
 _held: dict[str, list] = {}  # real path of a site -> [descriptor, depth]
@@ -180,8 +181,8 @@ def _holder(descriptor: int) -> tuple[str, str, str]:
 
 def remove_stale_staging(site: Path) -> list[str]:
     """Remove what killed builds of ``site`` left beside it (their staging folders, full of hard
-    links to the published files); only this site's, and only with its lock held, so that no
-    live build is using one.  Returns the names removed."""
+    links to the published files, and their search index's work); only this site's, and only with
+    its lock held, so that no live build is using one.  Returns the names removed."""
     pattern = staging_name(site)
     removed = []
     try:

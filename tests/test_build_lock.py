@@ -97,7 +97,8 @@ def test_a_killed_build_blocks_nothing_and_the_next_build_removes_what_it_left(l
     build(lessons.config, site)
     # Another site's staging folder beside this one, and a folder of the editor's that looks alike:
     # neither is this site's to remove.
-    others = [tmp_path / ".site2.new-abcd1234", tmp_path / ".site.new-mine", tmp_path / "site.new-abcd1234"]
+    others = [tmp_path / ".site2.new-abcd1234", tmp_path / ".site.new-mine", tmp_path / "site.new-abcd1234",
+              tmp_path / ".site2.index-abcd1234"]
     for folder in others:
         folder.mkdir()
         (folder / "keep").write_text("别人的", encoding="utf-8")
@@ -107,6 +108,9 @@ def test_a_killed_build_blocks_nothing_and_the_next_build_removes_what_it_left(l
     wait_for(lambda: (gate / "started").exists(), timeout=60, what="the build to reach its search index")
     left = [path for path in tmp_path.iterdir() if path.name.startswith(".site.new-") and path not in others]
     assert len(left) == 1 and any(left[0].rglob("index.html"))  # a staging folder of hard links
+    scratch = [path for path in tmp_path.iterdir() if path.name.startswith(".site.index-")]
+    assert len(scratch) == 1 and (scratch[0] / "marked").is_dir()  # the search index's work
+    left += scratch
     os.killpg(killed.process.pid, signal.SIGKILL)
     killed.wait()
 
@@ -115,7 +119,7 @@ def test_a_killed_build_blocks_nothing_and_the_next_build_removes_what_it_left(l
     assert after.wait() == 0, after.output()
     assert "等它完成" not in after.output()  # the dead build's lock died with it
     assert "第1课（修订）" in (site / "lessons/第1课/index.html").read_text(encoding="utf-8")
-    assert not left[0].exists()
+    assert not [path for path in left if path.exists()]
     assert all((folder / "keep").is_file() for folder in others)
     assert not [path for path in tmp_path.iterdir() if path.name.startswith((".site.old-", ".site.kite-lock"))]
 

@@ -74,10 +74,12 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
     def wait(text: str) -> None:
         waited.append(text)
         progress.say(text)
+        progress.stage("等待另一个构建")  # a line of its own: the wait is not the reading's time
 
     try:
         with site_lock(site_dir, say=wait):
             if waited:
+                progress.advance()
                 # The content may have changed while the other build ran (it is often why this one
                 # was started): what is published last must be what is there now.
                 hub = compiled(load_hub(config_path, progress))

@@ -85,6 +85,9 @@ def test_a_second_build_waits_for_the_first_then_publishes_the_content_as_it_is_
     (gate / "open").touch()
     assert first.wait() == 0, first.output()
     assert second.wait() == 0, second.output()
+    # The wait is said as a stage of its own, and the content was read again after it.
+    stages = [line.split("：")[0] for line in second.output().splitlines() if line.endswith("秒）")]
+    assert stages[:4] == ["读取内容", "等待另一个构建", "读取内容", "生成页面"], second.output()
     assert "第2课（等待时修订）" in (site / "lessons/第2课/index.html").read_text(encoding="utf-8")
     assert link.is_symlink() and link.resolve() == site
     assert (site / ".kite-site").is_file() and (site / "pagefind").is_dir()

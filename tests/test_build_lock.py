@@ -152,11 +152,16 @@ def test_a_worker_forked_by_a_build_killed_since_does_not_keep_its_lock(tmp_path
         f"with site_lock(Path({str(site)!r})):\n"
         "    worker = os.fork()\n"
         "    if worker == 0:\n"
+        "        os.write(1, b'forked\\n')\n"
         "        time.sleep(60)\n"
         "        os._exit(0)\n"
-        "    print(worker, flush=True)\n"
+        "    os.write(1, f'{worker}\\n'.encode())\n"
         "    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True, cwd=REPO)
-    worker = int(holder.stdout.readline())
+    # Both lines, in either order (each one write, whole): the worker's says it has run since the fork
+    # (a busy machine may not have scheduled it yet when its parent is killed: it would still hold the lock).
+    lines = {holder.stdout.readline().strip(), holder.stdout.readline().strip()}
+    assert "forked" in lines
+    worker = int((lines - {"forked"}).pop())
     try:
         holder.kill()
         holder.wait()

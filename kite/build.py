@@ -93,7 +93,7 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
                 # are written, and the rest is written while it runs.
                 site.index_search()
                 if yield_to_index:
-                    os.nice(YIELDING)
+                    _yield_cpu()
                 report.feeds = site.write_subscriptions(hub, specs)
                 report.media = site.copy_media(hub)
                 site.write_offline_files(hub)
@@ -105,6 +105,15 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
     report.stages = progress.stages
     report.seconds = time.monotonic() - started
     return report
+
+
+def _yield_cpu() -> None:
+    """Lower this thread's priority by ``YIELDING``: a hint, which a system that refuses it (a container
+    forbidding setpriority) does not turn into a failed build."""
+    try:
+        os.nice(YIELDING)
+    except OSError:
+        pass
 
 
 def refuse_unsafe_target(site_dir: Path, hub: Hub) -> None:

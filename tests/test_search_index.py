@@ -342,3 +342,17 @@ os.execv({str(real)!r}, [{str(real)!r}, *sys.argv[1:]])
     assert pagefind["group"] not in (build["group"], os.getpgid(0))
     assert pagefind["nice"] == os.nice(0)
     assert build["nice"] > pagefind["nice"]
+
+
+def test_a_system_that_refuses_the_lower_priority_still_builds(tmp_path, monkeypatch):
+    # Lowering the priority is a hint: a container that forbids setpriority must not fail the build.
+    from helpers import REPO
+
+    from kite.build import build
+
+    def refused(increment):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "nice", refused)
+    report = build(REPO / "site_config.yml", tmp_path / "site", yield_to_index=True)
+    assert report.pages and (tmp_path / "site" / "pagefind" / "pagefind.js").is_file()

@@ -61,7 +61,7 @@ def build(config_path: Path, site_dir: Path, *, now: datetime | None = None, pro
     One build at a time into a folder (``kite.site_lock``): a second one waits for the first.
     ``yield_to_index``: once the search index has started, the calling thread (and the processes it
     starts) runs at a lower priority, so that Pagefind, which the build then waits for, gets the CPU
-    first; the rest fits in the time it leaves a core idle.  For a caller that ends with the build
+    first; the rest takes what it leaves idle.  For a caller that ends with the build
     (the command line): the thread's priority cannot be raised again.
     """
     started = time.monotonic()

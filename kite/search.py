@@ -1,8 +1,10 @@
 """The search index: Pagefind's Chinese-aware index, split into small fragments, under ``pagefind/``.
 
 Pagefind holds every page it indexes in memory until it writes the index: about 230 KB a
-page, 2.5 GB for a hub of 10,000 lessons.  So a big hub is indexed in parts of at most
-``SHARD_PAGES`` pages, one Pagefind run each: the first part is the bundle under
+page, 2.5 GB for a hub of 10,000 lessons.  So a big hub is indexed in parts of at most about
+``SHARD_PAGES`` pages, one Pagefind run each; a hub of a few thousand pages is split too, into
+a few parts, because a rebuild indexes again only the parts that hold a changed page
+(``part_shares``).  The first part is the bundle under
 ``pagefind/``, the others go under ``pagefind/merge/N/``, and ``pagefind/kite-shards.json``
 lists them for the search page, which merges them into one search (Pagefind's
 ``mergeIndex``: one WebAssembly module for all).  Each run reads the site itself, but only
@@ -37,6 +39,11 @@ from . import reuse
 BUNDLE = "pagefind"
 SHARDS = "kite-shards.json"  # in the bundle: the other bundles, relative to it
 SHARD_PAGES = 3000  # pages per Pagefind run: about 700 MB at most
+# A rebuild indexes again only the parts holding a changed page, so parts are kept near PART_PAGES;
+# but a search fetches every part's page list and index chunk (about 2 KB and two requests a part
+# more), so a hub is not split into more than MOST_PARTS unless the memory needs it.
+PART_PAGES = 1000
+MOST_PARTS = 4
 PART_MEMORY = 1024 ** 3  # what one run may take, with room to spare
 # Kite's search page talks to pagefind.js directly; Pagefind's ready-made UIs go unused, and a
 # merged bundle needs only its index (the first bundle's script and WebAssembly serve them all).
@@ -74,7 +81,8 @@ class SearchIndexFailed(Exception):
 
 def index_search(site: Path, output: Path | None = None, workers: int = 1,
                  shard_pages: int | None = None, scratch: Path | None = None, collected: bool = False) -> None:
-    """Index ``site`` into ``output`` (default: ``site/pagefind``), in parts of ``shard_pages`` at most.
+    """Index ``site`` into ``output`` (default: ``site/pagefind``), in parts (``part_shares``) of about
+    ``shard_pages`` pages at most.
 
     ``scratch`` holds the work in progress (default: a folder beside the site, removed after).
     ``collected``: the pages to index are already listed in ``marked_lists(scratch)`` (``record_marked``,
@@ -84,9 +92,8 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
     site, scratch = Path(os.path.abspath(site)), scratch and Path(os.path.abspath(scratch))
     bundle = output or site / BUNDLE
     pages = listed_pages(marked_lists(scratch)) if collected and scratch is not None else marked_pages(site, workers)
-    parts = max(1, math.ceil(len(pages) / (shard_pages or part_pages())))
-    size = math.ceil(len(pages) / parts) if pages else 0
-    at_once = _parts_at_once(workers, parts)
+    shares = part_shares(pages, shard_pages or part_pages())
+    at_once = _parts_at_once(workers, len(shares))
     # Beside the site: a fallback view's hard links need the same disk, and the site must not index it.
     with tempfile.TemporaryDirectory(prefix=".kite-pagefind-", dir=scratch or site.parent) as folder:
         work = Path(folder)
@@ -94,8 +101,7 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
         try:
             known = _published_parts(scratch)
             digests = []
-            for number in range(parts):
-                share = pages[number * size:(number + 1) * size]
+            for number, share in enumerate(shares):
                 digests.append(part_digest(site, share))
                 bundles.append(work / f"bundle-{number}")
                 if known is not None and _reuse_part(known, site, number, digests[-1], bundles[-1]):
@@ -124,9 +130,27 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
             merged.rename(bundle / "merge" / str(number))
     _remove(bundle, _UNUSED)
     _own_origin(bundle)
-    (bundle / SHARDS).write_text(json.dumps([f"merge/{number}/" for number in range(1, parts)]) + "\n", encoding="utf-8")
+    (bundle / SHARDS).write_text(json.dumps([f"merge/{number}/" for number in range(1, len(shares))]) + "\n", encoding="utf-8")
     if scratch is not None:
         (scratch / MADE_PARTS).write_text(json.dumps(digests), encoding="utf-8")
+
+
+def part_shares(pages: list[str], most: int) -> list[list[str]]:
+    """``pages`` (in order) in parts of about ``most`` pages at most, each part in that order.
+
+    A page's part follows from its path alone (a hash of it, for a given number of parts), not from
+    its place among the others: a new or removed lesson changes its own part, where slices of the
+    sorted list would shift every part after it, and each would be indexed again.  The parts come out
+    nearly even (a few per cent apart on big hubs); a part that gets no page is left out.
+    """
+    count = max(1, math.ceil(len(pages) / most), min(MOST_PARTS, math.ceil(len(pages) / PART_PAGES)))
+    if count == 1:
+        return [pages]
+    shares: list[list[str]] = [[] for _ in range(count)]
+    for page in pages:
+        key = hashlib.blake2b(page.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+        shares[int.from_bytes(key, "big") % count].append(page)
+    return [share for share in shares if share]
 
 
 # -- a rebuild's parts made from the very pages they were made from last time -----------------

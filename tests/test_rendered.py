@@ -246,14 +246,28 @@ def test_a_part_changed_on_the_server_is_made_again(parted):
     assert_same_as_fresh(site.parent, hub)
 
 
-def test_a_new_page_re_indexes_the_parts_from_where_it_goes(parted):
-    # Parts are slices of the pages in order: a new page moves the slices after it.
+def test_a_new_page_re_indexes_only_the_parts_of_the_pages_it_changes(parted, monkeypatch):
+    # A page's part follows from its path, not its place: a new lesson sorting first, which would
+    # shift every slice of the sorted pages, re-indexes its own part and those of the neighbours
+    # whose links to it changed, and no other.
+    from kite.search import marked_pages, part_shares
+
     hub, site, log = parted
+    pagefind_runs(log)
+    monkeypatch.setenv("KITE_SEARCH_PART_PAGES", "6")  # the 16 pages and 17 with the new one: 3 parts
+    build(hub.config, site, now=NOW)
     made = pagefind_runs(log)
-    lesson(hub, "a99", "引线第99讲", "2026-03-30", "引线", "家乡", body="新的一讲。\n")
+    before = {page: os.stat(site / page).st_ino for page in marked_pages(site)}
+    lesson(hub, "a0", "引线第0讲", "2026-02-28", "引线", "家乡", body="新的一讲。\n")
     build(hub.config, site, now=NOW)
     again = pagefind_runs(log)
-    assert 1 <= len(again) <= len(made) + 1
+    pages = marked_pages(site)
+    shares = part_shares(pages, 6)
+    assert len(shares) == len(made) == len(part_shares(list(before), 6))  # as many parts as before
+    changed = {page for page in pages if before.get(page) != os.stat(site / page).st_ino}
+    assert "lessons/a0/index.html" in changed and len(changed) < len(pages) / 2
+    assert again == sorted(f"bundle-{number}" for number, share in enumerate(shares) if changed & set(share))
+    assert len(again) < len(made)
     assert_same_as_fresh(site.parent, hub)
 
 

@@ -119,6 +119,33 @@ def test_a_part_that_fails_among_others_running_fails_the_index(sample_site, tmp
     assert sorted(path.name for path in tmp_path.iterdir()) == ["site"]
 
 
+def test_parts_are_few_and_even_and_each_page_keeps_its_own():
+    from kite.search import part_shares
+
+    def hub(lessons: int) -> list[str]:
+        return sorted([f"lessons/lesson-{n:05d}/index.html" for n in range(lessons)]
+                      + [f"episodes/e{n}/index.html" for n in range(300)] + [f"announcements/a{n}/index.html" for n in range(600)])
+
+    for lessons, parts in ((100, 1), (1_566, 3), (10_000, 4), (30_000, 11)):
+        pages = hub(lessons)
+        shares = part_shares(pages, 3000)
+        assert len(shares) == parts, lessons
+        assert sorted(page for share in shares for page in share) == pages  # each page once
+        assert all(share == sorted(share) for share in shares)  # in the site's order
+        assert max(map(len, shares)) < 1.1 * len(pages) / parts  # even: the memory bound holds
+    assert [len(share) for share in part_shares(hub(1_566), 1_000)] == [len(share) for share in part_shares(hub(1_566), 3000)]
+    assert len(part_shares(hub(1_566), 500)) == 5  # a server short of memory: smaller parts
+
+    # A new lesson, and one removed: every other page stays in its part.
+    pages = hub(10_000)
+    shares = part_shares(pages, 3000)
+    grown = part_shares(sorted(pages + ["lessons/lesson-00000a/index.html"]), 3000)
+    assert sum(old != new for old, new in zip(shares, grown)) == 1
+    shrunk = part_shares([page for page in pages if page != "lessons/lesson-05000/index.html"], 3000)
+    assert sum(old != new for old, new in zip(shares, shrunk)) == 1
+    assert part_shares([], 3000) == [[]]
+
+
 def test_a_server_short_of_memory_indexes_one_part_at_a_time(monkeypatch):
     from kite import search
 
@@ -298,7 +325,9 @@ def test_the_preview_reindex_links_the_parts_made_from_unchanged_pages(sample_si
     edited.write_text(page.read_text(encoding="utf-8").replace("</h1>", "</h1><p>风筝线又加长了一段</p>", 1), encoding="utf-8")
     edited.replace(page)  # as the preview writes a page: beside, then renamed over
     search.reindex_search(site, last=second)
-    assert pagefind_runs(log) == ["bundle-0"]
+    held = [number for number, share in enumerate(search.part_shares(search.marked_pages(site), 4))
+            if page.relative_to(site).as_posix() in share]
+    assert pagefind_runs(log) == [f"bundle-{held[0]}"]
     whole = tmp_path / "whole"
     shutil.copytree(site, whole)
     search.reindex_search(whole)

@@ -49,13 +49,13 @@ def test_a_snippet_cut_inside_a_sentence_shows_an_ellipsis(phone, site_url):
 def test_an_index_in_parts_finds_what_one_index_finds(phone, site_url, sample_site, serve_dir, tmp_path):
     # A big hub is indexed in parts (Pagefind holds every page in memory); the search page
     # merges them, so a reader sees the same hits, in parts of two pages here.
-    from kite.search import SHARDS, index_search, marked_pages
+    from kite.search import SHARDS, index_search, marked_pages, part_shares
 
     parted = tmp_path / "site"
     shutil.copytree(sample_site, parted)
     index_search(parted, shard_pages=2)
     shards = json.loads((parted / "pagefind" / SHARDS).read_text(encoding="utf-8"))
-    assert len(shards) == -(-len(marked_pages(parted)) // 2) - 1 >= 3
+    assert len(shards) == len(part_shares(marked_pages(parted), 2)) - 1 >= 3
     assert not list((parted / "pagefind" / "merge" / "1").glob("wasm.*"))  # one WebAssembly module for all
     for query in ("工资", "风筝"):
         whole = sorted(r["title"] for r in results(phone, site_url, query))

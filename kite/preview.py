@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
+from .attendance.sessions import RosterSource
 from .engine.livereload import PreviewServer
 from .errors import ContentErrors
 from .loader import ItemCache, load_config, load_hub
@@ -63,11 +64,13 @@ def _stamp(paths: list[Path]) -> tuple:
 class Preview:
     """The preview's state between rebuilds."""
 
-    def __init__(self, config_path: Path, site_dir: Path, endpoint: str | None):
+    def __init__(self, config_path: Path, site_dir: Path, endpoint: str | None, cache: ItemCache | None = None,
+                 roster: RosterSource | None = None):
         self.config_path = config_path
         self.site_dir = site_dir
         self.endpoint = endpoint
-        self.cache = ItemCache()
+        self.cache = ItemCache() if cache is None else cache
+        self.roster = roster  # the check-in endpoint's, handed each hub loaded (RosterSource.follow)
         self.site: Publisher | None = None  # the publisher of what is being served
         self.everything_stamp: tuple | None = None
         self.next_past: datetime | None = None  # when an upcoming activity becomes past
@@ -96,6 +99,8 @@ class Preview:
         except ContentErrors as errors:
             self._show_problems([str(problem) for problem in errors.problems])
             return
+        if self.roster is not None:
+            self.roster.follow(hub)
         now = datetime.now(timezone.utc)
         specs = site_pages(hub, now)
         # Pages change then without an edit: ``serve`` updates the preview at that moment.
@@ -239,8 +244,9 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
     held = ExitStack()  # the folder is the preview's while it runs: a build into it is refused
     try:
         held.enter_context(site_lock(site_dir, holder=PREVIEW))
-        endpoint, checkin_later = start_checkin(config_path, workspace, host, port)
-        preview = Preview(config_path, site_dir, endpoint)
+        cache = ItemCache()  # the items read, shared by the preview and its endpoint's first reading
+        endpoint, checkin_later = start_checkin(config_path, workspace, host, port, cache=cache)
+        preview = Preview(config_path, site_dir, endpoint, cache, checkin_roster())
         preview.update()
         if not site_dir.exists():
             # The very first render failed: serve a page that shows the problems.
@@ -257,8 +263,10 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
             preview.update()
             if checkin_later and not preview.problems:
                 # The hub reads now: the endpoint starts, and every page's form is pointed at it.
-                preview.endpoint, checkin_later = start_checkin(config_path, workspace, host, port, quiet=True)
+                preview.endpoint, checkin_later = start_checkin(config_path, workspace, host, port, quiet=True,
+                                                                cache=preview.cache)
                 if preview.endpoint is not None:
+                    preview.roster = checkin_roster()
                     preview.everything_stamp = None
                     preview.update()
             # site_url's path changed, or was only now readable: the preview moves there with it.
@@ -423,11 +431,16 @@ def stop_checkin() -> None:
     _checkin_servers.clear()
 
 
+def checkin_roster() -> RosterSource | None:
+    """The roster of the endpoint started last (``start_checkin``), which the preview keeps up to date."""
+    return _checkin_servers[-1].roster if _checkin_servers else None
+
+
 def start_checkin(config_path: Path, workspace: Path, host: str, port: int, *,
-                  quiet: bool = False) -> tuple[str | None, bool]:
+                  quiet: bool = False, cache: ItemCache | None = None) -> tuple[str | None, bool]:
     """The check-in endpoint beside the preview, recording into a throwaway database: its URL, and
     whether it is worth trying again after a later save (the hub could not be read, or had no
-    attendance settings yet).
+    attendance settings yet).  ``cache``: the preview's items, read once for both.
 
     It takes the port after the preview's when that is free, else any free one; either
     way the terminal says where it runs, or why it does not (``quiet``: only where it runs).
@@ -446,7 +459,7 @@ def start_checkin(config_path: Path, workspace: Path, host: str, port: int, *,
         url = f"http://{host}:{checkin_port}"
         # The endpoint too takes itself to be there: its desk's cookies are then not https-only.
         running = run_in_background(config_path, workspace / "preview.sqlite3", host, checkin_port,
-                                    (f"http://{host}:{port}",), endpoint=url)
+                                    (f"http://{host}:{port}",), endpoint=url, cache=cache)
         _checkin_servers.append(running)
     except ContentErrors:
         say("签到服务暂未启动：内容有错误（见下）。改好保存后会自动启动。")

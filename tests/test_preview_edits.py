@@ -396,6 +396,28 @@ def test_the_check_in_endpoint_starts_once_a_hub_broken_at_the_start_is_fixed(hu
         preview.stop()
 
 
+def test_the_preview_endpoint_takes_a_check_in_as_soon_as_the_page_shows_its_form(preview):
+    # The endpoint beside the preview has the very hub the preview just loaded: it does not read the
+    # files again on its own, some seconds later, in the same process (on a big hub that second
+    # reading took the GIL from the next save and doubled its time).
+    endpoint = preview.endpoint()
+    preview.hub.lesson("second", "title: 第二课\ndate: 2026-02-01\nattendance: true")
+    wait_for(lambda: 'name="session" value="lessons/second"' in preview.page("lessons/second/"), what="the new form")
+    answer = httpx.post(f"{endpoint}/checkin", data={"session": "lessons/second", "branch": "鼓韵堂党支部", "name": "试用"},
+                        headers={"Accept": "application/json"})
+    assert answer.status_code == 201  # at once: not after the next look at the files
+    preview.hub.lesson("second", "title: 第二课\ndate: 2026-02-01")
+    wait_for(lambda: 'name="session"' not in preview.page("lessons/second/"), what="the form gone")
+    answer = httpx.post(f"{endpoint}/checkin", data={"session": "lessons/second", "branch": "鼓韵堂党支部", "name": "再试"},
+                        headers={"Accept": "application/json"})
+    assert answer.status_code == 404
+    preview.hub.lesson("third", "title: 第三课\ndate: 2026-02-03\nattendance: true\ndraft: true")
+    wait_for(lambda: status(preview, "lessons/third/") == 200, what="the draft shown in the preview")
+    answer = httpx.post(f"{endpoint}/checkin", data={"session": "lessons/third", "branch": "鼓韵堂党支部", "name": "草稿"},
+                        headers={"Accept": "application/json"})
+    assert answer.status_code == 404  # as the published site's endpoint will answer: drafts take none
+
+
 def test_a_lessons_folder_removed_and_made_again_is_watched_again(preview):
     shutil.rmtree(preview.hub.root / "lessons")
     wait_for(lambda: status(preview, "lessons/second/") == 404, what="the removed lessons to go")

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
+from ..loader import ItemCache
 from ..storage import Store, database_url, describe, open_store
 from .sessions import RosterSource
 from .web import TOKEN_VARIABLE, create_app
@@ -20,13 +21,14 @@ DEFAULT_DB = "attendance.sqlite3"
 
 
 def make_server(config_path: Path, db: str | Path, host: str, port: int, extra_origins: tuple[str, ...] = (),
-                endpoint: str | None = None) -> tuple[uvicorn.Server, RosterSource, Store]:
+                endpoint: str | None = None, cache: ItemCache | None = None) -> tuple[uvicorn.Server, RosterSource, Store]:
     """The endpoint, its roster and its store; the database is created or upgraded first.
     ``endpoint``: its public address, in place of the config's (the preview's own).
+    ``cache``: the hub's items as read so far (``RosterSource``).
 
     Raises StorageError when the database must not or cannot be used.
     """
-    source = RosterSource(config_path, endpoint=endpoint)
+    source = RosterSource(config_path, endpoint=endpoint, cache=cache)
     store = open_store(db, background_checkpoints=True)
     app = create_app(store, lambda: source.roster, extra_origins=extra_origins)
     config = uvicorn.Config(
@@ -72,6 +74,7 @@ class InBackground:
 
     server: uvicorn.Server
     thread: threading.Thread
+    roster: RosterSource  # follows what the preview hands it (``RosterSource.follow``)
 
     @property
     def started(self) -> bool:
@@ -83,11 +86,16 @@ class InBackground:
 
 
 def run_in_background(config_path: Path, db: str | Path, host: str, port: int,
-                      extra_origins: tuple[str, ...], endpoint: str | None = None) -> InBackground:
-    """For the preview: the endpoint in a thread beside the live-reload server."""
-    server, source, _ = make_server(config_path, db, host, port, extra_origins, endpoint)
-    source.start()
+                      extra_origins: tuple[str, ...], endpoint: str | None = None,
+                      cache: ItemCache | None = None) -> InBackground:
+    """For the preview: the endpoint in a thread beside the live-reload server.
+
+    Its roster does not reload the hub by itself: the preview loads it after every save and hands
+    it over (``InBackground.roster``).  A second reader in the same process would take the GIL from
+    the save being shown (on a hub of 10,000 lessons, a save then took twice as long).
+    """
+    server, source, _ = make_server(config_path, db, host, port, extra_origins, endpoint, cache)
     thread = threading.Thread(target=server.run, name="kite-attendance", daemon=True)
     thread.start()
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-    return InBackground(server, thread)
+    return InBackground(server, thread, source)

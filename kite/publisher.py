@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -357,15 +358,24 @@ class Publisher:
         self.progress.stage("发布")
         self.write_file(MARKER, "由 Kite 生成；每次构建会整体替换本文件夹。\n")
         site_dir = _real(site_dir)
-        _swap(self.folder, site_dir)
+        old = _swap(self.folder, site_dir)
         self.folder = site_dir
         self.previous = None  # the folder is the published site now: nothing to link from (the preview)
-        if self._record is not None:
-            (key, pages), self._record = self._record, None
-            index = {"parts": self._search_parts, "files": bundle_identities(site_dir / BUNDLE)} if self._search_parts else None
-            rendered.save(site_dir, rendered.Record(key, {
-                path: rendered.Page(spec, warnings, marked, rendered.published_files(site_dir, spec))
-                for path, (spec, warnings, marked) in pages.items()}, self._made, index))
+        # The old site goes while the record is written: the one is the kernel's work, the other
+        # Python's (on a hub of 10,000 lessons, 3-4 s and 0.5 s of a rebuild).
+        removing = threading.Thread(target=remove_tree, args=(old,), name="kite-remove-old") if old else None
+        if removing is not None:
+            removing.start()
+        try:
+            if self._record is not None:
+                (key, pages), self._record = self._record, None
+                index = {"parts": self._search_parts, "files": bundle_identities(site_dir / BUNDLE)} if self._search_parts else None
+                rendered.save(site_dir, rendered.Record(key, {
+                    path: rendered.Page(spec, warnings, marked, rendered.published_files(site_dir, spec))
+                    for path, (spec, warnings, marked) in pages.items()}, self._made, index))
+        finally:
+            if removing is not None:
+                removing.join()
         self.progress.advance()
 
 
@@ -432,13 +442,13 @@ def _real(site_dir: Path) -> Path:
     return Path(os.path.realpath(site_dir))
 
 
-def _swap(staging: Path, site_dir: Path) -> None:
+def _swap(staging: Path, site_dir: Path) -> Path | None:
+    """Put ``staging`` in the place of ``site_dir``; return where the old site now is, to remove."""
     if not site_dir.exists():
         staging.rename(site_dir)
-        return
+        return None
     if _exchange(staging, site_dir):
-        remove_tree(staging)  # now holds the old site
-        return
+        return staging  # now holds the old site
     old = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.old-", dir=site_dir.parent))
     old.rmdir()
     site_dir.rename(old)
@@ -447,7 +457,7 @@ def _swap(staging: Path, site_dir: Path) -> None:
     except OSError:
         old.rename(site_dir)
         raise
-    remove_tree(old)
+    return old
 
 
 def remove_tree(folder: Path) -> None:

@@ -382,7 +382,8 @@ class Publisher:
 def _link_recorded(previous: str, folder: str, name: str, files: dict[str, tuple[int, int]], beside: bool = False) -> bool:
     """Link the published file ``name`` into ``folder`` if it is the very file recorded in ``files``.
     ``beside``: a file in the folder of one just linked, whose folders were checked and made for it
-    (on a hub of 10,000 lessons, doing that again for each page's two copies was 0.3 s a rebuild)."""
+    (doing that again for each page's two copies cost a rebuild of 2,850 pages 5,700 mkdir and
+    25,000 stat calls)."""
     target = os.path.join(folder, name)
     source = os.path.join(previous, name) if beside else reuse.counterpart(target, folder, previous)
     if name not in files or source is None:

@@ -140,8 +140,7 @@ class RosterSource:
             log.warning("内容有误，签到服务继续使用上一次的活动列表：\n%s", errors)
             self._stamp = self._fingerprint(self._hub)
             return False
-        self.roster = Roster.from_hub(hub)
-        self._hub = hub
+        self.follow(hub)
         self._stamp = self._fingerprint(hub)
         return True
 

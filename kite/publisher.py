@@ -281,9 +281,18 @@ class Publisher:
                 reuse.link_or_copy(source, fresh)
                 os.replace(fresh, target)
             self.progress.advance()
-        # A file no page uses any more (the preview, after an edit) leaves the site, as from a new build.
+        # A file no page uses any more (the preview, after an edit) leaves the site, as from a new build:
+        # so do the sub-folders it leaves empty (a new build makes only those its files are in).
         for gone in self._media - set(files.values()):
-            (self.folder / "media" / gone).unlink(missing_ok=True)
+            path = self.folder / "media" / gone
+            path.unlink(missing_ok=True)
+            for folder in path.parents:
+                if folder == self.folder:
+                    break
+                try:
+                    folder.rmdir()
+                except OSError:  # not empty: another file is still there
+                    break
         self._media = set(files.values())
         return len(files)
 

@@ -129,29 +129,24 @@ def test_a_media_file_replaced_in_a_sub_folder_shows_its_new_size(hub, preview):
 
 def test_a_media_file_no_page_uses_leaves_with_the_folders_it_leaves_empty(hub, preview):
     # As in a new build, which makes only the folders its media files are in.
-    hub.media("audio/2026/e2.mp3", b"\0" * 1024)
-    hub.media("audio/e3.mp3", b"\0" * 2048)
-    for name, media in (("e2", "audio/2026/e2.mp3"), ("e3", "audio/e3.mp3")):
+    def episode(name: str, media: str) -> None:
         hub.episode(name, f"""
             title: 乡音{name}
             date: 2026-02-09
             media: {media}
             """)
+
+    hub.media("audio/2026/e2.mp3", b"\0" * 1024)
+    hub.media("audio/e3.mp3", b"\0" * 2048)
+    episode("e2", "audio/2026/e2.mp3")
+    episode("e3", "audio/e3.mp3")
     preview.update()
     assert (preview.site_dir / "media/audio/2026/e2.mp3").is_file()
-    hub.episode("e2", """
-        title: 乡音e2
-        date: 2026-02-09
-        media: https://example.org/e2.mp3
-        """)
+    episode("e2", "https://example.org/e2.mp3")
     preview.update()
     assert not (preview.site_dir / "media/audio/2026").exists()
     assert (preview.site_dir / "media/audio/e3.mp3").is_file()  # a folder still in use stays
-    hub.episode("e3", """
-        title: 乡音e3
-        date: 2026-02-09
-        media: https://example.org/e3.mp3
-        """)
+    episode("e3", "https://example.org/e3.mp3")
     preview.update()
     assert not (preview.site_dir / "media/audio").exists()
     assert [path.name for path in (preview.site_dir / "media").iterdir()] == ["cover.png"]  # the podcast's, still used

@@ -401,21 +401,20 @@ def test_the_preview_endpoint_takes_a_check_in_as_soon_as_the_page_shows_its_for
     # files again on its own, some seconds later, in the same process (on a big hub that second
     # reading took the GIL from the next save and doubled its time).
     endpoint = preview.endpoint()
+
+    def check_in(session: str, name: str) -> int:
+        return httpx.post(f"{endpoint}/checkin", data={"session": session, "branch": "鼓韵堂党支部", "name": name},
+                          headers={"Accept": "application/json"}).status_code
+
     preview.hub.lesson("second", "title: 第二课\ndate: 2026-02-01\nattendance: true")
     wait_for(lambda: 'name="session" value="lessons/second"' in preview.page("lessons/second/"), what="the new form")
-    answer = httpx.post(f"{endpoint}/checkin", data={"session": "lessons/second", "branch": "鼓韵堂党支部", "name": "试用"},
-                        headers={"Accept": "application/json"})
-    assert answer.status_code == 201  # at once: not after the next look at the files
+    assert check_in("lessons/second", "试用") == 201  # at once: not after the next look at the files
     preview.hub.lesson("second", "title: 第二课\ndate: 2026-02-01")
     wait_for(lambda: 'name="session"' not in preview.page("lessons/second/"), what="the form gone")
-    answer = httpx.post(f"{endpoint}/checkin", data={"session": "lessons/second", "branch": "鼓韵堂党支部", "name": "再试"},
-                        headers={"Accept": "application/json"})
-    assert answer.status_code == 404
+    assert check_in("lessons/second", "再试") == 404
     preview.hub.lesson("third", "title: 第三课\ndate: 2026-02-03\nattendance: true\ndraft: true")
     wait_for(lambda: status(preview, "lessons/third/") == 200, what="the draft shown in the preview")
-    answer = httpx.post(f"{endpoint}/checkin", data={"session": "lessons/third", "branch": "鼓韵堂党支部", "name": "草稿"},
-                        headers={"Accept": "application/json"})
-    assert answer.status_code == 404  # as the published site's endpoint will answer: drafts take none
+    assert check_in("lessons/third", "草稿") == 404  # as the published site's endpoint will answer: drafts take none
 
 
 def test_a_lessons_folder_removed_and_made_again_is_watched_again(preview):

@@ -31,8 +31,8 @@ RACY_NS = 3_000_000_000
 class ItemCache(dict):
     """Loaded items by file, for a process that loads the same hub again and again (the preview).
 
-    An entry is reused while the file's size and modification time, the hub's time zone
-    and the media folder are unchanged.
+    An entry is reused while the file's size and modification time and the hub's time zone are
+    unchanged, and so are the media files it uses (``_media_state``).
     """
 
 
@@ -71,7 +71,7 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
             if cache is None:
                 item = load_item(kind, path, root, context, problems)
             else:
-                item = _cached_item(cache, kind, path, root, context, problems, (str(context["tz"]), media_stamp))
+                item = _cached_item(cache, kind, path, root, context, problems, (str(context["tz"]),), media_stamp)
             if progress:
                 progress.advance()
             if item is not None:
@@ -94,9 +94,9 @@ def load_hub(config_path: Path, progress: Progress | None = None, cache: ItemCac
 def _media_stamp(media: Path) -> int:
     """What the files under content/media/ are now, sub-folders included, as one number.
 
-    Items say how big their media file is and fail where one is missing, so a cached item is read
-    again when any media file changes.  The folder's own time is not enough: a file copied over
-    another, or added to a sub-folder (content/media/audio/), leaves it as it was."""
+    A file that failed to load, or loaded with a problem, may have failed for want of a media file:
+    it is read again when any media file changes.  The folder's own time is not enough: a file
+    copied over another, or added to a sub-folder (content/media/audio/), leaves it as it was."""
     found = []
     for folder, folders, names in os.walk(media):
         folders.sort()
@@ -109,8 +109,38 @@ def _media_stamp(media: Path) -> int:
     return hash(tuple(found))
 
 
+def _media_state(item: Content | None, found: list[Problem], root: Path, media_stamp: int) -> tuple:
+    """What a loaded file depends on under content/media/.
+
+    A file that loaded cleanly depends only on the media files it names (an episode's recording,
+    the pictures in its body): their size goes into the feed, and one moved out of the folder behind
+    a link would be published.  So a recording added for one episode leaves the other 10,000 files
+    as they were read (at 10,000 lessons, reading them all again took the preview 1.4 s).  A file
+    with a problem is read again when anything in the folder changes: the missing file may have come.
+    """
+    if item is None or found:
+        return ("folder", media_stamp)
+    local = getattr(item, "media", None)
+    names = ([local.name] if local is not None and local.name else []) + list(item.media_refs)
+    states = [_file_state(root / MEDIA_DIR / name) for name in names]
+    # The state is taken after the file was read: one changed in between, or changed within the same
+    # tick of the clock, is recent, and the file is read again (as ``_cached_item`` does for itself).
+    if any(len(state) > 1 and time.time_ns() - state[2] <= RACY_NS for state in states):
+        return ("recent", object())  # equal to no other state
+    return ("files", *states)
+
+
+def _file_state(path: Path) -> tuple:
+    try:
+        real = os.path.realpath(path)
+        status = os.stat(real)
+    except OSError:
+        return (str(path),)
+    return (real, status.st_size, status.st_mtime_ns, status.st_ino)
+
+
 def _cached_item(cache: ItemCache, kind: str, path: Path, root: Path, context: dict[str, Any],
-                 problems: list[Problem], setting: tuple) -> Content | None:
+                 problems: list[Problem], setting: tuple, media_stamp: int = 0) -> Content | None:
     try:
         stat = path.stat()
     except OSError:
@@ -118,13 +148,14 @@ def _cached_item(cache: ItemCache, kind: str, path: Path, root: Path, context: d
         return load_item(kind, path, root, context, problems)
     key = (stat.st_mtime_ns, stat.st_size, stat.st_ino, setting)
     entry = cache.get(path)
-    if entry is None or entry[0] != key:
+    if entry is None or entry[0] != key or entry[3] != _media_state(entry[1], entry[2], root, media_stamp):
         found: list[Problem] = []
         # A file changed within the last moments may change again within the same tick of the
         # file system's clock and keep its size (two quick saves, a formatter after the editor):
         # it is read again next time, until its time is safely past ("racily clean", as Git says).
         kept = key if time.time_ns() - stat.st_mtime_ns > RACY_NS else None
-        entry = (kept, load_item(kind, path, root, context, found), found)
+        item = load_item(kind, path, root, context, found)
+        entry = (kept, item, found, _media_state(item, found, root, media_stamp))
         cache[path] = entry
     problems.extend(entry[2])
     return entry[1]

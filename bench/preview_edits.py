@@ -7,6 +7,7 @@ to the first answer that shows it:
 - a lesson's title edited in place, and saved atomically (temporary file renamed over it);
 - a YAML error saved into a lesson (until the banner names it), then the fix (until it is gone);
 - a new lesson, and its deletion; a new series;
+- a recording dropped into content/media/ for an episode that named it before it was there;
 - the config's site_description edited (every page is rendered again);
 - a hub template edited (every page again).
 
@@ -85,6 +86,7 @@ def main() -> None:
             lesson = next((hub / "lessons").rglob("*.md"))
             url = f"lessons/{quote(lesson.stem)}/"
             original = lesson.read_text(encoding="utf-8")
+            audio = (REPO / "content/media/xiangyin-01.mp3").read_bytes()[:40_000]
             figures: dict[str, list[float]] = {}
 
             def record(name: str, seconds: float) -> None:
@@ -116,6 +118,18 @@ def main() -> None:
                                       lambda: status(f"lessons/bench-new-{run}/") == 200))
                 record("新系列的页面", timed(lambda: None, lambda: status("lessons/series/" + quote(f"新系列{run}") + "/") == 200))
                 record("删除党课", timed(new.unlink, lambda: status(f"lessons/bench-new-{run}/") == 404))
+                # A recording dropped into content/media/: the episode that waited for it shows, and
+                # nothing else has to be read again (kite/loader.py, _media_state).
+                recording = hub / f"content/media/bench-new-{run}.mp3"
+                episode = hub / f"content/episodes/bench-new-{run}.md"
+                episode.write_text(f"---\ntitle: 新节目{run}\ndate: 2026-03-01\nmedia: {recording.name}\n---\n文字稿\n", encoding="utf-8")
+                timed(lambda: None, lambda: 'role="alert"' in page(""))
+                time.sleep(1.5)
+                record("放进节目缺的录音", timed(lambda: recording.write_bytes(audio),
+                                             lambda: status(f"episodes/bench-new-{run}/") == 200 and 'role="alert"' not in page("")))
+                episode.unlink()
+                recording.unlink()
+                time.sleep(1.5)
                 text = config.read_text(encoding="utf-8")
                 marker = f"站点说明{run}-{time.time_ns()}"
                 described = "\n".join(line if not line.startswith("site_description:") else f"site_description: {marker}"

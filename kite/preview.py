@@ -29,19 +29,28 @@ from contextlib import ExitStack
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
+from typing import Callable
 
 from .attendance.sessions import RosterSource
 from .engine.livereload import PreviewServer
 from .errors import ContentErrors
 from .loader import ItemCache, load_config, load_hub
 from .models import CONTENT_DIRS, Hub
-from .pages import next_past, site_pages
+from .pages import PageSpec, next_past, site_pages
 from .ports import free_port, is_free
 from .publisher import BuildFailed, Publisher
 from .search import Indexing, SearchIndexFailed, reindex_search
 from .site_lock import PREVIEW, abandoned, site_lock
 
 log = logging.getLogger(__name__)
+
+
+def later_page(spec: PageSpec) -> bool:
+    """A list's second page and on: where an edit changed many pages (a lesson added moves every
+    list it is in by one), these are rendered by the update after, once the lesson itself, the home
+    page and the lists' first pages show (``Publisher.render_changed_pages``)."""
+    pager = spec.context.get("pager")
+    return pager is not None and pager.number > 1
 
 
 def watched_paths(config_path: Path) -> list[Path]:
@@ -75,6 +84,7 @@ class Preview:
         self.everything_stamp: tuple | None = None
         self.next_past: datetime | None = None  # when an upcoming activity becomes past
         self.problems: list[str] = []  # shown on every page until fixed
+        self.more = False  # the last update left pages for the next (``later_page``): ``serve`` asks for it
         self.warnings: list[str] = []  # printed in the terminal as they appear
         self._search = threading.Event()
         # The index being built in the background, where ``close`` can stop it.
@@ -90,9 +100,13 @@ class Preview:
     def _everything(self) -> tuple:
         return _stamp([self.config_path, self.config_path.parent / "templates"])
 
-    def update(self) -> None:
-        """Bring the preview up to date with the files; never raises for content problems."""
+    def update(self, stop: Callable[[], bool] | None = None) -> None:
+        """Bring the preview up to date with the files; never raises for content problems.
+
+        Where an edit changed many pages, the lists' later pages are left for the next update
+        (``more``), which renders them a share at a time until ``stop`` says a file changed again."""
         started = time.monotonic()
+        self.more = False
         try:
             # Check-in forms post to the preview's own endpoint.
             hub = load_hub(self.config_path, cache=self.cache, drafts=True).with_endpoint(self.endpoint)
@@ -118,10 +132,12 @@ class Preview:
                     gc.collect()
                     gc.freeze()
             else:
-                changed = self.site.update(hub, specs)
-                if changed:
+                changed = self.site.update(hub, specs, later=later_page, stop=stop or (lambda: False))
+                if self.site.searched_changed:
                     self._search.set()
-                print(f"已更新 {changed} 个页面，用时 {time.monotonic() - started:.1f} 秒", flush=True)
+                self.more = self.site.pending > 0
+                rest = f"（其余 {self.site.pending} 个列表页接着更新）" if self.more else ""
+                print(f"已更新 {changed} 个页面{rest}，用时 {time.monotonic() - started:.1f} 秒", flush=True)
         except BuildFailed as error:
             self._show_warnings([str(warning) for warning in hub.warnings])
             self._show_problems([str(error)])
@@ -260,7 +276,10 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
 
         def rebuild() -> None:
             nonlocal checkin_later, config_stamp
-            preview.update()
+            continuing = preview.more
+            if continuing:
+                server.serve_during_rebuild()
+            preview.update(stop=server.rebuild_wanted)
             if checkin_later and not preview.problems:
                 # The hub reads now: the endpoint starts, and every page's form is pointed at it.
                 preview.endpoint, checkin_later = start_checkin(config_path, workspace, host, port, quiet=True,
@@ -277,6 +296,10 @@ def serve(config_path: Path, *, host: str = "127.0.0.1", port: int = 8000) -> in
                 # A config that cannot be read now leaves the preview where it is (the banner says why).
                 if base_path is not None and server.move_to(base_path):
                     print(f"预览地址改为：{server.url}", flush=True)
+            if continuing:
+                server.reload_after_rebuild()
+            if preview.more:
+                server.request_rebuild()  # the browsers reload first, with what matters most to the editor
 
         server = PreviewServer(rebuild, host, port, site_dir, mount_path=_base_path(config_path) or "/", banner=preview.banner)
         watching: dict[Path, tuple[int, int]] = {}  # each watched path, and which file or folder it was

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from mkdocs.commands.build import build as mkdocs_build
 
+from helpers import free_port, wait_for
+
 from kite import engine
 from kite.engine import pipeline
 from kite.engine.livereload import (PRIVATE_ATTRIBUTES, ChangeObserver, MkDocsChanged, PreviewServer,
@@ -188,3 +190,49 @@ def test_new_lessons_leave_the_other_lessons_unrendered(hub, tmp_path):
     assert {name: (tmp_path / f"site/lessons/{name}/index.html").stat().st_mtime_ns for name in "bc"} == \
         {name: stamps[name] for name in "bc"}
     assert "四" in (tmp_path / "site/lessons/a/index.html").read_text(encoding="utf-8")
+
+
+def test_a_rebuild_that_serves_meanwhile_does_not_hold_the_pages(tmp_path):
+    # MkDocs holds every request until a rebuild is done. The preview's rebuild that only renders
+    # the lists' later pages, left by the edit before, must not hold the page the editor just saved.
+    import threading
+
+    import httpx
+
+    (tmp_path / "index.html").write_text("<html><body><p>页</p></body></html>", encoding="utf-8")
+    building, release, serve_meanwhile = threading.Event(), threading.Event(), threading.Event()
+
+    def rebuild() -> None:
+        if serve_meanwhile.is_set():
+            server.serve_during_rebuild()
+        building.set()
+        release.wait(10)
+        if serve_meanwhile.is_set():
+            server.reload_after_rebuild()
+
+    port = free_port()
+    server = PreviewServer(rebuild, "127.0.0.1", port, tmp_path, "/", banner=lambda: "")
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200,
+                 what="the server", ignore=(httpx.TransportError,))
+        answered = {}
+        for meanwhile in (False, True):
+            building.clear()
+            release.clear()
+            (serve_meanwhile.set if meanwhile else serve_meanwhile.clear)()
+            shown = server._visible_epoch
+            server.request_rebuild()
+            assert building.wait(5)
+            try:
+                answered[meanwhile] = httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code
+            except httpx.TimeoutException:
+                answered[meanwhile] = None
+            release.set()
+            wait_for(lambda: server._visible_epoch > shown, what="the browsers told to reload")
+        assert answered == {False: None, True: 200}
+    finally:
+        release.set()
+        server.shutdown()
+        thread.join(10)

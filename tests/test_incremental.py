@@ -191,3 +191,71 @@ def test_a_deleted_activity_takes_its_calendar_file_with_its_page(hub, preview):
     assert not (preview.site_dir / "announcements/n1/index.html").exists()
     assert not (preview.site_dir / "announcements/n1/event.ics").exists()
     assert "三月集中学习" not in text(preview, "announcements/index.html")
+
+
+def test_an_edit_that_changes_many_pages_shows_the_lesson_first_and_the_lists_later_pages_next(hub, tmp_path, monkeypatch):
+    # A lesson added to a hub of 10,000 moves every page of every list it is in by one: the preview
+    # took 4 s before the editor saw it. Here, with a smaller hub, an update may render 3 pages at once.
+    from kite import publisher
+
+    for number in range(45):  # three pages of the lessons list and of the series
+        lesson(hub, f"l{number:02}", f"第{number}讲", f"2026-01-{number % 28 + 1:02}", "引线", "家乡")
+    shown = Preview(hub.config, tmp_path / "site", None)
+    shown.update()
+    monkeypatch.setattr(publisher, "AT_ONCE", 3)
+    before = pages(shown.site_dir)
+    lesson(hub, "newest", "最新的一讲", "2026-03-01", "引线", "家乡")
+    shown.update()
+    assert shown.more and shown.site.pending == 6  # the lessons', the series' and the tag's pages 2 and 3
+    assert "最新的一讲" in text(shown, "lessons/newest/index.html")
+    for first in ("lessons/index.html", "lessons/series/引线/index.html", "lessons/tags/家乡/index.html", "index.html"):
+        assert "最新的一讲" in text(shown, first), first
+    # The lists' later pages wait for the next update, as they were.
+    later = ("lessons/page/2/index.html", "lessons/page/3/index.html", "lessons/series/引线/page/2/index.html")
+    assert all(pages(shown.site_dir)[page] == before[page] for page in later)
+    # That one renders them 3 at a time, and stops after a share when another edit is waiting.
+    shown.update(stop=lambda: True)
+    assert shown.more and shown.site.pending == 3
+    assert not shown.site.searched_changed  # lists only: the search index need not follow
+    shown.update()
+    assert not shown.more and shown.site.pending == 0
+    fresh = Preview(hub.config, tmp_path / "fresh", None)
+    fresh.update()
+    try:
+        assert pages(shown.site_dir).keys() == pages(fresh.site_dir).keys()
+        for page in pages(fresh.site_dir):
+            assert text(shown, page) == text(fresh, page), page
+    finally:
+        shown.close()
+        fresh.close()
+
+
+def test_an_edit_made_while_pages_wait_comes_before_them(hub, tmp_path, monkeypatch):
+    from kite import publisher
+
+    for number in range(45):
+        lesson(hub, f"l{number:02}", f"第{number}讲", f"2026-01-{number % 28 + 1:02}", "引线", "家乡")
+    shown = Preview(hub.config, tmp_path / "site", None)
+    shown.update()
+    monkeypatch.setattr(publisher, "AT_ONCE", 3)
+    lesson(hub, "newest", "最新的一讲", "2026-03-01", "引线", "家乡")
+    shown.update()
+    waiting = shown.site.pending
+    lesson(hub, "l00", "改过标题的第0讲", "2026-01-01", "引线", "家乡")
+    shown.update()
+    try:
+        assert "改过标题的第0讲" in text(shown, "lessons/l00/index.html")
+        assert shown.more and shown.site.pending >= waiting  # still waiting, the edit first
+    finally:
+        shown.close()
+
+
+def test_a_page_removed_or_rendered_is_one_the_search_index_follows(hub, preview):
+    (hub.root / "content/announcements/n1.md").unlink()  # its page goes, and no other page it was in is searched
+    preview.update()
+    assert preview.site.searched_changed
+    preview.update()
+    assert not preview.site.searched_changed
+    lesson(hub, "b1", "塔吊安全（修订）", "2026-02-01", "安全", "工地")
+    preview.update()
+    assert preview.site.searched_changed

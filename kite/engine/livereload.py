@@ -26,7 +26,8 @@ from watchdog.observers.polling import PollingObserver
 
 # The private parts of LiveReloadServer this module relies on.
 PRIVATE_METHODS = ("_inject_js_into_html",)  # (content: bytes, epoch: int) -> bytes
-PRIVATE_ATTRIBUTES = ("_rebuild_cond", "_want_rebuild", "_watch_refs")  # set by __init__: Condition, bool, dict
+# Set by __init__: Condition, bool, dict; and the site's versions: Condition, the one being built, the one shown.
+PRIVATE_ATTRIBUTES = ("_rebuild_cond", "_want_rebuild", "_watch_refs", "_epoch_cond", "_wanted_epoch", "_visible_epoch")
 
 # What a save is: a file written, made, removed or renamed.  Not a file opened or read, which
 # the preview itself does on every rebuild (that would rebuild for ever).
@@ -121,6 +122,26 @@ class PreviewServer(LiveReloadServer):
         with self._rebuild_cond:
             self._want_rebuild = True
             self._rebuild_cond.notify_all()
+
+    def rebuild_wanted(self) -> bool:
+        """Whether a file changed (or a rebuild was asked for) since the running rebuild began."""
+        return self._want_rebuild
+
+    def serve_during_rebuild(self) -> None:
+        """Answer requests while the running rebuild goes on, with the files as they are.
+
+        MkDocs holds every request until a rebuild is done, so that no browser gets half a site.
+        A rebuild that only renders the pages an earlier one left for later (``Preview.more``)
+        replaces each file in one step, and holding requests for it would hold the page the editor
+        just saved for seconds.  The browsers still reload once it is done (``reload_after_rebuild``)."""
+        with self._epoch_cond:
+            self._wanted_epoch = self._visible_epoch
+            self._epoch_cond.notify_all()
+
+    def reload_after_rebuild(self) -> None:
+        """After ``serve_during_rebuild``: reload the browsers when the running rebuild is done."""
+        with self._epoch_cond:
+            self._wanted_epoch = self._visible_epoch + 1
 
     def _inject_js_into_html(self, content: bytes, epoch: int) -> bytes:
         content = super()._inject_js_into_html(content, epoch)

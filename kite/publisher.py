@@ -34,7 +34,7 @@ from .site_lock import site_lock
 
 MARKER = ".kite-site"  # a folder holding this file is a Kite site that a build may replace
 # How many changed pages an update renders at once before leaving some for the next (the
-# preview; ``render_changed_pages``): about 0.7 s of rendering, the rest of a 1 s save.
+# preview; ``render_changed_pages``): 100 of the big hub's list pages take about 0.2 s.
 AT_ONCE = 100
 
 
@@ -218,7 +218,8 @@ class Publisher:
             if deferred != changed:
                 shares = [changed - deferred]
             else:
-                ordered = sorted(deferred)
+                # The lists' second pages first (the next an editor opens), then the third, and so on.
+                ordered = sorted(deferred, key=lambda path: (getattr(current[path].context.get("pager"), "number", 0), path))
                 shares = [set(ordered[start:start + AT_ONCE]) for start in range(0, len(ordered), AT_ONCE)]
         done: set[str] = set()
         data = template_data(hub, published_media(hub).values()) if changed else None

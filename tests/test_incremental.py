@@ -216,6 +216,10 @@ def test_an_edit_that_changes_many_pages_shows_the_lesson_first_and_the_lists_la
     # That one renders them 3 at a time, and stops after a share when another edit is waiting.
     shown.update(stop=lambda: True)
     assert shown.more and shown.site.pending == 3
+    now = pages(shown.site_dir)  # the second pages first: the next an editor opens
+    seconds = ("lessons/page/2/index.html", "lessons/series/引线/page/2/index.html", "lessons/tags/家乡/page/2/index.html")
+    assert all(now[page] != before[page] for page in seconds)
+    assert all(now[page.replace("/2/", "/3/")] == before[page.replace("/2/", "/3/")] for page in seconds)
     assert not shown.site.searched_changed  # lists only: the search index need not follow
     shown.update()
     assert not shown.more and shown.site.pending == 0

@@ -512,3 +512,24 @@ def test_preview_pages_register_no_worker_and_offer_no_saving(preview, phone):
     assert not [url for url in asked if url.endswith("sw.js")]
     assert problems == []
     assert not phone.locator("[data-kite-offline=save]").is_visible()
+
+
+def test_a_lesson_added_to_a_long_list_shows_first_and_the_lists_later_pages_follow(hub):
+    # 2,050 lessons: the lessons list has 103 pages, all moved by the new one, more than the preview
+    # renders at once (kite.publisher.AT_ONCE). The lesson shows after one update; page 2 after the next.
+    from datetime import date, timedelta
+
+    for number in range(2050):
+        day = date(2020, 1, 1) + timedelta(days=number)
+        hub.write(f"lessons/l{number:04}.md", f"---\ntitle: 第{number}讲\ndate: {day.isoformat()}\n---\n正文。\n")
+    preview = Preview(hub, free_port())
+    try:
+        assert "第2030讲" not in preview.page("lessons/page/2/")  # still on page 1, the 20th newest
+        hub.lesson("newest", "title: 最新的一讲\ndate: 2030-01-01")
+        wait_for(lambda: status(preview, "lessons/newest/") == 200, what="the new lesson")
+        assert "最新的一讲" in preview.page("lessons/")
+        wait_for(lambda: re.search(r"其余 \d+ 个列表页接着更新", preview.output()), what="the pages left for later, said")
+        wait_for(lambda: "第2030讲" in preview.page("lessons/page/2/"), what="page 2 following")
+        wait_for(lambda: "第2010讲" in preview.page("lessons/page/3/"), what="page 3 following")
+    finally:
+        preview.stop()

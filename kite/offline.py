@@ -20,6 +20,7 @@ import os
 import posixpath
 import re
 from pathlib import Path
+from typing import Callable
 from urllib.parse import unquote
 
 from PIL import Image
@@ -42,10 +43,13 @@ class OfflineFilesFailed(Exception):
     """The site lacks something the offline files are made from; the message is for the editor."""
 
 
-def offline_files(site: Path, config: SiteConfig) -> dict[str, bytes]:
-    """Files to add to the built ``site``: manifest, icons and worker, by site-relative path."""
+def offline_files(site: Path, config: SiteConfig,
+                  draw: Callable[[bytes, int], bytes] | None = None) -> dict[str, bytes]:
+    """Files to add to the built ``site``: manifest, icons and worker, by site-relative path.
+
+    ``draw``: makes an icon as ``icon`` does (a rebuild hands in one that keeps the last build's)."""
     logo = logo_of(site)
-    pngs = {size: icon(logo, size) for size in ICON_SIZES}
+    pngs = {size: (draw or icon)(logo, size) for size in ICON_SIZES}
     # Fingerprinted like Kite's other assets: servers may let phones keep them for a year.
     icons = {size: f"assets/icon-{size}.{_digest(png)}.png" for size, png in pngs.items()}
     files = {icons[size]: png for size, png in pngs.items()}

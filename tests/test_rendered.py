@@ -286,3 +286,27 @@ def test_a_part_reached_through_a_symlink_is_made_again_not_linked(parted, tmp_p
     inside = {(path.stat().st_dev, path.stat().st_ino) for path in (site / "pagefind").rglob("*") if path.is_file()}
     assert not outside & inside
     assert_same_as_fresh(site.parent, hub)
+
+
+def test_the_home_screen_icons_are_drawn_again_only_for_another_logo(published, monkeypatch):
+    from kite import offline, publisher
+
+    hub, site = HubFolder(published / "hub"), published / "site"
+    drawn, draw = [], offline.icon
+
+    def counted(logo: bytes, size: int) -> bytes:
+        drawn.append(size)
+        return draw(logo, size)
+
+    monkeypatch.setattr(offline, "icon", counted)
+    monkeypatch.setattr(publisher, "icon", counted, raising=False)
+    icons = sorted(path.name for path in (site / "assets").glob("icon-*.png"))
+    build(hub.config, site, now=NOW)
+    assert drawn == [] and sorted(path.name for path in (site / "assets").glob("icon-*.png")) == icons
+    # A hub's own logo (templates/assets/kite.svg) is drawn, and the icons' names follow it.
+    logo = (Path(offline.__file__).parent / "theme/assets/kite.svg").read_text(encoding="utf-8")
+    hub.write("templates/assets/kite.svg", logo.replace('fill="', 'fill="#b71c1c" data-was="', 1))
+    build(hub.config, site, now=NOW)
+    assert sorted(drawn) == sorted(offline.ICON_SIZES)
+    assert sorted(path.name for path in (site / "assets").glob("icon-*.png")) != icons
+    assert_same_as_fresh(published, hub)

@@ -100,13 +100,13 @@ class Preview:
     def _everything(self) -> tuple:
         return _stamp([self.config_path, self.config_path.parent / "templates"])
 
-    def update(self, stop: Callable[[], bool] | None = None) -> None:
+    def update(self, stop: Callable[[], bool] = lambda: False) -> None:
         """Bring the preview up to date with the files; never raises for content problems.
 
         Where an edit changed many pages, the lists' later pages are left for the next update
         (``more``), which renders them a share at a time until ``stop`` says a file changed again."""
         started = time.monotonic()
-        self.more = False
+        catch_up, self.more = self.more, False
         try:
             # Check-in forms post to the preview's own endpoint.
             hub = load_hub(self.config_path, cache=self.cache, drafts=True).with_endpoint(self.endpoint)
@@ -132,7 +132,7 @@ class Preview:
                     gc.collect()
                     gc.freeze()
             else:
-                changed = self.site.update(hub, specs, later=later_page, stop=stop or (lambda: False))
+                changed = self.site.update(hub, specs, later=later_page, stop=stop, catch_up=catch_up)
                 if self.site.searched_changed:
                     self._search.set()
                 self.more = self.site.pending > 0

@@ -184,16 +184,16 @@ class Publisher:
         return list(dict.fromkeys(warning for warnings in self._warnings.values() for warning in warnings))
 
     def render_changed_pages(self, hub: Hub, specs: list[PageSpec], later: Callable[[PageSpec], bool] | None = None,
-                             stop: Callable[[], bool] = lambda: False) -> int:
+                             stop: Callable[[], bool] = lambda: False, catch_up: bool = False) -> int:
         """Render only the pages whose inputs changed since the last render; remove those gone.
 
         ``later``: where more than ``AT_ONCE`` pages changed, those it picks (which existed before)
-        are left for the next call (``pending`` counts them) if there are others: the others are what
-        the edit was about.  A lesson added to a hub of 10,000 changes every page of the lists it is
-        in, which all move by one, and every lesson list, which counts it (2,255 pages, 4 s in the
-        preview); the editor looks at the lesson, the home page and the lists' first pages first.  A
-        call that finds only such pages changed renders ``AT_ONCE`` at a time, until ``stop`` says
-        another edit is waiting.
+        are left for a later call (``pending`` counts them): the others are what the edit was about.
+        A lesson added to a hub of 10,000 changes every page of the lists it is in, which all move by
+        one, and every lesson list, which counts it (2,255 pages, 4 s in the preview); the editor
+        looks at the lesson, the home page and the lists' first pages first.  ``catch_up``: a call for
+        the pages left before; where nothing else changed, it renders them ``AT_ONCE`` at a time,
+        until ``stop`` says another edit is waiting.
 
         A page's inputs are its spec: the models, Markdown and context it is rendered from.  Specs are
         frozen dataclasses, and so are the models, which the loader hands back as the very same
@@ -216,7 +216,7 @@ class Publisher:
         shares = [changed]
         if later is not None and len(changed) > AT_ONCE:
             deferred = {path for path in changed if path in self._pages and later(current[path])}
-            if deferred != changed:
+            if not catch_up or deferred != changed:
                 shares = [changed - deferred]
             else:
                 # The lists' second pages first (the next an editor opens), then the third, and so on.
@@ -248,10 +248,10 @@ class Publisher:
         self._warnings.update(_by_page([spec for spec in specs if spec.path in share], warnings))
 
     def update(self, hub: Hub, specs: list[PageSpec], later: Callable[[PageSpec], bool] | None = None,
-               stop: Callable[[], bool] = lambda: False) -> int:
+               stop: Callable[[], bool] = lambda: False, catch_up: bool = False) -> int:
         """After an edit: the changed pages (but what ``later`` picks, where many changed: see
         ``render_changed_pages``), files and media; returns how many pages were rendered."""
-        changed = self.render_changed_pages(hub, specs, later, stop)
+        changed = self.render_changed_pages(hub, specs, later, stop, catch_up)
         self.write_subscriptions(hub, specs)
         self.copy_media(hub)
         return changed

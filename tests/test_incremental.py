@@ -263,3 +263,32 @@ def test_a_page_removed_or_rendered_is_one_the_search_index_follows(hub, preview
     lesson(hub, "b1", "塔吊安全（修订）", "2026-02-01", "安全", "工地")
     preview.update()
     assert preview.site.searched_changed
+
+
+def test_a_fix_made_while_pages_wait_shows_at_once_and_they_follow(hub, tmp_path, monkeypatch):
+    # The editor breaks a lesson while the lists' later pages wait, then fixes it: the update for the
+    # fix takes the problem off every page without first rendering what waits.
+    from kite import publisher
+
+    for number in range(45):
+        lesson(hub, f"l{number:02}", f"第{number}讲", f"2026-01-{number % 28 + 1:02}", "引线", "家乡")
+    shown = Preview(hub.config, tmp_path / "site", None)
+    shown.update()
+    monkeypatch.setattr(publisher, "AT_ONCE", 3)
+    lesson(hub, "newest", "最新的一讲", "2026-03-01", "引线", "家乡")
+    shown.update()
+    waiting = shown.site.pending
+    path = hub.root / "lessons/l00.md"
+    good = path.read_text(encoding="utf-8")
+    path.write_text(good.replace("title: ", 'title: "', 1), encoding="utf-8")
+    shown.update()
+    assert shown.problems and not shown.more
+    path.write_text(good, encoding="utf-8")
+    shown.update()
+    try:
+        assert not shown.problems
+        assert shown.site.pending == waiting and shown.more  # none of them rendered for the fix
+        shown.update()
+        assert not shown.more and shown.site.pending == 0
+    finally:
+        shown.close()

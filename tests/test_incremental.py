@@ -193,19 +193,33 @@ def test_a_deleted_activity_takes_its_calendar_file_with_its_page(hub, preview):
     assert "三月集中学习" not in text(preview, "announcements/index.html")
 
 
-def test_an_edit_that_changes_many_pages_shows_the_lesson_first_and_the_lists_later_pages_next(hub, tmp_path, monkeypatch):
-    # A lesson added to a hub of 10,000 moves every page of every list it is in by one: the preview
-    # took 4 s before the editor saw it. Here, with a smaller hub, an update may render 3 pages at once.
+@pytest.fixture
+def long_lists(hub, tmp_path, monkeypatch):
+    """A preview of 45 lessons (three pages of the lessons list, the series and the tag) that renders
+    3 pages at once before leaving the lists' later pages for the next update."""
     from kite import publisher
 
-    for number in range(45):  # three pages of the lessons list and of the series
+    for number in range(45):
         lesson(hub, f"l{number:02}", f"第{number}讲", f"2026-01-{number % 28 + 1:02}", "引线", "家乡")
     shown = Preview(hub.config, tmp_path / "site", None)
     shown.update()
     monkeypatch.setattr(publisher, "AT_ONCE", 3)
-    before = pages(shown.site_dir)
+    yield shown
+    shown.close()
+
+
+def add_newest(hub, shown: Preview) -> None:
+    """A lesson newer than all: every page of each list moves by one."""
     lesson(hub, "newest", "最新的一讲", "2026-03-01", "引线", "家乡")
     shown.update()
+
+
+def test_an_edit_that_changes_many_pages_shows_the_lesson_first_and_the_lists_later_pages_next(hub, tmp_path, long_lists):
+    # A lesson added to a hub of 10,000 moves every page of every list it is in by one: the preview
+    # took 4 s before the editor saw it. Here, with a smaller hub, an update may render 3 pages at once.
+    shown = long_lists
+    before = pages(shown.site_dir)
+    add_newest(hub, shown)
     assert shown.more and shown.site.pending == 6  # the lessons', the series' and the tag's pages 2 and 3
     assert "最新的一讲" in text(shown, "lessons/newest/index.html")
     for first in ("lessons/index.html", "lessons/series/引线/index.html", "lessons/tags/家乡/index.html", "index.html"):
@@ -230,28 +244,17 @@ def test_an_edit_that_changes_many_pages_shows_the_lesson_first_and_the_lists_la
         for page in pages(fresh.site_dir):
             assert text(shown, page) == text(fresh, page), page
     finally:
-        shown.close()
         fresh.close()
 
 
-def test_an_edit_made_while_pages_wait_comes_before_them(hub, tmp_path, monkeypatch):
-    from kite import publisher
-
-    for number in range(45):
-        lesson(hub, f"l{number:02}", f"第{number}讲", f"2026-01-{number % 28 + 1:02}", "引线", "家乡")
-    shown = Preview(hub.config, tmp_path / "site", None)
-    shown.update()
-    monkeypatch.setattr(publisher, "AT_ONCE", 3)
-    lesson(hub, "newest", "最新的一讲", "2026-03-01", "引线", "家乡")
-    shown.update()
+def test_an_edit_made_while_pages_wait_comes_before_them(hub, long_lists):
+    shown = long_lists
+    add_newest(hub, shown)
     waiting = shown.site.pending
     lesson(hub, "l00", "改过标题的第0讲", "2026-01-01", "引线", "家乡")
     shown.update()
-    try:
-        assert "改过标题的第0讲" in text(shown, "lessons/l00/index.html")
-        assert shown.more and shown.site.pending >= waiting  # still waiting, the edit first
-    finally:
-        shown.close()
+    assert "改过标题的第0讲" in text(shown, "lessons/l00/index.html")
+    assert shown.more and shown.site.pending >= waiting  # still waiting, the edit first
 
 
 def test_a_page_removed_or_rendered_is_one_the_search_index_follows(hub, preview):
@@ -265,18 +268,11 @@ def test_a_page_removed_or_rendered_is_one_the_search_index_follows(hub, preview
     assert preview.site.searched_changed
 
 
-def test_a_fix_made_while_pages_wait_shows_at_once_and_they_follow(hub, tmp_path, monkeypatch):
+def test_a_fix_made_while_pages_wait_shows_at_once_and_they_follow(hub, long_lists):
     # The editor breaks a lesson while the lists' later pages wait, then fixes it: the update for the
     # fix takes the problem off every page without first rendering what waits.
-    from kite import publisher
-
-    for number in range(45):
-        lesson(hub, f"l{number:02}", f"第{number}讲", f"2026-01-{number % 28 + 1:02}", "引线", "家乡")
-    shown = Preview(hub.config, tmp_path / "site", None)
-    shown.update()
-    monkeypatch.setattr(publisher, "AT_ONCE", 3)
-    lesson(hub, "newest", "最新的一讲", "2026-03-01", "引线", "家乡")
-    shown.update()
+    shown = long_lists
+    add_newest(hub, shown)
     waiting = shown.site.pending
     path = hub.root / "lessons/l00.md"
     good = path.read_text(encoding="utf-8")
@@ -285,10 +281,7 @@ def test_a_fix_made_while_pages_wait_shows_at_once_and_they_follow(hub, tmp_path
     assert shown.problems and not shown.more
     path.write_text(good, encoding="utf-8")
     shown.update()
-    try:
-        assert not shown.problems
-        assert shown.site.pending == waiting and shown.more  # none of them rendered for the fix
-        shown.update()
-        assert not shown.more and shown.site.pending == 0
-    finally:
-        shown.close()
+    assert not shown.problems
+    assert shown.site.pending == waiting and shown.more  # none of them rendered for the fix
+    shown.update()
+    assert not shown.more and shown.site.pending == 0

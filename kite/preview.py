@@ -45,12 +45,13 @@ from .site_lock import PREVIEW, abandoned, site_lock
 log = logging.getLogger(__name__)
 
 
-def later_page(spec: PageSpec) -> bool:
-    """A list's second page and on: where an edit changed many pages (a lesson added moves every
-    list it is in by one), these are rendered by the update after, once the lesson itself, the home
-    page and the lists' first pages show (``Publisher.render_changed_pages``)."""
+def later_page(spec: PageSpec) -> int:
+    """A list's second page and on (its number; 0 for any other page): where an edit changed many
+    pages (a lesson added moves every list it is in by one), these are rendered by the update after,
+    once the lesson itself, the home page and the lists' first pages show, second pages first
+    (``Publisher.render_changed_pages``)."""
     pager = spec.context.get("pager")
-    return pager is not None and pager.number > 1
+    return pager.number if pager is not None and pager.number > 1 else 0
 
 
 def watched_paths(config_path: Path) -> list[Path]:

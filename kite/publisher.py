@@ -183,17 +183,18 @@ class Publisher:
         """What rendering warned about the pages now in the folder (kept up to date by ``update``)."""
         return list(dict.fromkeys(warning for warnings in self._warnings.values() for warning in warnings))
 
-    def render_changed_pages(self, hub: Hub, specs: list[PageSpec], later: Callable[[PageSpec], bool] | None = None,
+    def render_changed_pages(self, hub: Hub, specs: list[PageSpec], later: Callable[[PageSpec], int] | None = None,
                              stop: Callable[[], bool] = lambda: False, catch_up: bool = False) -> int:
         """Render only the pages whose inputs changed since the last render; remove those gone.
 
-        ``later``: where more than ``AT_ONCE`` pages changed, those it picks (which existed before)
-        are left for a later call (``pending`` counts them): the others are what the edit was about.
+        ``later``: where more than ``AT_ONCE`` pages changed, those it gives a rank (not 0), which
+        existed before, are left for a later call (``pending`` counts them): the others are what the
+        edit was about.
         A lesson added to a hub of 10,000 changes every page of the lists it is in, which all move by
         one, and every lesson list, which counts it (2,255 pages, 4 s in the preview); the editor
         looks at the lesson, the home page and the lists' first pages first.  ``catch_up``: a call for
-        the pages left before; where nothing else changed, it renders them ``AT_ONCE`` at a time,
-        until ``stop`` says another edit is waiting.
+        the pages left before; where nothing else changed, it renders them ``AT_ONCE`` at a time in
+        the order of their ranks, until ``stop`` says another edit is waiting.
 
         A page's inputs are its spec: the models, Markdown and context it is rendered from.  Specs are
         frozen dataclasses, and so are the models, which the loader hands back as the very same
@@ -219,8 +220,7 @@ class Publisher:
             if not catch_up or deferred != changed:
                 shares = [changed - deferred]
             else:
-                # The lists' second pages first (the next an editor opens), then the third, and so on.
-                ordered = sorted(deferred, key=lambda path: (getattr(current[path].context.get("pager"), "number", 0), path))
+                ordered = sorted(deferred, key=lambda path: (later(current[path]), path))
                 shares = [set(ordered[start:start + AT_ONCE]) for start in range(0, len(ordered), AT_ONCE)]
         done: set[str] = set()
         data = template_data(hub, published_media(hub).values()) if changed else None
@@ -247,7 +247,7 @@ class Publisher:
             self._warnings.pop(path, None)
         self._warnings.update(_by_page([spec for spec in specs if spec.path in share], warnings))
 
-    def update(self, hub: Hub, specs: list[PageSpec], later: Callable[[PageSpec], bool] | None = None,
+    def update(self, hub: Hub, specs: list[PageSpec], later: Callable[[PageSpec], int] | None = None,
                stop: Callable[[], bool] = lambda: False, catch_up: bool = False) -> int:
         """After an edit: the changed pages (but what ``later`` picks, where many changed: see
         ``render_changed_pages``), files and media; returns how many pages were rendered."""

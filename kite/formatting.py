@@ -56,6 +56,13 @@ class Dates:
         """``2026年12月5日（星期六）19:30``"""
         return format_datetime(moment, "y年M月d日（EEEE）HH:mm", tzinfo=self.zone, locale=LOCALE) + self._which(moment)
 
+    def span(self, first: datetime, last: datetime) -> str:
+        """``2021年2月19日—3月5日``, ``2021年12月20日—2022年1月3日``, or one day when both are on it."""
+        start, end = (moment.astimezone(self.zone) for moment in sorted((first, last)))
+        if start.date() == end.date():
+            return self.day(start)
+        return f"{self.day(start)}—{format_datetime(end, 'M月d日' if start.year == end.year else 'y年M月d日', tzinfo=self.zone, locale=LOCALE)}"
+
     def clock(self, moment: datetime) -> str:
         """``19:30``"""
         return format_datetime(moment, "HH:mm", tzinfo=self.zone, locale=LOCALE) + self._which(moment)

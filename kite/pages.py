@@ -7,7 +7,6 @@ shares; the engine renders them.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, Callable, Iterable, Sequence
@@ -63,9 +62,12 @@ class PageSpec:
 
 @dataclass(frozen=True)
 class Pager:
+    """Where a page sits in its list (``list_pages``): the first page is number 1."""
+
     number: int
     count: int
-    paths: tuple[str, ...]  # site-relative URL path of every page, first page first
+    paths: tuple[str, ...]  # site-relative URL path of every page, first (newest) page first
+    span: str = ""  # the days its items are from: 2021年2月19日—3月5日
 
     @property
     def previous(self) -> str | None:
@@ -137,17 +139,21 @@ def site_pages(hub: Hub, now: datetime) -> list[PageSpec]:
     upcoming, past = split_by_time(hub.announcements, now, hub.config.zone)
 
     pages = [home_page(hub, upcoming), search_page(hub)]
+    dates = Dates(hub.config.zone)
+    # Later pages of the lesson lists show no series or tag chips: their counts change with every
+    # lesson, and every later page would with them.
     pages += list_pages("lessons", SECTIONS["lessons"], hub.lessons, "lesson_list.html", LESSON_FEEDS,
-                        {"series_terms": series, "tag_terms": tags})
+                        {"series_terms": series, "tag_terms": tags}, dates)
     for kind, terms_of_kind, label in (("series", series, "系列"), ("tags", tags, "标签")):
         for term in terms_of_kind:
             pages += list_pages(term.path, f"{label}：{term.name}", term.lessons, "lesson_list.html", LESSON_FEEDS,
-                                {"series_terms": series, "tag_terms": tags, "term": term, "term_kind": kind})
+                                {"series_terms": series, "tag_terms": tags, "term": term, "term_kind": kind}, dates,
+                                {"term_kind": kind})
     neighbours = series_neighbours(series)
     alone = {"earlier": None, "later": None}
     pages += [item_page(lesson, "lesson.html", links=own_links(lesson, paths), neighbours=neighbours.get(id(lesson), alone))
               for lesson in hub.lessons]
-    pages += list_pages("episodes", SECTIONS["episodes"], hub.episodes, "episode_list.html", EPISODE_FEEDS, {})
+    pages += list_pages("episodes", SECTIONS["episodes"], hub.episodes, "episode_list.html", EPISODE_FEEDS, {}, dates)
     pages += [item_page(episode, "episode.html") for episode in hub.episodes]
     pages += [PageSpec("announcements/index.md", "announcement_list.html", SECTIONS["announcements"],
                        context={"upcoming": upcoming, "past": past}, alternates=ANNOUNCEMENT_FEEDS)]
@@ -205,19 +211,37 @@ def item_page(item: Content, template: str, **context: Any) -> PageSpec:
                     source=item.source, draft=item.draft)
 
 
-def list_pages(folder: str, title: str, items: Sequence[Content], template: str,
-               alternates: tuple[Alternate, ...], context: dict[str, Any]) -> list[PageSpec]:
-    """A list split into pages of ``PER_PAGE``: ``folder/``, ``folder/page/2/``, …"""
-    count = max(1, math.ceil(len(items) / PER_PAGE))
-    paths = tuple(quote(f"{folder}/" if n == 1 else f"{folder}/page/{n}/") for n in range(1, count + 1))
+def list_pages(folder: str, title: str, items: Sequence[Content], template: str, alternates: tuple[Alternate, ...],
+               context: dict[str, Any], dates: Dates, later: dict[str, Any] | None = None) -> list[PageSpec]:
+    """A list (newest first) split into pages that stay put as it grows.
+
+    The first page, ``folder/``, holds the newest ``PER_PAGE`` to ``2 * PER_PAGE - 1`` items. Each
+    later page, ``folder/page/N/``, holds the Nth run of ``PER_PAGE`` counted from the oldest item,
+    and is titled by the days its items are from. So a new item changes the first page alone (one in
+    ``PER_PAGE`` also moves a run off it, onto a new later page), and a later page keeps its address
+    and its items for links, caches and lessons saved offline. Pages numbered from the newest, as
+    before, all moved by one with each new item: on a hub of thousands of lessons, a thousand pages
+    to render again for one lesson, in the preview as in the build.
+
+    The first page gets ``context``; later pages get ``later`` (default: nothing more), which should
+    hold only what does not change as the list grows, or every later page would follow it again.
+    """
+    runs = max(0, len(items) // PER_PAGE - 1)  # later pages
+    first = len(items) - runs * PER_PAGE
+    chunks = [items[:first]] + [items[first + k * PER_PAGE : first + (k + 1) * PER_PAGE] for k in range(runs)]
+    numbers = [runs - k for k in range(runs)]  # from the oldest: the last chunk is run 1
+    paths = (quote(f"{folder}/"),) + tuple(quote(f"{folder}/page/{n}/") for n in numbers)
     specs = []
-    for number in range(1, count + 1):
-        pager = Pager(number, count, paths)
-        chunk = items[(number - 1) * PER_PAGE : number * PER_PAGE]
-        source = f"{folder}/index.md" if number == 1 else f"{folder}/page/{number}.md"
-        shown = title if number == 1 else f"{title}（第 {number} 页）"
-        specs.append(PageSpec(source, template, shown, context={**context, "items": chunk, "pager": pager},
-                              alternates=alternates))
+    for index, chunk in enumerate(chunks):
+        span = dates.span(chunk[0].date, chunk[-1].date) if chunk else ""
+        pager = Pager(index + 1, len(chunks), paths, span)
+        if index == 0:
+            specs.append(PageSpec(f"{folder}/index.md", template, title, alternates=alternates,
+                                  context={**context, "items": chunk, "pager": pager, "list_title": title}))
+        else:
+            specs.append(PageSpec(f"{folder}/page/{numbers[index - 1]}.md", template, f"{title}（{span}）",
+                                  alternates=alternates,
+                                  context={**(later or {}), "items": chunk, "pager": pager, "list_title": title}))
     return specs
 
 

@@ -46,10 +46,10 @@ log = logging.getLogger(__name__)
 
 
 def later_page(spec: PageSpec) -> int:
-    """A list's second page and on (its number; 0 for any other page): where an edit changed many
-    pages (a lesson added moves every list it is in by one), these are rendered by the update after,
-    once the lesson itself, the home page and the lists' first pages show, second pages first
-    (``Publisher.render_changed_pages``)."""
+    """A list's later pages (their place from the first page; 0 for any other page): where an edit
+    changed many pages (a lesson dated before others moves every later page of its lists by one),
+    these are rendered by the update after, once the lesson itself, the home page and the lists'
+    first pages show, the newest first (``Publisher.render_changed_pages``)."""
     pager = spec.context.get("pager")
     return pager.number if pager is not None and pager.number > 1 else 0
 

@@ -139,20 +139,31 @@ def test_every_internal_link_resolves_to_a_built_file(small_hub, tmp_path):
             assert target.is_file(), f"{html.relative_to(site)}: {tag} {attribute}={value}"
 
 
+def titles(html: str) -> list[str]:
+    return re.findall(r'class="kite-card__title"[^>]*>([^<]+)<', html)
+
+
 def test_lists_are_paginated_and_grouped(hub, tmp_path):
     for number in range(45):
         series = "甲系列" if number % 2 else "乙 系列/第二"
         hub.lesson(f"l{number:02}", f"title: 第{number}课\ndate: 2026-01-{number % 28 + 1:02}\nseries: {series}\ntags: [标签{number % 3}]")
     site = tmp_path / "site"
     build(hub.config, site)
-    first = page(site, "lessons/index.html")
-    assert first.count('class="kite-card"') == 20
-    assert (site / "lessons/page/2/index.html").is_file()
-    third = page(site, "lessons/page/3/index.html")
-    assert third.count('class="kite-card"') == 5
-    assert not (site / "lessons/page/4").exists()
-    assert 'rel="next"' in first and 'rel="prev"' in third
-    assert page(site, "lessons/series/甲系列/index.html").count('class="kite-card"') == 20
+    # The first page holds the newest 25 lessons (20 to 39); the oldest 20 are page 1, counted from the oldest.
+    first, older = page(site, "lessons/index.html"), page(site, "lessons/page/1/index.html")
+    assert len(titles(first)) == 25 and len(titles(older)) == 20
+    assert sorted(titles(first) + titles(older)) == sorted(f"第{number}课" for number in range(45))
+    assert "第27课" in first and "第0课" in older  # 2026-01-28 and 2026-01-01
+    assert not (site / "lessons/page/2").exists()
+    assert 'rel="next" ' not in older and 'href="../../" rel="prev"' in older and 'href="page/1/" rel="next"' in first
+    assert "<title>党课开讲啦（2026年1月1日—1月" in older
+
+    # A new lesson changes the first page alone: the later page keeps its address and its lessons.
+    hub.lesson("newest", "title: 最新一课\ndate: 2026-02-01")
+    build(hub.config, site)
+    assert page(site, "lessons/page/1/index.html") == older
+    assert titles(page(site, "lessons/index.html"))[0] == "最新一课"
+    assert page(site, "lessons/series/甲系列/index.html").count('class="kite-card"') == 22  # one page under 40
     # Characters a URL would misread are folded out of the folder name.
     assert (site / "lessons/series/乙-系列-第二/index.html").is_file()
     assert (site / "lessons/tags/标签0/index.html").is_file()

@@ -237,17 +237,18 @@ def test_each_item_has_its_page_and_drafts_none(shapes):
     assert (odd / "lessons/一字/index.html").is_file()
 
 
-def test_lists_split_at_twenty_with_no_empty_page(shapes):
+def test_lists_split_into_runs_of_twenty_from_the_oldest(shapes):
     site = shapes["many"].site
-    for folder, pages in (("lessons", 3), ("lessons/series/同一系列", 3), ("lessons/tags/同一标签", 3), ("episodes", 2),
-                          ("lessons/tags/四十", 2), ("lessons/tags/二十", 1)):
-        assert (site / folder / "index.html").is_file()
-        for number in range(2, pages + 1):
-            assert (site / folder / f"page/{number}/index.html").is_file(), (folder, number)
-        assert not (site / folder / f"page/{pages + 1}").exists(), folder
-        last = (site / folder / ("index.html" if pages == 1 else f"page/{pages}/index.html")).read_text(encoding="utf-8")
-        # 41 = 20 + 20 + 1, 21 = 20 + 1, and 40 and 20 fill their last page.
-        assert last.count('<li class="kite-card">') == (20 if "十" in folder else 1), folder
+    # The first page holds 20 to 39 items, the newest; each later page 20, counted from the oldest.
+    for folder, items, later in (("lessons", 41, 1), ("lessons/series/同一系列", 41, 1), ("lessons/tags/同一标签", 41, 1),
+                                 ("episodes", 21, 0), ("lessons/tags/四十", 40, 1), ("lessons/tags/二十", 20, 0)):
+        first = (site / folder / "index.html").read_text(encoding="utf-8")
+        assert first.count('<li class="kite-card">') == items - 20 * later, folder
+        for number in range(1, later + 1):
+            assert (site / folder / f"page/{number}/index.html").read_text(encoding="utf-8").count(
+                '<li class="kite-card">') == 20, (folder, number)
+        assert not (site / folder / f"page/{later + 1}").exists(), folder
+        assert not (site / folder / "page/0").exists(), folder
     # One item: one page, no pager.
     one = shapes["one-of-each"].site
     assert not (one / "lessons/page").exists() and not (one / "episodes/page").exists()

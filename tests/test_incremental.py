@@ -8,6 +8,7 @@ the pages show."""
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -195,12 +196,14 @@ def test_a_deleted_activity_takes_its_calendar_file_with_its_page(hub, preview):
 
 @pytest.fixture
 def long_lists(hub, tmp_path, monkeypatch):
-    """A preview of 45 lessons (three pages of the lessons list, the series and the tag) that renders
-    3 pages at once before leaving the lists' later pages for the next update."""
+    """A preview of 65 lessons (three pages of the lessons list, the series and the tag: the newest 25,
+    then two runs of 20) that renders 3 pages at once before leaving the lists' later pages for the
+    next update."""
     from kite import publisher
 
-    for number in range(45):
-        lesson(hub, f"l{number:02}", f"第{number}讲", f"2026-01-{number % 28 + 1:02}", "引线", "家乡")
+    for number in range(65):
+        day = date(2026, 1, 1) + timedelta(days=number)
+        lesson(hub, f"l{number:02}", f"第{number}讲", day.isoformat(), "引线", "家乡")
     shown = Preview(hub.config, tmp_path / "site", None)
     shown.update()
     monkeypatch.setattr(publisher, "AT_ONCE", 3)
@@ -208,32 +211,33 @@ def long_lists(hub, tmp_path, monkeypatch):
     shown.close()
 
 
-def add_newest(hub, shown: Preview) -> None:
-    """A lesson newer than all: every page of each list moves by one."""
-    lesson(hub, "newest", "最新的一讲", "2026-03-01", "引线", "家乡")
+def add_oldest(hub, shown: Preview) -> None:
+    """A lesson older than all: every later page of each list moves by one."""
+    lesson(hub, "oldest", "补录的一讲", "2025-06-01", "引线", "家乡")
     shown.update()
 
 
 def test_an_edit_that_changes_many_pages_shows_the_lesson_first_and_the_lists_later_pages_next(hub, tmp_path, long_lists):
-    # A lesson added to a hub of 10,000 moves every page of every list it is in by one: the preview
-    # took 4 s before the editor saw it. Here, with a smaller hub, an update may render 3 pages at once.
+    # A lesson dated before the others, added to a hub of 10,000, moves every later page of every list
+    # it is in by one: the preview took 4 s before the editor saw it. Here, with a smaller hub, an
+    # update may render 3 pages at once.
     shown = long_lists
     before = pages(shown.site_dir)
-    add_newest(hub, shown)
-    assert shown.more and shown.site.pending == 6  # the lessons', the series' and the tag's pages 2 and 3
-    assert "最新的一讲" in text(shown, "lessons/newest/index.html")
-    for first in ("lessons/index.html", "lessons/series/引线/index.html", "lessons/tags/家乡/index.html", "index.html"):
-        assert "最新的一讲" in text(shown, first), first
+    add_oldest(hub, shown)
+    assert shown.more and shown.site.pending == 6  # the lessons', the series' and the tag's two later pages
+    assert "补录的一讲" in text(shown, "lessons/oldest/index.html")
+    for first in ("lessons/index.html", "lessons/series/引线/index.html", "lessons/tags/家乡/index.html"):
+        assert pages(shown.site_dir)[first] != before[first], first  # the chips count one more
     # The lists' later pages wait for the next update, as they were.
-    later = ("lessons/page/2/index.html", "lessons/page/3/index.html", "lessons/series/引线/page/2/index.html")
+    later = ("lessons/page/1/index.html", "lessons/page/2/index.html", "lessons/series/引线/page/1/index.html")
     assert all(pages(shown.site_dir)[page] == before[page] for page in later)
     # That one renders them 3 at a time, and stops after a share when another edit is waiting.
     shown.update(stop=lambda: True)
     assert shown.more and shown.site.pending == 3
-    now = pages(shown.site_dir)  # the second pages first: the next an editor opens
+    now = pages(shown.site_dir)  # the newest later pages first: the next an editor opens
     seconds = ("lessons/page/2/index.html", "lessons/series/引线/page/2/index.html", "lessons/tags/家乡/page/2/index.html")
     assert all(now[page] != before[page] for page in seconds)
-    assert all(now[page.replace("/2/", "/3/")] == before[page.replace("/2/", "/3/")] for page in seconds)
+    assert all(now[page.replace("/2/", "/1/")] == before[page.replace("/2/", "/1/")] for page in seconds)
     assert not shown.site.searched_changed  # lists only: the search index need not follow
     shown.update()
     assert not shown.more and shown.site.pending == 0
@@ -247,9 +251,24 @@ def test_an_edit_that_changes_many_pages_shows_the_lesson_first_and_the_lists_la
         fresh.close()
 
 
+def test_a_new_lesson_changes_the_lists_first_pages_alone(hub, long_lists):
+    # The later pages count from the oldest lesson, so the newest goes on the first pages, and a
+    # member's saved or cached page 2 keeps its lessons.
+    shown = long_lists
+    before = pages(shown.site_dir)
+    lesson(hub, "newest", "最新的一讲", "2026-06-01", "引线", "家乡")
+    shown.update()
+    now = pages(shown.site_dir)
+    changed = {page for page in now if now[page] != before.get(page)}
+    assert not shown.more and "lessons/index.html" in changed and "lessons/series/引线/index.html" in changed
+    assert not [page for page in changed if "/page/" in page]
+    for first in ("lessons/index.html", "lessons/series/引线/index.html", "lessons/tags/家乡/index.html", "index.html"):
+        assert "最新的一讲" in text(shown, first), first
+
+
 def test_an_edit_made_while_pages_wait_comes_before_them(hub, long_lists):
     shown = long_lists
-    add_newest(hub, shown)
+    add_oldest(hub, shown)
     waiting = shown.site.pending
     lesson(hub, "l00", "改过标题的第0讲", "2026-01-01", "引线", "家乡")
     shown.update()
@@ -272,7 +291,7 @@ def test_a_fix_made_while_pages_wait_shows_at_once_and_they_follow(hub, long_lis
     # The editor breaks a lesson while the lists' later pages wait, then fixes it: the update for the
     # fix takes the problem off every page without first rendering what waits.
     shown = long_lists
-    add_newest(hub, shown)
+    add_oldest(hub, shown)
     waiting = shown.site.pending
     path = hub.root / "lessons/l00.md"
     good = path.read_text(encoding="utf-8")

@@ -217,9 +217,10 @@ def test_a_save_cut_half_way_says_what_was_saved_and_a_second_press_fetches_only
 
 
 def test_a_save_whose_list_cannot_be_read_says_nothing_was_saved(context, tmp_path, server):
-    # A series longer than one list page: saving reads the second page, and the line drops there.
+    # A series longer than one list page (40 lessons or more): saving reads its later page, and the
+    # line drops there.
     hub = Hub(tmp_path, server)
-    for number in range(1, 23):
+    for number in range(1, 42):
         hub.folder.lesson(f"l{number}", f"title: 长系列第{number}课\ndate: 2026-03-01\nseries: 长系列")
     hub.build()
     page = context.new_page()
@@ -228,7 +229,12 @@ def test_a_save_whose_list_cannot_be_read_says_nothing_was_saved(context, tmp_pa
     server.drop = lambda path: path.startswith("/lessons/series/长系列/page/")
     assert press_save(page) == "没有保存成功，请检查网络后再点一次“保存离线阅读”。"
     server.heal()
-    assert press_save(page).startswith("已保存 22/22 篇")
+    assert press_save(page).startswith("已保存 41/41 篇")
+    # The later page, which knows no count, says what the series' first page saved: one group.
+    page.goto(hub.series("长系列") + "page/1/")
+    page.wait_for_function(f"{STATUS}.startsWith('已保存')", timeout=15_000)
+    assert re.fullmatch(r"已保存 41 篇，约 \d+ KB", page.evaluate(STATUS))
+    assert page.locator("[data-kite-offline=save]").get_by_role("button", name="删除已保存的").is_visible()
 
 
 def test_a_series_of_one_lesson_is_saved_and_read_offline(context, tmp_path, server):

@@ -515,8 +515,9 @@ def test_preview_pages_register_no_worker_and_offer_no_saving(preview, phone):
 
 
 def test_a_lesson_added_to_a_long_list_shows_first_and_the_lists_later_pages_follow(hub):
-    # 2,050 lessons: the lessons list has 103 pages, all moved by the new one, more than the preview
-    # renders at once (kite.publisher.AT_ONCE). The lesson shows after one update; page 2 after the next.
+    # 2,050 lessons: the lessons list has 102 pages, the newest 30 first and then 101 runs of 20 from
+    # the oldest. A lesson dated before them all moves every run by one, more pages than the preview
+    # renders at once (kite.publisher.AT_ONCE). The lesson shows after one update; the runs after the next.
     from datetime import date, timedelta
 
     for number in range(2050):
@@ -524,12 +525,12 @@ def test_a_lesson_added_to_a_long_list_shows_first_and_the_lists_later_pages_fol
         hub.write(f"lessons/l{number:04}.md", f"---\ntitle: 第{number}讲\ndate: {day.isoformat()}\n---\n正文。\n")
     preview = Preview(hub, free_port())
     try:
-        assert "第2030讲" not in preview.page("lessons/page/2/")  # still on page 1, the 20th newest
-        hub.lesson("newest", "title: 最新的一讲\ndate: 2030-01-01")
-        wait_for(lambda: status(preview, "lessons/newest/") == 200, what="the new lesson")
-        assert "最新的一讲" in preview.page("lessons/")
+        assert "第1999讲" not in preview.page("lessons/page/101/")  # the newest run: 第2000讲 to 第2019讲
+        hub.lesson("oldest", "title: 补录的一讲\ndate: 2019-01-01")
+        wait_for(lambda: status(preview, "lessons/oldest/") == 200, what="the new lesson")
+        assert "第2019讲" in preview.page("lessons/")  # off the newest run, onto the first page
         wait_for(lambda: re.search(r"其余 \d+ 个列表页接着更新", preview.output()), what="the pages left for later, said")
-        wait_for(lambda: "第2030讲" in preview.page("lessons/page/2/"), what="page 2 following")
-        wait_for(lambda: "第2010讲" in preview.page("lessons/page/3/"), what="page 3 following")
+        wait_for(lambda: "第1999讲" in preview.page("lessons/page/101/"), what="the newest run following")
+        wait_for(lambda: "补录的一讲" in preview.page("lessons/page/1/"), what="the oldest run following")
     finally:
         preview.stop()

@@ -21,7 +21,7 @@ from kite.storage import open_store
 from kite.attendance.web import create_app
 from kite.build import build
 from kite.errors import ContentErrors
-from kite.formatting import zone_label
+from kite.formatting import Dates, zone_label
 from kite.loader import load_hub
 from kite.scaffold import new_draft
 
@@ -51,6 +51,15 @@ def test_the_label_names_the_zone():
     assert zone_label(ZoneInfo("Europe/London")) == "伦敦时间"
     assert zone_label(ZoneInfo("Etc/GMT-4")) == "UTC+04:00"
     assert zone_label(ZoneInfo("UTC")) == "UTC"
+
+
+def test_a_span_of_days_is_read_in_the_zone_and_says_the_year_once():
+    dates = Dates(ZoneInfo("Asia/Shanghai"))
+    day = lambda *parts: datetime(*parts, tzinfo=timezone.utc)
+    assert dates.span(day(2021, 3, 5), day(2021, 2, 19)) == "2021年2月19日—3月5日"
+    assert dates.span(day(2021, 12, 20), day(2022, 1, 3)) == "2021年12月20日—2022年1月3日"
+    # 16:00 UTC on 31 December is already New Year's Day in Beijing, as is 02:00 UTC on 1 January.
+    assert dates.span(day(2021, 12, 31, 16), day(2022, 1, 1, 2)) == "2022年1月1日"
 
 
 def test_pages_show_local_times_in_the_configured_zone(zoned_hub, tmp_path):

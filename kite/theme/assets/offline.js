@@ -205,7 +205,7 @@
       return ask({ type: "status", group: group }).then(function (result) {
         if (first && pressed) return; // what the press says is the news
         ui.remove.hidden = !result.saved;
-        ui.status.textContent = result.saved ? "已保存 " + result.saved + "/" + count + " 篇，" + size(result.bytes) : "";
+        ui.status.textContent = result.saved ? "已保存 " + result.saved + (count ? "/" + count : "") + " 篇，" + size(result.bytes) : "";
       });
     }
 

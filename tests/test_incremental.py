@@ -266,6 +266,24 @@ def test_a_new_lesson_changes_the_lists_first_pages_alone(hub, long_lists):
         assert "最新的一讲" in text(shown, first), first
 
 
+def test_a_list_growing_by_a_run_leaves_its_older_pages_alone(hub, long_lists):
+    # 65 lessons: the newest 25, then runs 2 and 1. Fifteen more make a third run, off the first page:
+    # run 2 now links to it as the page before, and run 1 shows as it did, so it is not written again.
+    shown = long_lists
+    oldest = shown.site_dir / "lessons/page/1/index.html"
+    before, second = os.stat(oldest), text(shown, "lessons/page/2/index.html")
+    for number in range(15):
+        lesson(hub, f"n{number:02}", f"新的第{number}讲", f"2026-04-{number + 1:02}", "引线", "家乡")
+    shown.update()
+    while shown.more:
+        shown.update()
+    # The first page held lessons 40 to 64: 40 to 59 are the third run now.
+    assert "第45讲" not in text(shown, "lessons/index.html") and "第45讲" in text(shown, "lessons/page/3/index.html")
+    assert 'href="../3/" rel="prev"' in text(shown, "lessons/page/2/index.html") != second
+    after = os.stat(oldest)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
 def test_an_edit_made_while_pages_wait_comes_before_them(hub, long_lists):
     shown = long_lists
     add_oldest(hub, shown)

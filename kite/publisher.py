@@ -191,11 +191,11 @@ class Publisher:
         existed before, are left for a later call (``pending`` counts them): the others are what the
         edit was about.
         A lesson dated before most, added to a hub of 10,000, moves every later page of the lists it
-        is in by one (``pages.list_pages``: some 700 pages, the lessons list's alone 500); so does deleting
-        one, and a template edit changes every page. The editor looks at the lesson, the home page and
-        the lists' first pages first.  ``catch_up``: a call for
-        the pages left before; where nothing else changed, it renders them ``AT_ONCE`` at a time in
-        the order of their ranks, until ``stop`` says another edit is waiting.
+        is in by one (``pages.list_pages``: some 700 pages, 500 of them the lessons list's); so does
+        deleting one, and a template edit changes every page.  The editor looks at the lesson, the
+        home page and the lists' first pages first.  ``catch_up``: a call for the pages left before;
+        where nothing else changed, it renders them ``AT_ONCE`` at a time in the order of their
+        ranks, until ``stop`` says another edit is waiting.
 
         A page's inputs are its spec: the models, Markdown and context it is rendered from.  Specs are
         frozen dataclasses, and so are the models, which the loader hands back as the very same

@@ -8,8 +8,8 @@ episodes and announcements), then prints:
   a *first build* into an empty folder (as plain MkDocs is measured), and a *rebuild* after
   one lesson was edited, over the site the build before left (an editor's usual build: Kite
   links what is unchanged from the published site, see kite/reuse.py); then, as figures beside
-  the target, a rebuild after a lesson newer than all was added, and one after it was deleted.  Each round's first
-  build goes into a new folder, and the earlier rounds' sites are removed only at the end:
+  the target, a rebuild after a lesson newer than all was added, and one after it was deleted.
+  Each round's first build goes into a new folder, and the earlier rounds' sites are removed only at the end:
   on ext4 without a journal (this machine's disk), a file made within minutes of thousands
   being deleted costs up to about a millisecond of kernel time (the allocator steps over each
   recently deleted inode), so removing the last site just before would time the removal's
@@ -66,10 +66,9 @@ FIRST_SEARCH = 150 * 1024
 LESSON_HTML = 40 * 1024
 PREVIEW_SECONDS = 1.0
 
-# The builds of each round, in order, and how the summary names them.
-KINDS = (("builds", "首次"), ("rebuilds", "重建"), ("added", "新增后重建"), ("deleted", "删除后重建"))
-SUMMARIES = (("builds", "首次构建（空文件夹）"), ("rebuilds", "改一篇后重建"),
-             ("added", "新增一篇最新的党课后重建"), ("deleted", "再删掉它后重建"))
+# The builds of each round, in order: the Hub's list of runs, as each round names it, as the summary does.
+KINDS = (("builds", "首次", "首次构建（空文件夹）"), ("rebuilds", "重建", "改一篇后重建"),
+         ("added", "新增后重建", "新增一篇最新的党课后重建"), ("deleted", "删除后重建", "再删掉它后重建"))
 
 # What one query fetches from Pagefind's bundle, by kind of file.
 SEARCH_FILES = {
@@ -105,7 +104,6 @@ class Hub:
         lesson = min((self.folder / "lessons").rglob("*.md"))
         with open(lesson, "a", encoding="utf-8") as text:
             text.write(f"\n第 {number} 次修订：补充了工地上的新做法，请大家对照落实。\n")
-
 
     @property
     def new_lesson(self) -> Path:
@@ -280,7 +278,7 @@ def main() -> int:
         for number in range(arguments.runs):
             for hub in hubs:
                 hub.round = number + 1
-                for kind, label in KINDS:
+                for kind, label, _ in KINDS:
                     if kind == "rebuilds":
                         hub.edit_a_lesson(number + 1)
                     elif kind == "added":
@@ -298,7 +296,7 @@ def main() -> int:
             largest = max(run.largest_process for run in hub.builds + hub.rebuilds + hub.added + hub.deleted)
             searched = first_search(hub.site, work)
             print(f"\n{hub.label}（{pages:,} 个页面）")
-            for kind, label in SUMMARIES:
+            for kind, _, label in KINDS:
                 runs = getattr(hub, kind)
                 print(f"  {label}：墙钟中位数 {hub.median('wall', kind):.1f} 秒（{', '.join(f'{r.wall:.1f}' for r in runs)}），"
                       f"CPU 中位数 {hub.median('cpu', kind):.1f} 秒（{', '.join(f'{r.cpu:.1f}' for r in runs)}）")

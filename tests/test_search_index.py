@@ -385,3 +385,95 @@ def test_a_system_that_refuses_the_lower_priority_still_builds(tmp_path, monkeyp
     monkeypatch.setattr(os, "nice", refused)
     report = build(REPO / "site_config.yml", tmp_path / "site", yield_to_index=True)
     assert report.pages and (tmp_path / "site" / "pagefind" / "pagefind.js").is_file()
+
+
+def _fragments(bundle) -> dict[str, dict]:
+    """Each indexed page's fragment (its words, metadata and filters), by its address."""
+    found = {}
+    for fragment in sorted(bundle.rglob("*.pf_fragment")):
+        data = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
+        found[data["url"]] = data
+    return found
+
+
+def _settings_used(monkeypatch) -> list[dict]:
+    """Record the settings each Pagefind run is started with (its pagefind.json)."""
+    from kite import search
+
+    used, start = [], search._start_pagefind
+
+    def recorded(site, output, folder, pages):
+        started = start(site, output, folder, pages)
+        settings = folder / "pagefind.json"
+        used.append(json.loads(settings.read_text(encoding="utf-8")) if settings.exists() else {})
+        return started
+
+    monkeypatch.setattr(search, "_start_pagefind", recorded)
+    return used
+
+
+def test_pagefind_starts_at_the_body_of_kites_pages_and_makes_the_same_index(sample_site, tmp_path, monkeypatch):
+    # Kite's pages keep all that Pagefind reads in their <article data-pagefind-body>: told to start
+    # there, it skips the header, contents and footer, and writes the very same index.
+    from kite import search
+
+    shutil.copytree(sample_site, tmp_path / "site")
+    used = _settings_used(monkeypatch)
+    search.index_search(tmp_path / "site", output=tmp_path / "narrow", shard_pages=5, workers=2)
+    assert len(used) > 1 and all(settings.get("root_selector") == search.NARROW_ROOT for settings in used)
+    monkeypatch.setattr(search, "_narrow", lambda site, pages: False)
+    search.index_search(tmp_path / "site", output=tmp_path / "whole", shard_pages=5, workers=2)
+    assert "root_selector" not in used[-1]
+    assert bundle_files(tmp_path / "narrow") == bundle_files(tmp_path / "whole")
+    fragments = _fragments(tmp_path / "narrow")
+    assert fragments and all(page["meta"].get("title") and page["meta"].get("kind") for page in fragments.values())
+
+
+def test_a_hub_template_with_a_filter_outside_the_body_is_indexed_whole(tmp_path, monkeypatch):
+    # A hub's own template may put a filter or metadata outside the body element, where Pagefind
+    # reads it too: a part holding such a page is indexed whole, and the filter is in the index.
+    from kite import search
+
+    site = tmp_path / "site"
+    pages = {
+        "plain": '<main data-pagefind-body><h1>风筝</h1><p>工地夜校</p></main>',
+        "filtered": '<nav data-pagefind-filter="支部:南京"></nav><main data-pagefind-body><h1>线</h1><p>牵住</p></main>',
+    }
+    for name, body in pages.items():
+        (site / name).mkdir(parents=True)
+        (site / name / "index.html").write_text(f"<html lang=zh><body>{body}</body></html>", encoding="utf-8")
+    used = _settings_used(monkeypatch)
+    search.index_search(site, output=tmp_path / "together", shard_pages=5)
+    assert used == [{"glob": "{filtered/index.html,plain/index.html}"}]
+    assert _fragments(tmp_path / "together")["/filtered/"]["filters"] == {"支部": ["南京"]}
+    search.index_search(site, output=tmp_path / "apart", shard_pages=1)  # each page a part of its own
+    assert sorted("root_selector" in settings for settings in used[1:]) == [False, True]
+    assert _fragments(tmp_path / "apart")["/filtered/"]["filters"] == {"支部": ["南京"]}
+
+
+@pytest.mark.parametrize("page, narrow", [
+    ('<html lang=zh><head><title>t</title></head><body><header><nav>首页</nav></header>'
+     '<article data-pagefind-body data-pagefind-meta="kind:党课"><h1 data-pagefind-meta="title">一</h1></article>'
+     '<footer>页脚</footer></body></html>', True),
+    # what Pagefind reads outside the body: filters, metadata, default metadata, sort keys
+    ('<body><p data-pagefind-meta="a:b">x</p><article data-pagefind-body>一</article></body>', False),
+    ('<body><article data-pagefind-body>一</article><p data-pagefind-sort="date:2026">x</p></body>', False),
+    ('<body><article data-pagefind-body>一</article><i data-pagefind-default-meta="image:x.png"></i></body>', False),
+    # outside, but nothing Pagefind takes from there
+    ('<body><nav data-pagefind-ignore>菜单</nav><article data-pagefind-body>一</article></body>', True),
+    # nested elements of the body's own name: the body ends at its own end tag
+    ('<body><div data-pagefind-body><div><div>一</div></div><p data-pagefind-filter="a:b">二</p></div></body>', True),
+    ('<body><div data-pagefind-body><div><div>一</div></div></div><p data-pagefind-filter="a:b">二</p></body>', False),
+    # text in which tags cannot be counted, two bodies, no body, a body never closed
+    ('<body><div data-pagefind-body><script>"</div>"</script>一</div></body>', False),
+    ('<body><div data-pagefind-body><!-- <div> -->一</div></body>', False),
+    ('<body><main data-pagefind-body>一</main><main data-pagefind-body>二</main></body>', False),
+    ('<body><main>一</main></body>', False),
+    ('<body><main data-pagefind-body>一', False),
+    # the words in a page's text, not an attribute
+    ('<body><p>没有 data-pagefind-body 的页面</p></body>', False),
+])
+def test_only_a_page_whose_body_holds_all_pagefind_reads_is_narrowed(page, narrow):
+    from kite.search import reads_only_body
+
+    assert reads_only_body(page.encode("utf-8")) is narrow

@@ -260,14 +260,20 @@ def marks_search(html: bytes) -> bool:
 # Pagefind reads a page's words only inside its ``data-pagefind-body`` element, but it walks every
 # element of the page for the few attributes it also takes from outside (filters, metadata, sort
 # keys), and for the ``lang`` of ``<html>``, which it reads whatever the root.  Told to start at the
-# body element (its ``root_selector``), it skips the rest of the page: a third of the HTML of a
-# lesson (the header, the contents, the footer), and 15-18 % of its CPU for the benchmark hub, with
+# body element (its ``root_selector``), it skips the rest of the page: about half the HTML of a
+# lesson (the header, the contents, the footer), 7 % of its CPU on the benchmark hub, with
 # byte-identical output.  A page whose own template puts one of those attributes outside its body, or
-# whose body holds text in which tags cannot be counted, is indexed whole, as Pagefind chooses.
+# whose body's end Kite cannot find for certain, is indexed whole, as Pagefind chooses.
 NARROW_ROOT = "[data-pagefind-body]"
 _READ_OUTSIDE = re.compile(rb"data-pagefind-(?:filter|meta|default-meta|sort)\b")
+# Text in which tags are not tags (counting them would misplace the body's end).
 _UNCOUNTED = re.compile(rb"<(?:script|style|textarea|template|title|!--)", re.IGNORECASE)
 _TAG = re.compile(rb"<([a-zA-Z][a-zA-Z0-9-]*)")
+# Elements whose end tag HTML may leave out (the next <li> ends an <li>): their end is not where the
+# tags alone say.
+_OPTIONAL_END = frozenset({b"html", b"head", b"body", b"p", b"li", b"dt", b"dd", b"option", b"optgroup", b"tr",
+                           b"td", b"th", b"thead", b"tbody", b"tfoot", b"colgroup", b"caption", b"rb", b"rt",
+                           b"rtc", b"rp"})
 
 
 def reads_only_body(html: bytes) -> bool:
@@ -280,6 +286,8 @@ def reads_only_body(html: bytes) -> bool:
     tag = _TAG.match(html, start) if start >= 0 else None
     if tag is None or html.find(b">", start, at) >= 0 or not html[at - 1:at].isspace():
         return False  # the words, not an attribute: in a page's text, say
+    if tag.group(1).lower() in _OPTIONAL_END:
+        return False
     end = _element_end(html, start, tag.group(1))
     if end is None or _UNCOUNTED.search(html, start, end):
         return False

@@ -464,6 +464,9 @@ def test_a_hub_template_with_a_filter_outside_the_body_is_indexed_whole(tmp_path
     # nested elements of the body's own name: the body ends at its own end tag
     ('<body><div data-pagefind-body><div><div>一</div></div><p data-pagefind-filter="a:b">二</p></div></body>', True),
     ('<body><div data-pagefind-body><div><div>一</div></div></div><p data-pagefind-filter="a:b">二</p></body>', False),
+    # an element whose end tag may be left out: its end is not where the tags say
+    ('<body><ul><li data-pagefind-body>一<li>二</li></li><li data-pagefind-meta="a:b">三</li></ul></body>', False),
+    ('<body><p data-pagefind-body>一</p></body>', False),
     # text in which tags cannot be counted, two bodies, no body, a body never closed
     ('<body><div data-pagefind-body><script>"</div>"</script>一</div></body>', False),
     ('<body><div data-pagefind-body><!-- <div> -->一</div></body>', False),

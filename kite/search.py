@@ -104,15 +104,17 @@ def index_search(site: Path, output: Path | None = None, workers: int = 1,
             known = _published_parts(scratch)
             digests = []
             for number, share in enumerate(shares):
-                digests.append(part_digest(site, share))
+                made = _Made(site, share)
                 bundles.append(work / f"bundle-{number}")
-                if known is not None and _reuse_part(known, site, number, digests[-1], bundles[-1]):
+                reused = known is not None and _reuse_part(known, site, number, made, bundles[-1])
+                digests.append(made.recorded())
+                if reused:
                     continue
                 if len(running) == at_once:
                     _finish_pagefind(running.pop(0))
                 part = work / f"part-{number}"
                 part.mkdir()
-                running.append(_start_pagefind(site, bundles[-1], part, share))
+                running.append(_start_pagefind(site, bundles[-1], part, share, narrow=made.body is not None))
             while running:
                 _finish_pagefind(running.pop(0))
         except BaseException:
@@ -167,6 +169,36 @@ MADE_PARTS = "parts.json"  # in the scratch: this index's parts' digests, for th
 _COMPRESSED = (".gz", ".br")  # beside the index's text files: made again (or linked) by the build
 
 
+class _Made:
+    """What a part is made from, for its record: ``[identity, body]``.  ``identity``
+    (``part_digest``) says the pages are the very files they were; ``body`` (``body_digest``, read
+    only when asked) says that what Pagefind reads of them is the same bytes, where it reads only
+    their body elements (``reads_only_body``), and is None where it reads them whole.  A lesson's
+    page changes outside its body when a lesson is added beside it in its series (its 下一课 link):
+    its part is then linked all the same, not indexed again."""
+
+    _UNREAD = object()
+
+    def __init__(self, site: Path, pages: list[str]):
+        self.site, self.pages = site, pages
+        self.identity = part_digest(site, pages)
+        self._body: object = self._UNREAD
+
+    @property
+    def body(self) -> str | None:
+        if self._body is self._UNREAD:
+            self._body = body_digest(self.site, self.pages)
+        return self._body  # type: ignore[return-value]
+
+    def known_as(self, body: str | None) -> None:
+        """The published part was made from these very pages: its recorded body digest holds too."""
+        if self._body is self._UNREAD:
+            self._body = body
+
+    def recorded(self) -> list:
+        return [self.identity, self.body]
+
+
 def part_digest(site: Path, pages: list[str]) -> str:
     """What a part is made from: its pages, as the very files they are (an edited page is a new file),
     and what makes an index of them (Pagefind's version and settings, and this module)."""
@@ -212,11 +244,17 @@ def _published_parts(scratch: Path | None) -> dict | None:
         return None
 
 
-def _reuse_part(known: dict, site: Path, number: int, digest: str, target: Path) -> bool:
-    """Link the published part ``number`` into ``target`` if it was made from the same pages; False
-    (and nothing left at ``target``) if not, or if any of its files is not the one recorded, or is
+def _reuse_part(known: dict, site: Path, number: int, made: _Made, target: Path) -> bool:
+    """Link the published part ``number`` into ``target`` if it was made from the same pages, or from
+    pages whose body elements alone Pagefind read and reads the same now (``_Made``); False (and
+    nothing left at ``target``) if not, or if any of its files is not the one recorded, or is
     reached through a symlink (``reuse.counterpart``: it would put a file from outside into the site)."""
-    if number >= len(known["parts"]) or known["parts"][number] != digest:
+    if number >= len(known["parts"]) or not isinstance(known["parts"][number], list):
+        return False
+    identity, body = (known["parts"][number] + [None, None])[:2]
+    if identity == made.identity:
+        made.known_as(body)
+    elif body is None or made.body != body:
         return False
     prefix = f"merge/{number}/" if number else ""
     files = known["files"]
@@ -269,6 +307,7 @@ _READ_OUTSIDE = re.compile(rb"data-pagefind-(?:filter|meta|default-meta|sort)\b"
 # Text in which tags are not tags (counting them would misplace the body's end).
 _UNCOUNTED = re.compile(rb"<(?:script|style|textarea|template|title|!--)", re.IGNORECASE)
 _TAG = re.compile(rb"<([a-zA-Z][a-zA-Z0-9-]*)")
+_HTML_TAG = re.compile(rb"<html\b[^>]*>", re.IGNORECASE)
 # Elements whose end tag HTML may leave out (the next <li> ends an <li>): their end is not where the
 # tags alone say.
 _OPTIONAL_END = frozenset({b"html", b"head", b"body", b"p", b"li", b"dt", b"dd", b"option", b"optgroup", b"tr",
@@ -279,19 +318,26 @@ _OPTIONAL_END = frozenset({b"html", b"head", b"body", b"p", b"li", b"dt", b"dd",
 def reads_only_body(html: bytes) -> bool:
     """Whether everything Pagefind takes from ``html`` lies in its one ``data-pagefind-body`` element
     (and ``<html lang>``), so that ``NARROW_ROOT`` indexes it exactly as the whole page."""
+    return _body_of(html) is not None
+
+
+def _body_of(html: bytes) -> bytes | None:
+    """The ``data-pagefind-body`` element of ``html``, where it holds all Pagefind reads (``reads_only_body``)."""
     at = html.find(b"data-pagefind-body")
     if at < 0 or html.find(b"data-pagefind-body", at + 1) >= 0:
-        return False
+        return None
     start = html.rfind(b"<", 0, at)
     tag = _TAG.match(html, start) if start >= 0 else None
     if tag is None or html.find(b">", start, at) >= 0 or not html[at - 1:at].isspace():
-        return False  # the words, not an attribute: in a page's text, say
+        return None  # the words, not an attribute: in a page's text, say
     if tag.group(1).lower() in _OPTIONAL_END:
-        return False
+        return None
     end = _element_end(html, start, tag.group(1))
     if end is None or _UNCOUNTED.search(html, start, end):
-        return False
-    return _READ_OUTSIDE.search(html, 0, start) is None and _READ_OUTSIDE.search(html, end) is None
+        return None
+    if _READ_OUTSIDE.search(html, 0, start) is not None or _READ_OUTSIDE.search(html, end) is not None:
+        return None
+    return html[start:end]
 
 
 def _element_end(html: bytes, start: int, name: bytes) -> int | None:
@@ -306,12 +352,25 @@ def _element_end(html: bytes, start: int, name: bytes) -> int | None:
     return None
 
 
-def _narrow(site: Path, pages: list[str]) -> bool:
-    """Whether Pagefind may start at each page's body element for all of ``pages`` (``reads_only_body``)."""
+def body_digest(site: Path, pages: list[str]) -> str | None:
+    """What Pagefind reads of ``pages`` when it starts at each one's body element: the body elements
+    and each page's ``<html>`` tag (its ``lang``), in one digest with what makes the index; None if
+    any page is to be read whole (``reads_only_body``), or cannot be read."""
+    if not pages:
+        return None
+    digest = hashlib.sha256(_indexer())
     try:
-        return bool(pages) and all(reads_only_body((site / page).read_bytes()) for page in pages)
+        for page in pages:
+            html = (site / page).read_bytes()
+            body = _body_of(html)
+            if body is None:
+                return None
+            root = _HTML_TAG.search(html)
+            for value in (page.encode("utf-8", "surrogateescape"), root.group(0) if root else b"", body):
+                digest.update(len(value).to_bytes(8, "big") + value)
     except OSError:
-        return False
+        return None
+    return digest.hexdigest()
 
 
 def new_scratch(site: Path, name: str | None = None) -> Path:
@@ -414,15 +473,16 @@ class _Started:
     view: Path | None
 
 
-def _start_pagefind(site: Path, output: Path, folder: Path, pages: list[str]) -> _Started:
+def _start_pagefind(site: Path, output: Path, folder: Path, pages: list[str], narrow: bool = False) -> _Started:
     """Pagefind on ``site``, indexing ``pages`` alone (none: the whole site, as Pagefind chooses);
-    ``folder``: an empty folder of the run's own, its working folder."""
+    ``folder``: an empty folder of the run's own, its working folder; ``narrow``: starting at each
+    page's body element (``reads_only_body`` holds for every page)."""
     command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(output), "--silent"]
     view, glob = None, page_glob(pages) if pages else None
     # In Pagefind's configuration file (read from the working folder), not the command line:
     # a part's glob holds thousands of paths, more than one argument may (128 KB on Linux).
     settings = {"glob": glob} if glob is not None else {}
-    if _narrow(site, pages):
+    if narrow:
         settings["root_selector"] = NARROW_ROOT
     if settings:
         (folder / "pagefind.json").write_text(json.dumps(settings), encoding="utf-8")

@@ -246,28 +246,32 @@ def test_a_part_changed_on_the_server_is_made_again(parted):
     assert_same_as_fresh(site.parent, hub)
 
 
-def test_a_new_page_re_indexes_only_the_parts_of_the_pages_it_changes(parted, monkeypatch):
-    # A page's part follows from its path, not its place: a new lesson sorting first, which would
-    # shift every slice of the sorted pages, re-indexes its own part and those of the neighbours
-    # whose links to it changed, and no other.
-    from kite.search import marked_pages, part_shares
+def test_a_new_page_re_indexes_only_the_parts_whose_indexed_text_it_changes(parted, monkeypatch):
+    # A page's part follows from its path, not its place: a new lesson, which would shift every later
+    # slice of the sorted pages, re-indexes its own part and no other.  Its neighbour in
+    # the series is a new file (its 下一课 link changed), but Pagefind reads only its body element,
+    # which did not change: that neighbour's part is linked from the published site all the same.
+    from kite.search import _body_of, marked_pages, part_shares
 
     hub, site, log = parted
     pagefind_runs(log)
     monkeypatch.setenv("KITE_SEARCH_PART_PAGES", "6")  # the 16 pages and 17 with the new one: 3 parts
     build(hub.config, site, now=NOW)
     made = pagefind_runs(log)
-    before = {page: os.stat(site / page).st_ino for page in marked_pages(site)}
-    lesson(hub, "a0", "引线第0讲", "2026-02-28", "引线", "家乡", body="新的一讲。\n")
+    before = {page: (os.stat(site / page).st_ino, _body_of((site / page).read_bytes())) for page in marked_pages(site)}
+    lesson(hub, "b0", "引线第0讲", "2026-02-28", "引线", "家乡", body="新的一讲。\n")  # (b0: not a1's part)
     build(hub.config, site, now=NOW)
     again = pagefind_runs(log)
     pages = marked_pages(site)
     shares = part_shares(pages, 6)
     assert len(shares) == len(made) == len(part_shares(list(before), 6))  # as many parts as before
-    changed = {page for page in pages if before.get(page) != os.stat(site / page).st_ino}
-    assert "lessons/a0/index.html" in changed and len(changed) < len(pages) / 2
-    assert again == sorted(f"bundle-{number}" for number, share in enumerate(shares) if changed & set(share))
-    assert len(again) < len(made)
+    now = {page: (os.stat(site / page).st_ino, _body_of((site / page).read_bytes())) for page in pages}
+    files = {page for page in pages if before.get(page, (None,))[0] != now[page][0]}
+    bodies = {page for page in pages if before.get(page, (None, None))[1] != now[page][1]}
+    assert bodies == {"lessons/b0/index.html"} and "lessons/a1/index.html" in files  # a1 links to b0 now
+    parts = {number for number, share in enumerate(shares) if files & set(share)}
+    assert again == sorted(f"bundle-{number}" for number, share in enumerate(shares) if bodies & set(share))
+    assert len(again) < len(parts)  # a part whose pages changed only outside their bodies was linked
     assert_same_as_fresh(site.parent, hub)
 
 

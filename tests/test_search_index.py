@@ -83,10 +83,10 @@ def test_parts_indexed_at_once_make_the_index_made_one_after_another(sample_site
     outstanding, most = [0], [0]
     start, finish = search._start_pagefind, search._finish_pagefind
 
-    def counted_start(*arguments):
+    def counted_start(*arguments, **options):
         outstanding[0] += 1
         most[0] = max(most[0], outstanding[0])
-        return start(*arguments)
+        return start(*arguments, **options)
 
     def counted_finish(started):
         outstanding[0] -= 1
@@ -402,8 +402,8 @@ def _settings_used(monkeypatch) -> list[dict]:
 
     used, start = [], search._start_pagefind
 
-    def recorded(site, output, folder, pages):
-        started = start(site, output, folder, pages)
+    def recorded(site, output, folder, pages, **options):
+        started = start(site, output, folder, pages, **options)
         settings = folder / "pagefind.json"
         used.append(json.loads(settings.read_text(encoding="utf-8")) if settings.exists() else {})
         return started
@@ -421,7 +421,7 @@ def test_pagefind_starts_at_the_body_of_kites_pages_and_makes_the_same_index(sam
     used = _settings_used(monkeypatch)
     search.index_search(tmp_path / "site", output=tmp_path / "narrow", shard_pages=5, workers=2)
     assert len(used) > 1 and all(settings.get("root_selector") == search.NARROW_ROOT for settings in used)
-    monkeypatch.setattr(search, "_narrow", lambda site, pages: False)
+    monkeypatch.setattr(search, "body_digest", lambda site, pages: None)
     search.index_search(tmp_path / "site", output=tmp_path / "whole", shard_pages=5, workers=2)
     assert "root_selector" not in used[-1]
     assert bundle_files(tmp_path / "narrow") == bundle_files(tmp_path / "whole")

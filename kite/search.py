@@ -177,23 +177,17 @@ class _Made:
     page changes outside its body when a lesson is added beside it in its series (its 下一课 link):
     its part is then linked all the same, not indexed again."""
 
-    _UNREAD = object()
-
     def __init__(self, site: Path, pages: list[str]):
         self.site, self.pages = site, pages
         self.identity = part_digest(site, pages)
-        self._body: object = self._UNREAD
 
-    @property
+    @functools.cached_property
     def body(self) -> str | None:
-        if self._body is self._UNREAD:
-            self._body = body_digest(self.site, self.pages)
-        return self._body  # type: ignore[return-value]
+        return body_digest(self.site, self.pages)
 
     def known_as(self, body: str | None) -> None:
         """The published part was made from these very pages: its recorded body digest holds too."""
-        if self._body is self._UNREAD:
-            self._body = body
+        vars(self).setdefault("body", body)  # (where cached_property keeps what it read)
 
     def recorded(self) -> list:
         return [self.identity, self.body]
